@@ -1,0 +1,247 @@
+//! The authenticated caller of a request, from its bearer token.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::{Deserialize, Serialize};
+use sinergi_db::identity;
+use sinergi_domain::{AgencyKind, RecordType, RegionCode};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The claims of a Sinergi access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// The client id.
+    pub sub: String,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Not before (Unix seconds).
+    pub nbf: i64,
+    /// Expires (Unix seconds).
+    pub exp: i64,
+    /// Token id.
+    pub jti: String,
+    /// Agency code.
+    pub agency: String,
+    /// Agency kind.
+    pub agency_kind: String,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+}
+
+/// What a client may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Read records.
+    RecordsRead,
+    /// Write the record types the agency owns.
+    RecordsWrite,
+    /// See personal data unmasked.
+    PiiRead,
+    /// Read the audit log.
+    AuditRead,
+}
+
+impl Scope {
+    /// Every scope.
+    pub const ALL: [Scope; 4] = [
+        Scope::RecordsRead,
+        Scope::RecordsWrite,
+        Scope::PiiRead,
+        Scope::AuditRead,
+    ];
+
+    /// Parses a scope name.
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// The scope name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Scope::RecordsRead => "records:read",
+            Scope::RecordsWrite => "records:write",
+            Scope::PiiRead => "pii:read",
+            Scope::AuditRead => "audit:read",
+        }
+    }
+}
+
+/// The verified client behind a request, with its agency as stored now.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Client id.
+    pub client_id: String,
+    /// Agency code.
+    pub agency_code: String,
+    /// Agency kind.
+    pub agency_kind: AgencyKind,
+    /// Region prefix the agency may write in, if limited.
+    pub jurisdiction: Option<RegionCode>,
+    /// Scopes granted by the token and still held by the client.
+    pub scopes: Vec<Scope>,
+}
+
+impl Caller {
+    /// 403 unless the token carries `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "insufficient_scope",
+                format!("this operation needs the {} scope", scope.as_str()),
+            ))
+        }
+    }
+
+    /// 403 unless the agency's kind may write `record_type`.
+    pub fn require_writer(&self, record_type: RecordType) -> Result<(), ApiError> {
+        self.require(Scope::RecordsWrite)?;
+        if record_type.may_write(self.agency_kind) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "agency_kind_not_allowed",
+                format!(
+                    "{} agencies may not write {} records",
+                    self.agency_kind.as_str(),
+                    record_type.as_str()
+                ),
+            ))
+        }
+    }
+
+    /// 403 unless `region` lies inside the agency's jurisdiction (if it has one).
+    pub fn require_within(&self, field: &str, region: &RegionCode) -> Result<(), ApiError> {
+        match &self.jurisdiction {
+            Some(j) if !region.is_within(j) => Err(ApiError::Forbidden(
+                "outside_jurisdiction",
+                format!("{field} {region} is outside your agency's jurisdiction {j}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    ApiError::Unauthorized(code, message.to_string())
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| {
+            unauthorized(
+                "missing_token",
+                "send Authorization: Bearer <token>; get a token from POST /api/v1/oauth/token",
+            )
+        })?
+        .to_str()
+        .map_err(|_| {
+            unauthorized(
+                "invalid_token",
+                "the Authorization header is not valid text",
+            )
+        })?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            unauthorized(
+                "invalid_token",
+                "the Authorization header must be Bearer <token>",
+            )
+        })?;
+    let head = jsonwebtoken::decode_header(token)
+        .map_err(|_| unauthorized("invalid_token", "the token is not a well-formed JWT"))?;
+    if head.alg != Algorithm::EdDSA {
+        return Err(unauthorized(
+            "invalid_token",
+            "the token must be signed with EdDSA",
+        ));
+    }
+    let kid = head
+        .kid
+        .ok_or_else(|| unauthorized("invalid_token", "the token has no key id (kid)"))?;
+    let keys = state.keys.clone();
+    let lookup = kid.clone();
+    let key = web::block(move || keys.verifying(&lookup))
+        .await?
+        .ok_or_else(|| unauthorized("invalid_token", "the token was signed with an unknown key"))?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[state.settings.issuer.as_str()]);
+    validation.set_audience(&[state.settings.audience.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
+    validation.validate_nbf = true;
+    validation.leeway = 30;
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => {
+                unauthorized("token_expired", "the token has expired; request a new one")
+            }
+            _ => unauthorized("invalid_token", "the token is invalid"),
+        })?
+        .claims;
+    let db = state.db.clone();
+    let sub = claims.sub.clone();
+    let found = web::block(move || db.read(|c| identity::find_client(c, &sub))).await??;
+    let (client, agency) = found
+        .filter(|(c, _)| c.revoked_at.is_none())
+        .ok_or_else(|| {
+            unauthorized(
+                "client_revoked",
+                "the client of this token is revoked or unknown",
+            )
+        })?;
+    let agency_kind = AgencyKind::parse(&agency.kind)
+        .map_err(|e| ApiError::Internal(format!("stored agency kind: {e}")))?;
+    let jurisdiction = match &agency.jurisdiction {
+        Some(j) => Some(
+            RegionCode::parse(j)
+                .map_err(|e| ApiError::Internal(format!("stored jurisdiction: {e}")))?,
+        ),
+        None => None,
+    };
+    let held: Vec<&str> = client.scopes.split_whitespace().collect();
+    let scopes = claims
+        .scope
+        .split_whitespace()
+        .filter(|s| held.contains(s))
+        .filter_map(Scope::parse)
+        .collect();
+    Ok(Caller {
+        client_id: client.client_id,
+        agency_code: agency.code,
+        agency_kind,
+        jurisdiction,
+        scopes,
+    })
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(authenticate(req.clone()))
+    }
+}

@@ -1,0 +1,186 @@
+//! Token signing keys (Ed25519): created on first start, persisted in the
+//! database, rotated on demand, published as a JWKS.
+
+use std::sync::RwLock;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::{Duration, NaiveDateTime, Utc};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use serde::Serialize;
+use sinergi_db::identity::{self, SigningKeyRow};
+use sinergi_db::{Db, StoreError};
+use utoipa::ToSchema;
+
+/// PKCS#8 v1 wrapper for a raw Ed25519 seed (RFC 8410).
+const PKCS8_ED25519_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+struct KeyEntry {
+    kid: String,
+    active: bool,
+    public_x: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+/// One JSON Web Key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Jwk {
+    /// Key type (`OKP`).
+    pub kty: String,
+    /// Curve (`Ed25519`).
+    pub crv: String,
+    /// Public key, base64url.
+    pub x: String,
+    /// Key id, as in the token header.
+    pub kid: String,
+    /// Algorithm (`EdDSA`).
+    pub alg: String,
+    /// Use (`sig`).
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+/// A JSON Web Key Set.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Jwks {
+    /// The keys that verify current tokens.
+    pub keys: Vec<Jwk>,
+}
+
+/// The keys in use, loaded from the database.
+pub struct KeyStore {
+    db: Db,
+    token_ttl: Duration,
+    keys: RwLock<Vec<KeyEntry>>,
+}
+
+fn entry(row: &SigningKeyRow) -> Result<KeyEntry, StoreError> {
+    let seed: [u8; 32] = STANDARD
+        .decode(&row.private_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("signing key {} is malformed", row.kid)))?;
+    let mut der = PKCS8_ED25519_PREFIX.to_vec();
+    der.extend_from_slice(&seed);
+    let decoding = DecodingKey::from_ed_components(&row.public_key)
+        .map_err(|e| StoreError::Corrupt(format!("signing key {}: {e}", row.kid)))?;
+    Ok(KeyEntry {
+        kid: row.kid.clone(),
+        active: row.retired_at.is_none(),
+        public_x: row.public_key.clone(),
+        encoding: EncodingKey::from_ed_der(&der),
+        decoding,
+    })
+}
+
+/// A fresh Ed25519 key row.
+pub fn generate_key(now: NaiveDateTime) -> Result<SigningKeyRow, StoreError> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| StoreError::Config(format!("no randomness: {e}")))?;
+    let mut kid_bytes = [0u8; 9];
+    getrandom::fill(&mut kid_bytes)
+        .map_err(|e| StoreError::Config(format!("no randomness: {e}")))?;
+    let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+        .verifying_key()
+        .to_bytes();
+    Ok(SigningKeyRow {
+        kid: URL_SAFE_NO_PAD.encode(kid_bytes),
+        algorithm: "EdDSA".into(),
+        private_key: STANDARD.encode(seed),
+        public_key: URL_SAFE_NO_PAD.encode(public),
+        created_at: now,
+        retired_at: None,
+    })
+}
+
+/// Adds a new signing key; the previous ones stay published until their tokens expire.
+pub fn rotate(db: &Db) -> Result<String, StoreError> {
+    let row = generate_key(Utc::now().naive_utc())?;
+    db.write(|c| identity::add_signing_key(c, &row, true))?;
+    Ok(row.kid)
+}
+
+impl KeyStore {
+    /// Loads the published keys, creating the first one if there is none.
+    pub fn load(db: Db, token_ttl_secs: i64) -> Result<KeyStore, StoreError> {
+        let store = KeyStore {
+            db,
+            token_ttl: Duration::seconds(token_ttl_secs),
+            keys: RwLock::new(Vec::new()),
+        };
+        store.reload()?;
+        let has_active = store
+            .keys
+            .read()
+            .map(|k| k.iter().any(|e| e.active))
+            .unwrap_or(false);
+        if !has_active {
+            let row = generate_key(Utc::now().naive_utc())?;
+            store.db.write(|c| {
+                // Another instance may have created one meanwhile.
+                let now = Utc::now().naive_utc();
+                let published = identity::published_keys(c, now)?;
+                if published.iter().any(|k| k.retired_at.is_none()) {
+                    return Ok(());
+                }
+                identity::add_signing_key(c, &row, false)
+            })?;
+            store.reload()?;
+        }
+        Ok(store)
+    }
+
+    /// Re-reads the keys from the database (after a rotation elsewhere).
+    pub fn reload(&self) -> Result<(), StoreError> {
+        let since = Utc::now().naive_utc() - self.token_ttl - Duration::seconds(60);
+        let rows = self.db.read(|c| identity::published_keys(c, since))?;
+        let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = entries;
+        Ok(())
+    }
+
+    /// The current signing key and its id.
+    pub fn signing(&self) -> Option<(String, EncodingKey)> {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        keys.iter()
+            .find(|k| k.active)
+            .map(|k| (k.kid.clone(), k.encoding.clone()))
+    }
+
+    /// The verification key for `kid`, reloading once if it is unknown.
+    pub fn verifying(&self, kid: &str) -> Option<DecodingKey> {
+        let find = |s: &Self| {
+            s.keys
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .find(|k| k.kid == kid)
+                .map(|k| k.decoding.clone())
+        };
+        find(self).or_else(|| {
+            self.reload().ok()?;
+            find(self)
+        })
+    }
+
+    /// The public keys as a JWKS.
+    pub fn jwks(&self) -> Jwks {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        Jwks {
+            keys: keys
+                .iter()
+                .map(|k| Jwk {
+                    kty: "OKP".into(),
+                    crv: "Ed25519".into(),
+                    x: k.public_x.clone(),
+                    kid: k.kid.clone(),
+                    alg: "EdDSA".into(),
+                    use_: "sig".into(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Agency identity: OAuth 2.0 client credentials, signed JWTs, JWKS, and the
+//! authenticated caller of each request.
+
+pub mod caller;
+pub mod keys;
+pub mod secrets;
+pub mod token;
+
+pub use caller::{Caller, Scope};

@@ -1,0 +1,267 @@
+//! `POST /api/v1/oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 §4.4).
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, Header};
+use serde::{Deserialize, Serialize};
+use sinergi_db::identity;
+use utoipa::{IntoParams, ToSchema};
+
+use super::caller::{Claims, Scope};
+use super::secrets::{hash_secret, verify_secret};
+use crate::state::AppState;
+
+/// The form fields of a token request.
+#[derive(Debug, Deserialize, ToSchema, IntoParams)]
+pub struct TokenRequest {
+    /// Must be `client_credentials`.
+    #[schema(example = "client_credentials")]
+    pub grant_type: Option<String>,
+    /// The client id (or send it with HTTP Basic).
+    pub client_id: Option<String>,
+    /// The client secret (or send it with HTTP Basic).
+    pub client_secret: Option<String>,
+    /// Space-separated scopes to request; default all the client holds.
+    #[schema(example = "records:read records:write")]
+    pub scope: Option<String>,
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// The signed JWT to send as `Authorization: Bearer ...`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the token expires.
+    #[schema(example = 900)]
+    pub expires_in: i64,
+    /// The scopes granted.
+    #[schema(example = "records:read records:write")]
+    pub scope: String,
+}
+
+/// An error response of the token endpoint (RFC 6749 §5.2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `unsupported_grant_type` or `invalid_scope`.
+    #[schema(example = "invalid_client")]
+    pub error: String,
+    /// Human explanation.
+    pub error_description: String,
+}
+
+fn oauth_error(status: u16, error: &str, description: &str) -> HttpResponse {
+    let mut resp = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
+    );
+    resp.insert_header((header::CACHE_CONTROL, "no-store"));
+    if status == 401 {
+        resp.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"sinergi\""));
+    }
+    resp.json(OAuthError {
+        error: error.into(),
+        error_description: description.into(),
+    })
+}
+
+fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    // RFC 6749 §2.3.1: both parts are form-urlencoded.
+    let unescape = |s: &str| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
+            .ok()
+            .and_then(|v| v.into_iter().next().map(|(_, v)| v))
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// A hash to verify against when the client is unknown, so response time does
+/// not reveal which client ids exist.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_secret("sinergi-unknown-client").unwrap_or_default())
+}
+
+/// Exchange client credentials for an access token.
+///
+/// Send `grant_type=client_credentials` form-encoded, with the client id and
+/// secret either in the form or as HTTP Basic. The token is an EdDSA-signed
+/// JWT (verify it with `/.well-known/jwks.json`), valid for `expires_in`
+/// seconds; request a new one when it expires. Errors follow RFC 6749 §5.2.
+#[utoipa::path(
+    tag = "auth",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Token issued", body = TokenResponse),
+        (status = 400, description = "Malformed request, unsupported grant or scope", body = OAuthError),
+        (status = 401, description = "Unknown client or wrong secret", body = OAuthError),
+    ),
+    security(())
+)]
+#[post("/api/v1/oauth/token")]
+pub async fn issue_token(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let form_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.starts_with("application/x-www-form-urlencoded"))
+        .unwrap_or(false);
+    if !form_type {
+        return oauth_error(
+            400,
+            "invalid_request",
+            "send the request as application/x-www-form-urlencoded",
+        );
+    }
+    let form: TokenRequest = match serde_urlencoded::from_bytes(&body) {
+        Ok(f) => f,
+        Err(_) => {
+            return oauth_error(
+                400,
+                "invalid_request",
+                "the form body could not be parsed (a parameter repeated?)",
+            )
+        }
+    };
+    match form.grant_type.as_deref() {
+        Some("client_credentials") => {}
+        None => return oauth_error(400, "invalid_request", "grant_type is required"),
+        Some(_) => {
+            return oauth_error(
+                400,
+                "unsupported_grant_type",
+                "only grant_type=client_credentials is supported",
+            )
+        }
+    }
+    let basic = basic_credentials(&req);
+    let (client_id, secret) = match (basic, form.client_id, form.client_secret) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return oauth_error(
+                400,
+                "invalid_request",
+                "send client credentials either with HTTP Basic or in the form, not both",
+            )
+        }
+        (Some(pair), None, None) => pair,
+        (None, Some(id), Some(secret)) => (id, secret),
+        _ => {
+            return oauth_error(
+                401,
+                "invalid_client",
+                "client_id and client_secret are required",
+            )
+        }
+    };
+    let lookup_id = client_id.clone();
+    let db = state.db.clone();
+    let checked = web::block(move || {
+        let found = db.read(|c| identity::find_client(c, &lookup_id));
+        match found {
+            Ok(Some((client, agency))) => {
+                let ok = verify_secret(&secret, &client.secret_hash) && client.revoked_at.is_none();
+                Ok(ok.then_some((client, agency)))
+            }
+            Ok(None) => {
+                verify_secret(&secret, dummy_hash());
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .await;
+    let (client, agency) = match checked {
+        Ok(Ok(Some(pair))) => pair,
+        Ok(Ok(None)) => {
+            return oauth_error(401, "invalid_client", "unknown client or wrong secret")
+        }
+        _ => {
+            return HttpResponse::ServiceUnavailable()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(OAuthError {
+                    error: "temporarily_unavailable".into(),
+                    error_description:
+                        "the service cannot check credentials right now; retry later".into(),
+                })
+        }
+    };
+    let held: Vec<&str> = client.scopes.split_whitespace().collect();
+    let granted: Vec<String> = match form.scope.as_deref().map(str::trim) {
+        None | Some("") => held.iter().map(|s| s.to_string()).collect(),
+        Some(requested) => {
+            let mut out = Vec::new();
+            for s in requested.split_whitespace() {
+                if Scope::parse(s).is_none() || !held.contains(&s) {
+                    return oauth_error(
+                        400,
+                        "invalid_scope",
+                        &format!("scope {s} is unknown or not granted to this client"),
+                    );
+                }
+                out.push(s.to_string());
+            }
+            out
+        }
+    };
+    let Some((kid, key)) = state.keys.signing() else {
+        return HttpResponse::ServiceUnavailable().finish();
+    };
+    let now = Utc::now().timestamp();
+    let ttl = state.settings.token_ttl_secs;
+    let claims = Claims {
+        iss: state.settings.issuer.clone(),
+        aud: state.settings.audience.clone(),
+        sub: client.client_id.clone(),
+        iat: now,
+        nbf: now,
+        exp: now + ttl,
+        jti: uuid::Uuid::new_v4().to_string(),
+        agency: agency.code.clone(),
+        agency_kind: agency.kind.clone(),
+        scope: granted.join(" "),
+    };
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(kid);
+    match jsonwebtoken::encode(&header, &claims, &key) {
+        Ok(token) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(TokenResponse {
+                access_token: token,
+                token_type: "Bearer".into(),
+                expires_in: ttl,
+                scope: claims.scope,
+            }),
+        Err(e) => {
+            tracing::error!(error = %e, "token signing failed");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// Publishes the public keys that verify Sinergi's access tokens.
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, description = "The JSON Web Key Set", body = super::keys::Jwks)),
+    security(())
+)]
+#[get("/.well-known/jwks.json")]
+pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(state.keys.jwks())
+}

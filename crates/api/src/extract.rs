@@ -1,0 +1,280 @@
+//! Request parsing shared by the handlers: JSON bodies with per-field errors,
+//! query strings, `If-Match`, pagination cursors and ETags.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use sinergi_db::records::IfMatch;
+
+use crate::error::{ApiError, FieldProblem};
+use crate::state::AppState;
+
+/// Default page size of list endpoints.
+pub const DEFAULT_LIMIT: i64 = 100;
+/// Largest page size of list endpoints.
+pub const MAX_LIMIT: i64 = 1000;
+
+/// A JSON request body that names the offending field when it does not parse.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+fn join_path(path: &str, leaf: &str) -> String {
+    if path.is_empty() || path == "." {
+        leaf.to_string()
+    } else {
+        format!("{path}.{leaf}")
+    }
+}
+
+fn backticked(msg: &str) -> Option<&str> {
+    let start = msg.find('`')? + 1;
+    let end = start + msg[start..].find('`')?;
+    Some(&msg[start..end])
+}
+
+/// Turns a body parse failure into a 400 that names the field.
+pub fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let msg = strip_position(&inner.to_string());
+    match inner.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            ApiError::BadRequest(
+                "malformed_json",
+                format!("the body is not valid JSON: {msg}"),
+            )
+        }
+        serde_json::error::Category::Io => ApiError::BadRequest("malformed_json", msg),
+        serde_json::error::Category::Data => {
+            let (field, code) = if msg.starts_with("unknown field") {
+                (path, "unknown_field")
+            } else if msg.starts_with("missing field") {
+                (
+                    join_path(&path, backticked(&msg).unwrap_or("?")),
+                    "missing_field",
+                )
+            } else if msg.starts_with("invalid type") {
+                (path, "invalid_type")
+            } else {
+                (path, "invalid_value")
+            };
+            ApiError::Validation(vec![FieldProblem::new(
+                if field == "." { String::new() } else { field },
+                code,
+                msg,
+            )])
+        }
+    }
+}
+
+/// Parses a JSON document, naming the offending field on failure.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(ApiError::BadRequest(
+            "invalid_utf8",
+            "the body must be UTF-8 encoded JSON".into(),
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(body_error)?;
+    de.end().map_err(|e| {
+        ApiError::BadRequest(
+            "malformed_json",
+            format!(
+                "trailing characters after the JSON document: {}",
+                strip_position(&e.to_string())
+            ),
+        )
+    })?;
+    Ok(value)
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let mime = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.max_body_bytes)
+            .unwrap_or(4 * 1024 * 1024);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as Content-Type: application/json".into(),
+                ));
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| {
+                    ApiError::BadRequest(
+                        "incomplete_body",
+                        "the request body could not be read".into(),
+                    )
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "the body exceeds {limit} bytes; split the data into smaller requests"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(JsonBody)
+        })
+    }
+}
+
+/// Parses a query string into `T`; duplicates and type errors become a 400.
+pub fn parse_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    let qs = req.query_string();
+    // A repeated parameter is ambiguous: refuse rather than pick one.
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(qs).map_err(|_| {
+        ApiError::BadRequest(
+            "invalid_query",
+            "the query string is not valid URL encoding".into(),
+        )
+    })?;
+    let mut seen = std::collections::HashSet::new();
+    for (k, _) in &pairs {
+        if !seen.insert(k.as_str()) {
+            return Err(ApiError::field(
+                k.clone(),
+                "duplicate_parameter",
+                format!("query parameter {k} is given more than once"),
+            ));
+        }
+    }
+    serde_urlencoded::from_str(qs).map_err(|e| {
+        let msg = e.to_string();
+        let field = backticked(&msg).unwrap_or("").to_string();
+        let code = if msg.starts_with("unknown field") {
+            "unknown_parameter"
+        } else {
+            "invalid_parameter"
+        };
+        ApiError::field(field, code, msg)
+    })
+}
+
+/// The strong ETag of a record version.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// Reads the `If-Match` header: `*` or one strong ETag.
+pub fn if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
+    let Some(v) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::field(
+            "If-Match",
+            "invalid_if_match",
+            "If-Match must be * or the ETag of the record, e.g. \"3\"",
+        )
+    };
+    let s = v.to_str().map_err(|_| bad())?.trim();
+    if s == "*" {
+        return Ok(Some(IfMatch::Any));
+    }
+    let inner = s
+        .strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .ok_or_else(bad)?;
+    inner
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .map(|n| Some(IfMatch::Version(n)))
+        .ok_or_else(bad)
+}
+
+/// A validated page request.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    /// Key to continue after.
+    pub after: Option<String>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// Parses `limit` and `cursor`; a cursor is only valid for the collection that issued it.
+pub fn page_request(
+    collection: &str,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<PageRequest, ApiError> {
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(s) => s
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::field(
+                    "limit",
+                    "invalid_limit",
+                    format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                )
+            })?,
+    };
+    let after = match cursor {
+        None => None,
+        Some(c) => {
+            let bad = || {
+                ApiError::field(
+                    "cursor",
+                    "invalid_cursor",
+                    "cursor is not one this list returned; start again without a cursor",
+                )
+            };
+            let raw = URL_SAFE_NO_PAD.decode(c.trim()).map_err(|_| bad())?;
+            let text = String::from_utf8(raw).map_err(|_| bad())?;
+            let (coll, key) = text.split_once('\n').ok_or_else(bad)?;
+            if coll != collection || key.is_empty() {
+                return Err(bad());
+            }
+            Some(key.to_string())
+        }
+    };
+    Ok(PageRequest { after, limit })
+}
+
+/// The opaque cursor that continues `collection` after `key`.
+pub fn next_cursor(collection: &str, key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{collection}\n{key}"))
+}

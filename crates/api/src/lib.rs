@@ -1,0 +1,16 @@
+//! Sinergi HTTP API v1: routes documented where they are registered
+//! (utoipa-actix-web), problem+json errors, bearer-token agency identity.
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod records;
+pub mod server;
+pub mod state;
+
+pub use config::Settings;
+pub use server::{openapi, openapi_json, run};
+pub use state::AppState;

@@ -1,0 +1,238 @@
+//! What every record handler shares: validation collection, provenance,
+//! storing with ownership checks, responses with ETags, pagination.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sinergi_db::records::{self, RecordFilter, RecordRow, RecordWrite, WriteOutcome};
+use sinergi_db::{DbConn, StoreError};
+use sinergi_domain::FieldError;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, FieldProblem};
+use crate::extract::{etag, next_cursor, PageRequest};
+use crate::state::AppState;
+
+/// Collects every field problem of a request before answering.
+#[derive(Debug, Default)]
+pub struct Checker {
+    problems: Vec<FieldProblem>,
+}
+
+impl Checker {
+    /// Keeps the value, or records the problem under `field`.
+    pub fn check<T>(&mut self, field: &str, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.problems
+                    .push(FieldProblem::new(field, e.code, e.message));
+                None
+            }
+        }
+    }
+
+    /// Records a problem directly.
+    pub fn fail(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.problems.push(FieldProblem::new(field, code, message));
+    }
+
+    /// Parses an optional value.
+    pub fn check_opt<T>(
+        &mut self,
+        field: &str,
+        v: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, FieldError>,
+    ) -> Option<Option<T>> {
+        match v {
+            None => Some(None),
+            Some(s) => self.check(field, parse(s)).map(Some),
+        }
+    }
+
+    /// Requires text of bounded length (trimmed).
+    pub fn text(&mut self, field: &str, v: &str, max: usize) -> Option<String> {
+        let t = v.trim();
+        if t.is_empty() {
+            self.fail(field, "required", format!("{field} must not be empty"));
+            None
+        } else if t.chars().count() > max {
+            self.fail(
+                field,
+                "too_long",
+                format!("{field} must be at most {max} characters"),
+            );
+            None
+        } else if t.chars().any(char::is_control) {
+            self.fail(
+                field,
+                "invalid_characters",
+                format!("{field} must not contain control characters"),
+            );
+            None
+        } else {
+            Some(t.to_string())
+        }
+    }
+
+    /// Optional bounded text.
+    pub fn opt_text(&mut self, field: &str, v: Option<&str>, max: usize) -> Option<Option<String>> {
+        match v.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Some(None),
+            Some(s) => self.text(field, s, max).map(Some),
+        }
+    }
+
+    /// 400 with every problem found, or Ok.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.problems))
+        }
+    }
+}
+
+/// Unwraps the values a `Checker` passed once `finish` returned Ok.
+pub fn passed<T>(v: Option<T>) -> Result<T, ApiError> {
+    v.ok_or_else(|| ApiError::Internal("validated value missing".into()))
+}
+
+/// Who stored a record, and when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Meta {
+    /// Agency that wrote the current version.
+    #[schema(example = "KEMNAKER")]
+    pub agency: String,
+    /// Client that wrote it.
+    pub client_id: String,
+    /// The agency's own id for the record.
+    pub source_ref: Option<String>,
+    /// Starts at 1, +1 on each change; the ETag is this number in quotes.
+    #[schema(example = 1)]
+    pub version: i64,
+    /// When first stored.
+    pub created_at: DateTime<Utc>,
+    /// When last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Meta {
+    /// Provenance of a stored row.
+    pub fn of(row: &RecordRow) -> Meta {
+        Meta {
+            agency: row.agency_code.clone(),
+            client_id: row.client_id.clone(),
+            source_ref: row.source_ref.clone(),
+            version: row.version,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    /// The items, in a stable order.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The stored document of a row.
+pub fn doc<D: DeserializeOwned>(row: &RecordRow) -> Result<D, ApiError> {
+    serde_json::from_str(&row.doc).map_err(|e| ApiError::Internal(format!("stored document: {e}")))
+}
+
+/// Canonical JSON of a document.
+pub fn to_doc<D: Serialize>(d: &D) -> Result<String, ApiError> {
+    serde_json::to_string(d).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Stores a record in one transaction after `check` (reference checks) passed.
+pub async fn store(
+    state: &AppState,
+    write: RecordWrite,
+    check: impl Fn(&mut DbConn) -> Result<(), StoreError> + Send + 'static,
+) -> Result<(WriteOutcome, RecordRow), ApiError> {
+    let db = state.db.clone();
+    Ok(web::block(move || {
+        db.write(|c| {
+            check(c)?;
+            records::upsert_record(c, &write)
+        })
+    })
+    .await??)
+}
+
+/// The response to a write: 201 with Location for a new record, else 200.
+pub fn written<V: Serialize>(
+    outcome: WriteOutcome,
+    row: &RecordRow,
+    location: String,
+    view: V,
+) -> HttpResponse {
+    let mut resp = match outcome {
+        WriteOutcome::Created => HttpResponse::Created(),
+        _ => HttpResponse::Ok(),
+    };
+    resp.insert_header((header::ETAG, etag(row.version)));
+    if outcome == WriteOutcome::Created {
+        resp.insert_header((header::LOCATION, location));
+    }
+    resp.json(view)
+}
+
+/// The response to reading one record.
+pub fn item<V: Serialize>(row: &RecordRow, view: V) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(row.version)))
+        .json(view)
+}
+
+/// Reads one record or 404.
+pub async fn load(
+    state: &AppState,
+    record_type: &'static str,
+    key: String,
+) -> Result<RecordRow, ApiError> {
+    let db = state.db.clone();
+    web::block(move || db.read(|c| records::get_record(c, record_type, &key)))
+        .await??
+        .ok_or_else(|| ApiError::NotFound(format!("no {record_type} with this key")))
+}
+
+/// Reads one page of records and the cursor for the next.
+pub async fn list_page(
+    state: &AppState,
+    record_type: &'static str,
+    filter: RecordFilter,
+    page: PageRequest,
+) -> Result<(Vec<RecordRow>, Option<String>), ApiError> {
+    let db = state.db.clone();
+    let after = page.after.clone();
+    let mut rows = web::block(move || {
+        db.read(|c| {
+            records::list_records(c, record_type, &filter, after.as_deref(), page.limit + 1)
+        })
+    })
+    .await??;
+    let next = if rows.len() as i64 > page.limit {
+        rows.truncate(page.limit as usize);
+        rows.last().map(|r| next_cursor(record_type, &r.record_key))
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// Maps rows to views.
+pub fn views<V>(
+    rows: &[RecordRow],
+    f: impl Fn(&RecordRow) -> Result<V, ApiError>,
+) -> Result<Vec<V>, ApiError> {
+    rows.iter().map(f).collect()
+}

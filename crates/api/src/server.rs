@@ -1,0 +1,121 @@
+//! Route registration, the OpenAPI document, Swagger UI and the HTTP server.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::records::employers;
+use crate::state::AppState;
+use crate::{auth, health};
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT".into());
+        http.description =
+            Some("An access token from POST /api/v1/oauth/token (client credentials).".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sinergi API",
+        description = "Inter-agency data-sharing API for records about foreign workers (TKA) in Indonesia. \
+Immigration, manpower and regional agencies push the records they own and read what the others know.\n\n\
+**Getting started**: get a token with `POST /api/v1/oauth/token` (client credentials), then send it as \
+`Authorization: Bearer <token>`. Writes are idempotent upserts by natural key (or by your `source_ref`); \
+send `If-Match` with the ETag you read to avoid overwriting newer data. Lists use keyset pagination: \
+pass `next_cursor` back as `cursor`. Errors are RFC 9457 `application/problem+json` with a stable `code` \
+and per-field `errors`.",
+        version = "1.0.0"
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "auth", description = "Tokens and verification keys"),
+        (name = "employers", description = "Employers by NIB"),
+        (name = "work-sites", description = "Mines, camps, mills, plantations, offices"),
+        (name = "workers", description = "Foreign workers: one person, several passports, the joined view"),
+        (name = "rptka-approvals", description = "RPTKA work approvals and their positions"),
+        (name = "assignments", description = "Workers placed in approved positions"),
+        (name = "residence-permits", description = "ITAS, ITAP and ITK stay permits"),
+        (name = "presence-reports", description = "Workers or headcounts seen on site"),
+        (name = "health", description = "Probes")
+    )
+)]
+struct ApiDoc;
+
+/// Registers every documented route.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(auth::token::issue_token)
+        .service(auth::token::get_jwks)
+        .service(health::live)
+        .service(health::ready)
+        .service(employers::upsert_employer)
+        .service(employers::list_employers)
+        .service(employers::get_employer);
+}
+
+/// The OpenAPI document, generated from the registered routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    api
+}
+
+/// The OpenAPI document as pretty JSON (what `openapi/openapi.json` holds).
+pub fn openapi_json() -> String {
+    let mut s = openapi().to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no route {} {}; see /swagger-ui/",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// Starts the HTTP server on `listener`.
+pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let (app, api) = App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .app_data(data.clone())
+            .configure(routes)
+            .split_for_parts();
+        app.wrap(tracing_actix_web::TracingLogger::default())
+            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
+            .route(
+                "/swagger-ui",
+                web::get().to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header((header::LOCATION, "/swagger-ui/"))
+                        .finish()
+                }),
+            )
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,234 @@
+//! Connections: one code base over PostgreSQL and SQLite, the backend chosen
+//! from the URL scheme (never by trial), pooled with r2d2.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::ManageConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::StoreError;
+
+/// Migrations for each backend, embedded in the binary.
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+/// SQLite migrations (same names as the PostgreSQL ones).
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// A connection to either supported backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    /// PostgreSQL (production).
+    Postgresql(diesel::PgConnection),
+    /// SQLite (embedded default).
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// The backend type of [`DbConn`] (for boxed sub-queries).
+pub type DbBackend = <DbConn as diesel::Connection>::Backend;
+
+/// Which database engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `postgres://` or `postgresql://`.
+    Postgres,
+    /// `sqlite://path`, `sqlite:path` or `file:path`.
+    Sqlite,
+}
+
+impl Backend {
+    /// Picks the backend from the URL scheme; anything else is a configuration error.
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") || url.starts_with("file:") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(StoreError::Config(
+                "database URL must start with postgres://, postgresql:// or sqlite://".into(),
+            ))
+        }
+    }
+}
+
+/// The SQLite file path named by a `sqlite:` URL.
+fn sqlite_path(url: &str) -> &str {
+    url.trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("file:")
+}
+
+/// r2d2 manager that connects to the backend named by the URL and reports the real error.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    url: String,
+    backend: Backend,
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        match self.backend {
+            Backend::Postgres => diesel::PgConnection::establish(&self.url)
+                .map(DbConn::Postgresql)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut c = diesel::SqliteConnection::establish(sqlite_path(&self.url))
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                c.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map(|_| ())
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// A pooled connection.
+pub type PooledConn = r2d2::PooledConnection<DbManager>;
+
+/// The database handle shared by the service: a pool plus the backend it talks to.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<DbManager>,
+    backend: Backend,
+    // SQLite allows one writer at a time; serialising writers in process avoids
+    // lock-upgrade failures that a busy timeout cannot resolve.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+/// How many times a write transaction is retried after losing a race.
+const WRITE_ATTEMPTS: usize = 8;
+
+impl Db {
+    /// Opens a pool for `url` (creating the SQLite file and its folder if needed).
+    pub fn connect(url: &str, max_connections: u32) -> Result<Db, StoreError> {
+        let backend = Backend::from_url(url)?;
+        if backend == Backend::Sqlite {
+            let path = sqlite_path(url);
+            if let Some(parent) = Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        StoreError::Config(format!("cannot create {}: {e}", parent.display()))
+                    })?;
+                }
+            }
+        }
+        let manager = DbManager {
+            url: url.to_string(),
+            backend,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(max_connections)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Db {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// The backend this handle talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection from the pool.
+    pub fn conn(&self) -> Result<PooledConn, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Applies pending migrations.
+    pub fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        run_migrations(&mut conn)
+    }
+
+    /// Runs `f` in a read transaction-free connection.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn()?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` in one write transaction, retried when it lost a race for a
+    /// unique key (so concurrent pushes of one new record converge on one row).
+    pub fn write<T>(
+        &self,
+        mut f: impl FnMut(&mut DbConn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = {
+                let _guard = match self.backend {
+                    Backend::Sqlite => {
+                        Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner()))
+                    }
+                    Backend::Postgres => None,
+                };
+                conn.transaction(|c| f(c))
+            };
+            match result {
+                Err(e) if e.is_retryable() && attempt < WRITE_ATTEMPTS => continue,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Applies pending migrations on one connection.
+pub fn run_migrations(conn: &mut DbConn) -> Result<(), StoreError> {
+    let result = match conn {
+        DbConn::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Reverts every applied migration (used by the migrations test).
+pub fn revert_all_migrations(conn: &mut DbConn) -> Result<(), StoreError> {
+    let result = match conn {
+        DbConn::Postgresql(c) => c.revert_all_migrations(PG_MIGRATIONS).map(|_| ()),
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// A trivial query that proves the database answers.
+pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    Ok(())
+}

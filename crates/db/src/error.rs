@@ -1,0 +1,88 @@
+//! The persistence layer's one error type.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// What can go wrong when storing or reading records.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The requested row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// `If-Match` named a version that is not the current one.
+    #[error("precondition failed: current version is {current:?}")]
+    PreconditionFailed {
+        /// The stored version, if the record exists.
+        current: Option<i64>,
+    },
+    /// The record exists and belongs to another agency.
+    #[error("record is owned by another agency")]
+    OwnedByOtherAgency,
+    /// The write conflicts with stored data (message for the client).
+    #[error("{message}")]
+    Conflict {
+        /// Stable machine code.
+        code: &'static str,
+        /// Human explanation.
+        message: String,
+    },
+    /// A referenced record is missing or does not fit (field, code, message).
+    #[error("{message}")]
+    Reference {
+        /// The field that holds the reference.
+        field: String,
+        /// Stable machine code.
+        code: &'static str,
+        /// Human explanation.
+        message: String,
+    },
+    /// Lost a race for a unique key: the caller's transaction is retried.
+    #[error("write raced with another writer")]
+    Retry,
+    /// Bad configuration (e.g. a database URL with an unknown scheme).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database cannot be reached.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// A stored document could not be read back.
+    #[error("stored document is corrupt: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(DieselError),
+}
+
+impl StoreError {
+    /// Whether the write transaction should simply be run again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Retry => true,
+            StoreError::Database(DieselError::DatabaseError(kind, info)) => {
+                matches!(
+                    kind,
+                    DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure
+                ) || info.message().contains("deadlock")
+                    || info.message().contains("database is locked")
+            }
+            _ => false,
+        }
+    }
+}
+
+impl From<DieselError> for StoreError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => StoreError::NotFound,
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}

@@ -1,0 +1,12 @@
+//! Sinergi persistence: PostgreSQL and SQLite from one code base (diesel
+//! `MultiConnection`), migrations embedded, records with provenance.
+
+pub mod conn;
+pub mod error;
+pub mod identity;
+pub mod records;
+pub mod schema;
+pub mod workers;
+
+pub use conn::{Backend, Db, DbConn};
+pub use error::StoreError;

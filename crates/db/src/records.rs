@@ -1,0 +1,391 @@
+//! The record store: every agency record as a normalised JSON document plus
+//! the columns it is found by, with provenance and a version.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::conn::DbConn;
+use crate::error::StoreError;
+use crate::schema::records;
+use crate::workers::{resolve_person, PersonRef};
+
+/// A stored record as read back.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = records)]
+pub struct RecordRow {
+    /// Record type code (`employer`, `residence_permit`, ...).
+    pub record_type: String,
+    /// Natural key, or a generated id for records keyed by `source_ref`.
+    pub record_key: String,
+    /// Agency that wrote the current version.
+    pub agency_code: String,
+    /// Client that wrote the current version.
+    pub client_id: String,
+    /// The agency's own id for the record.
+    pub source_ref: Option<String>,
+    /// The person the record names, if any.
+    pub worker_id: Option<String>,
+    /// Employer NIB the record refers to.
+    pub employer_nib: Option<String>,
+    /// Kemendagri region code the record is located in.
+    pub region_code: Option<String>,
+    /// Status code.
+    pub status: Option<String>,
+    /// Kind code (permit kind, site kind, approval type, ...).
+    pub kind: Option<String>,
+    /// Nationality of the person named.
+    pub nationality: Option<String>,
+    /// A key of another record this one hangs from (approval number, work site ref).
+    pub ref_key: Option<String>,
+    /// First day the record is valid (or the observation date).
+    pub valid_from: Option<NaiveDate>,
+    /// Last day the record is valid (or the observation date).
+    pub valid_until: Option<NaiveDate>,
+    /// The normalised document (JSON).
+    pub doc: String,
+    /// Starts at 1, +1 on each change.
+    pub version: i64,
+    /// When the record was first stored.
+    pub created_at: NaiveDateTime,
+    /// When the record last changed.
+    pub updated_at: NaiveDateTime,
+}
+
+/// Columns a record is searched by, derived from its document by the caller.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordIndex {
+    /// Employer NIB.
+    pub employer_nib: Option<String>,
+    /// Kemendagri region code.
+    pub region_code: Option<String>,
+    /// Status code.
+    pub status: Option<String>,
+    /// Kind code.
+    pub kind: Option<String>,
+    /// Key of a parent record.
+    pub ref_key: Option<String>,
+    /// Validity start.
+    pub valid_from: Option<NaiveDate>,
+    /// Validity end.
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// An `If-Match` precondition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `*`: the record must exist.
+    Any,
+    /// The record must be at this version.
+    Version(i64),
+}
+
+/// Who may change a record someone else created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// Only the agency that created it.
+    CreatorOnly,
+    /// Any agency allowed to write the record type (shared master data).
+    Shared,
+}
+
+/// One write of a record.
+#[derive(Debug, Clone)]
+pub struct RecordWrite {
+    /// Record type code.
+    pub record_type: &'static str,
+    /// Natural key; `None` for records keyed by the agency's `source_ref`.
+    pub natural_key: Option<String>,
+    /// The agency's own id.
+    pub source_ref: Option<String>,
+    /// Writing agency.
+    pub agency_code: String,
+    /// Writing client.
+    pub client_id: String,
+    /// The person named, resolved to a worker in the same transaction.
+    pub person: Option<PersonRef>,
+    /// Search columns.
+    pub index: RecordIndex,
+    /// The normalised document (canonical JSON).
+    pub doc: String,
+    /// Optional precondition.
+    pub if_match: Option<IfMatch>,
+    /// Who may update an existing record.
+    pub ownership: Ownership,
+    /// The time of the write.
+    pub now: NaiveDateTime,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// A new record.
+    Created,
+    /// A new version of an existing record.
+    Updated,
+    /// Identical to the stored version: nothing changed.
+    Unchanged,
+}
+
+/// Finds the record a write targets.
+fn find_target(conn: &mut DbConn, w: &RecordWrite) -> Result<Option<RecordRow>, StoreError> {
+    let q = records::table
+        .filter(records::record_type.eq(w.record_type))
+        .select(RecordRow::as_select());
+    Ok(match (&w.natural_key, &w.source_ref) {
+        (Some(key), _) => q
+            .filter(records::record_key.eq(key))
+            .first(conn)
+            .optional()?,
+        (None, Some(sref)) => q
+            .filter(records::agency_code.eq(&w.agency_code))
+            .filter(records::source_ref.eq(sref))
+            .first(conn)
+            .optional()?,
+        (None, None) => None,
+    })
+}
+
+/// Creates or updates one record; call inside a write transaction.
+pub fn upsert_record(
+    conn: &mut DbConn,
+    w: &RecordWrite,
+) -> Result<(WriteOutcome, RecordRow), StoreError> {
+    let existing = find_target(conn, w)?;
+    match (w.if_match, &existing) {
+        (Some(IfMatch::Version(v)), Some(row)) if row.version != v => {
+            return Err(StoreError::PreconditionFailed {
+                current: Some(row.version),
+            })
+        }
+        (Some(_), None) => return Err(StoreError::PreconditionFailed { current: None }),
+        _ => {}
+    }
+    if let Some(row) = &existing {
+        if row.agency_code != w.agency_code && w.ownership == Ownership::CreatorOnly {
+            return Err(StoreError::OwnedByOtherAgency);
+        }
+        if row.doc == w.doc {
+            return Ok((WriteOutcome::Unchanged, row.clone()));
+        }
+    }
+    if let (Some(key), Some(sref)) = (&w.natural_key, &w.source_ref) {
+        // The agency's own id must name one record only.
+        let clash: Option<String> = records::table
+            .filter(records::record_type.eq(w.record_type))
+            .filter(records::agency_code.eq(&w.agency_code))
+            .filter(records::source_ref.eq(sref))
+            .filter(records::record_key.ne(key))
+            .select(records::record_key)
+            .first(conn)
+            .optional()?;
+        if let Some(other) = clash {
+            return Err(StoreError::Reference {
+                field: "source_ref".into(),
+                code: "source_ref_in_use",
+                message: format!("source_ref is already used by your agency for {other}"),
+            });
+        }
+    }
+    let record_key = match (&existing, &w.natural_key) {
+        (Some(row), _) => row.record_key.clone(),
+        (None, Some(key)) => key.clone(),
+        (None, None) => uuid::Uuid::new_v4().to_string(),
+    };
+    let worker_id = match &w.person {
+        Some(p) => Some(resolve_person(
+            conn,
+            p,
+            &w.agency_code,
+            &w.client_id,
+            w.record_type,
+            &record_key,
+            w.now,
+        )?),
+        None => None,
+    };
+    let nationality = w.person.as_ref().map(|p| p.nationality.clone());
+    match existing {
+        None => {
+            let row = RecordRow {
+                record_type: w.record_type.to_string(),
+                record_key,
+                agency_code: w.agency_code.clone(),
+                client_id: w.client_id.clone(),
+                source_ref: w.source_ref.clone(),
+                worker_id,
+                employer_nib: w.index.employer_nib.clone(),
+                region_code: w.index.region_code.clone(),
+                status: w.index.status.clone(),
+                kind: w.index.kind.clone(),
+                nationality,
+                ref_key: w.index.ref_key.clone(),
+                valid_from: w.index.valid_from,
+                valid_until: w.index.valid_until,
+                doc: w.doc.clone(),
+                version: 1,
+                created_at: w.now,
+                updated_at: w.now,
+            };
+            diesel::insert_into(records::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok((WriteOutcome::Created, row))
+        }
+        Some(old) => {
+            let row = RecordRow {
+                agency_code: w.agency_code.clone(),
+                client_id: w.client_id.clone(),
+                source_ref: w.source_ref.clone().or(old.source_ref.clone()),
+                worker_id,
+                employer_nib: w.index.employer_nib.clone(),
+                region_code: w.index.region_code.clone(),
+                status: w.index.status.clone(),
+                kind: w.index.kind.clone(),
+                nationality,
+                ref_key: w.index.ref_key.clone(),
+                valid_from: w.index.valid_from,
+                valid_until: w.index.valid_until,
+                doc: w.doc.clone(),
+                version: old.version + 1,
+                updated_at: w.now,
+                ..old.clone()
+            };
+            let n = diesel::update(
+                records::table
+                    .filter(records::record_type.eq(&old.record_type))
+                    .filter(records::record_key.eq(&old.record_key))
+                    .filter(records::version.eq(old.version)),
+            )
+            .set((
+                records::agency_code.eq(&row.agency_code),
+                records::client_id.eq(&row.client_id),
+                records::source_ref.eq(&row.source_ref),
+                records::worker_id.eq(&row.worker_id),
+                records::employer_nib.eq(&row.employer_nib),
+                records::region_code.eq(&row.region_code),
+                records::status.eq(&row.status),
+                records::kind.eq(&row.kind),
+                records::nationality.eq(&row.nationality),
+                records::ref_key.eq(&row.ref_key),
+                records::valid_from.eq(row.valid_from),
+                records::valid_until.eq(row.valid_until),
+                records::doc.eq(&row.doc),
+                records::version.eq(row.version),
+                records::updated_at.eq(row.updated_at),
+            ))
+            .execute(conn)?;
+            if n == 0 {
+                return Err(StoreError::Retry);
+            }
+            Ok((WriteOutcome::Updated, row))
+        }
+    }
+}
+
+/// Reads one record by type and key.
+pub fn get_record(
+    conn: &mut DbConn,
+    record_type: &str,
+    key: &str,
+) -> Result<Option<RecordRow>, StoreError> {
+    Ok(records::table
+        .filter(records::record_type.eq(record_type))
+        .filter(records::record_key.eq(key))
+        .select(RecordRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Filters for listing records of one type.
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    /// Employer NIB.
+    pub employer_nib: Option<String>,
+    /// Kemendagri region prefix (segment-aware).
+    pub region_prefix: Option<String>,
+    /// Status code.
+    pub status: Option<String>,
+    /// Kind code.
+    pub kind: Option<String>,
+    /// Nationality (alpha-3).
+    pub nationality: Option<String>,
+    /// Worker id.
+    pub worker_id: Option<String>,
+    /// Parent record key.
+    pub ref_key: Option<String>,
+    /// Writing agency.
+    pub agency_code: Option<String>,
+    /// Valid (or observed) on this date.
+    pub valid_on: Option<NaiveDate>,
+    /// Observed or valid from this date on.
+    pub from: Option<NaiveDate>,
+    /// Observed or valid up to this date.
+    pub until: Option<NaiveDate>,
+}
+
+/// One page of records of a type, in key order, after `after_key`.
+pub fn list_records(
+    conn: &mut DbConn,
+    record_type: &str,
+    filter: &RecordFilter,
+    after_key: Option<&str>,
+    limit: i64,
+) -> Result<Vec<RecordRow>, StoreError> {
+    let mut q = records::table
+        .filter(records::record_type.eq(record_type))
+        .select(RecordRow::as_select())
+        .into_boxed();
+    if let Some(v) = &filter.employer_nib {
+        q = q.filter(records::employer_nib.eq(v.clone()));
+    }
+    if let Some(p) = &filter.region_prefix {
+        // Region codes are validated digits and dots, so LIKE has nothing to escape.
+        q = q.filter(
+            records::region_code
+                .eq(p.clone())
+                .or(records::region_code.like(format!("{p}.%"))),
+        );
+    }
+    if let Some(v) = &filter.status {
+        q = q.filter(records::status.eq(v.clone()));
+    }
+    if let Some(v) = &filter.kind {
+        q = q.filter(records::kind.eq(v.clone()));
+    }
+    if let Some(v) = &filter.nationality {
+        q = q.filter(records::nationality.eq(v.clone()));
+    }
+    if let Some(v) = &filter.worker_id {
+        q = q.filter(records::worker_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.ref_key {
+        q = q.filter(records::ref_key.eq(v.clone()));
+    }
+    if let Some(v) = &filter.agency_code {
+        q = q.filter(records::agency_code.eq(v.clone()));
+    }
+    if let Some(d) = filter.valid_on {
+        q = q
+            .filter(records::valid_from.le(d))
+            .filter(records::valid_until.ge(d));
+    }
+    if let Some(d) = filter.from {
+        q = q.filter(records::valid_until.ge(d));
+    }
+    if let Some(d) = filter.until {
+        q = q.filter(records::valid_from.le(d));
+    }
+    if let Some(k) = after_key {
+        q = q.filter(records::record_key.gt(k.to_string()));
+    }
+    Ok(q.order(records::record_key.asc()).limit(limit).load(conn)?)
+}
+
+/// All records that name one worker, oldest first.
+pub fn records_of_worker(conn: &mut DbConn, worker_id: &str) -> Result<Vec<RecordRow>, StoreError> {
+    Ok(records::table
+        .filter(records::worker_id.eq(worker_id))
+        .order((records::record_type.asc(), records::created_at.asc()))
+        .select(RecordRow::as_select())
+        .load(conn)?)
+}

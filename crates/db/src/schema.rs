@@ -1,0 +1,109 @@
+//! Portable diesel schema: the same tables on PostgreSQL and SQLite.
+
+diesel::table! {
+    agencies (code) {
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        jurisdiction -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_clients (client_id) {
+        client_id -> Text,
+        agency_code -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        private_key -> Text,
+        public_key -> Text,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    workers (id) {
+        id -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    worker_passports (number, country) {
+        number -> Text,
+        country -> Text,
+        worker_id -> Text,
+        expires_on -> Nullable<Date>,
+        agency_code -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    worker_identities (worker_id, agency_code) {
+        worker_id -> Text,
+        agency_code -> Text,
+        client_id -> Text,
+        passport_no -> Text,
+        nationality -> Text,
+        full_name -> Text,
+        sex -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
+        record_type -> Text,
+        record_key -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    records (record_type, record_key) {
+        record_type -> Text,
+        record_key -> Text,
+        agency_code -> Text,
+        client_id -> Text,
+        source_ref -> Nullable<Text>,
+        worker_id -> Nullable<Text>,
+        employer_nib -> Nullable<Text>,
+        region_code -> Nullable<Text>,
+        status -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        nationality -> Nullable<Text>,
+        ref_key -> Nullable<Text>,
+        valid_from -> Nullable<Date>,
+        valid_until -> Nullable<Date>,
+        doc -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(api_clients -> agencies (agency_code));
+diesel::joinable!(worker_passports -> workers (worker_id));
+diesel::joinable!(worker_identities -> workers (worker_id));
+diesel::joinable!(records -> workers (worker_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    agencies,
+    api_clients,
+    signing_keys,
+    workers,
+    worker_passports,
+    worker_identities,
+    records,
+);

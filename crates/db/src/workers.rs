@@ -1,0 +1,451 @@
+//! Workers: one person resolved from (passport number, nationality), several
+//! passports per person, and the identity each agency reports.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::conn::DbConn;
+use crate::error::StoreError;
+use crate::schema::{worker_identities, worker_passports, workers};
+
+/// The identity a record gives for the person it names (already validated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonRef {
+    /// Passport number (ICAO 9303, upper-case).
+    pub passport_no: String,
+    /// Nationality, ISO 3166-1 alpha-3; also the passport's issuing state.
+    pub nationality: String,
+    /// Name as in the passport.
+    pub full_name: String,
+    /// `M`, `F` or `X`.
+    pub sex: Option<String>,
+    /// Date of birth.
+    pub birth_date: Option<NaiveDate>,
+    /// Passport expiry, if reported.
+    pub passport_expires_on: Option<NaiveDate>,
+}
+
+/// A worker row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = workers)]
+pub struct WorkerRow {
+    /// Internal id.
+    pub id: String,
+    /// +1 whenever identity or passports change.
+    pub version: i64,
+    /// First seen.
+    pub created_at: NaiveDateTime,
+    /// Last change.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A passport row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = worker_passports)]
+pub struct PassportRow {
+    /// Passport number.
+    pub number: String,
+    /// Issuing state (alpha-3).
+    pub country: String,
+    /// The person holding it.
+    pub worker_id: String,
+    /// Expiry date, if known.
+    pub expires_on: Option<NaiveDate>,
+    /// Agency that first reported it.
+    pub agency_code: String,
+    /// First reported.
+    pub created_at: NaiveDateTime,
+    /// Last change.
+    pub updated_at: NaiveDateTime,
+}
+
+/// The identity one agency reports for a person.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = worker_identities)]
+pub struct IdentityRow {
+    /// The person.
+    pub worker_id: String,
+    /// Reporting agency.
+    pub agency_code: String,
+    /// Reporting client.
+    pub client_id: String,
+    /// Passport the agency used.
+    pub passport_no: String,
+    /// Nationality.
+    pub nationality: String,
+    /// Name as reported.
+    pub full_name: String,
+    /// Sex as reported.
+    pub sex: Option<String>,
+    /// Birth date as reported.
+    pub birth_date: Option<NaiveDate>,
+    /// Record type that carried it.
+    pub record_type: String,
+    /// Key of that record.
+    pub record_key: String,
+    /// When it was last reported differently.
+    pub updated_at: NaiveDateTime,
+}
+
+fn bump_worker(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(workers::table.find(id))
+        .set((
+            workers::version.eq(workers::version + 1),
+            workers::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Finds the holder of a passport.
+pub fn find_by_passport(
+    conn: &mut DbConn,
+    number: &str,
+    country: &str,
+) -> Result<Option<PassportRow>, StoreError> {
+    Ok(worker_passports::table
+        .find((number, country))
+        .select(PassportRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Ensures a passport exists and returns its holder, creating the person if new.
+/// A racing creator makes the insert fail on the primary key and the
+/// transaction is retried, so one passport never yields two people.
+fn ensure_passport(
+    conn: &mut DbConn,
+    number: &str,
+    country: &str,
+    expires_on: Option<NaiveDate>,
+    holder: Option<&str>,
+    agency: &str,
+    now: NaiveDateTime,
+) -> Result<(String, bool), StoreError> {
+    if let Some(p) = find_by_passport(conn, number, country)? {
+        if let Some(h) = holder {
+            if h != p.worker_id {
+                return Err(StoreError::Conflict {
+                    code: "passport_held_by_other_worker",
+                    message: format!(
+                        "passport {number} ({country}) already belongs to another worker"
+                    ),
+                });
+            }
+        }
+        if expires_on.is_some() && expires_on != p.expires_on {
+            diesel::update(worker_passports::table.find((number, country)))
+                .set((
+                    worker_passports::expires_on.eq(expires_on),
+                    worker_passports::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            bump_worker(conn, &p.worker_id, now)?;
+        }
+        return Ok((p.worker_id, false));
+    }
+    let (worker_id, created) = match holder {
+        Some(h) => {
+            bump_worker(conn, h, now)?;
+            (h.to_string(), false)
+        }
+        None => {
+            let id = uuid::Uuid::new_v4().to_string();
+            diesel::insert_into(workers::table)
+                .values(&WorkerRow {
+                    id: id.clone(),
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                })
+                .execute(conn)?;
+            (id, true)
+        }
+    };
+    diesel::insert_into(worker_passports::table)
+        .values(&PassportRow {
+            number: number.to_string(),
+            country: country.to_string(),
+            worker_id: worker_id.clone(),
+            expires_on,
+            agency_code: agency.to_string(),
+            created_at: now,
+            updated_at: now,
+        })
+        .execute(conn)?;
+    Ok((worker_id, created))
+}
+
+/// Resolves the person a record names and keeps the agency's view of their identity.
+pub fn resolve_person(
+    conn: &mut DbConn,
+    person: &PersonRef,
+    agency: &str,
+    client: &str,
+    record_type: &str,
+    record_key: &str,
+    now: NaiveDateTime,
+) -> Result<String, StoreError> {
+    let (worker_id, _) = ensure_passport(
+        conn,
+        &person.passport_no,
+        &person.nationality,
+        person.passport_expires_on,
+        None,
+        agency,
+        now,
+    )?;
+    record_identity(
+        conn,
+        &worker_id,
+        person,
+        agency,
+        client,
+        record_type,
+        record_key,
+        now,
+    )?;
+    Ok(worker_id)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_identity(
+    conn: &mut DbConn,
+    worker_id: &str,
+    person: &PersonRef,
+    agency: &str,
+    client: &str,
+    record_type: &str,
+    record_key: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let row = IdentityRow {
+        worker_id: worker_id.to_string(),
+        agency_code: agency.to_string(),
+        client_id: client.to_string(),
+        passport_no: person.passport_no.clone(),
+        nationality: person.nationality.clone(),
+        full_name: person.full_name.clone(),
+        sex: person.sex.clone(),
+        birth_date: person.birth_date,
+        record_type: record_type.to_string(),
+        record_key: record_key.to_string(),
+        updated_at: now,
+    };
+    let current: Option<IdentityRow> = worker_identities::table
+        .find((worker_id, agency))
+        .select(IdentityRow::as_select())
+        .first(conn)
+        .optional()?;
+    match current {
+        None => {
+            diesel::insert_into(worker_identities::table)
+                .values(&row)
+                .execute(conn)?;
+            bump_worker(conn, worker_id, now)?;
+        }
+        Some(cur)
+            if cur.full_name != row.full_name
+                || cur.sex != row.sex
+                || cur.birth_date != row.birth_date
+                || cur.passport_no != row.passport_no =>
+        {
+            diesel::update(worker_identities::table.find((worker_id, agency)))
+                .set((
+                    worker_identities::client_id.eq(&row.client_id),
+                    worker_identities::passport_no.eq(&row.passport_no),
+                    worker_identities::nationality.eq(&row.nationality),
+                    worker_identities::full_name.eq(&row.full_name),
+                    worker_identities::sex.eq(&row.sex),
+                    worker_identities::birth_date.eq(row.birth_date),
+                    worker_identities::record_type.eq(&row.record_type),
+                    worker_identities::record_key.eq(&row.record_key),
+                    worker_identities::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            bump_worker(conn, worker_id, now)?;
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// An extra passport to attach to a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraPassport {
+    /// Number.
+    pub number: String,
+    /// Issuing state.
+    pub country: String,
+    /// Expiry.
+    pub expires_on: Option<NaiveDate>,
+}
+
+/// Registers a person (identity plus every passport they hold); returns the
+/// worker id and whether the person is new.
+pub fn register_worker(
+    conn: &mut DbConn,
+    person: &PersonRef,
+    extra: &[ExtraPassport],
+    agency: &str,
+    client: &str,
+    now: NaiveDateTime,
+) -> Result<(String, bool), StoreError> {
+    // The person may already be known by any of their passports.
+    let mut holder: Option<String> = None;
+    let all = std::iter::once((person.passport_no.as_str(), person.nationality.as_str())).chain(
+        extra
+            .iter()
+            .map(|p| (p.number.as_str(), p.country.as_str())),
+    );
+    for (number, country) in all {
+        if let Some(p) = find_by_passport(conn, number, country)? {
+            match &holder {
+                Some(h) if *h != p.worker_id => {
+                    return Err(StoreError::Conflict {
+                        code: "passports_of_different_workers",
+                        message: "these passports are held by different workers in Sinergi; \
+                                  they cannot be merged by a push"
+                            .into(),
+                    })
+                }
+                _ => holder = Some(p.worker_id),
+            }
+        }
+    }
+    let (worker_id, created) = ensure_passport(
+        conn,
+        &person.passport_no,
+        &person.nationality,
+        person.passport_expires_on,
+        holder.as_deref(),
+        agency,
+        now,
+    )?;
+    for p in extra {
+        ensure_passport(
+            conn,
+            &p.number,
+            &p.country,
+            p.expires_on,
+            Some(&worker_id),
+            agency,
+            now,
+        )?;
+    }
+    record_identity(
+        conn, &worker_id, person, agency, client, "worker", &worker_id, now,
+    )?;
+    Ok((worker_id, created))
+}
+
+/// A person with everything known about their identity.
+#[derive(Debug, Clone)]
+pub struct WorkerDetail {
+    /// The worker row.
+    pub worker: WorkerRow,
+    /// Passports held.
+    pub passports: Vec<PassportRow>,
+    /// Identity as reported by each agency.
+    pub identities: Vec<IdentityRow>,
+}
+
+/// Reads one person.
+pub fn get_worker(conn: &mut DbConn, id: &str) -> Result<Option<WorkerDetail>, StoreError> {
+    let Some(worker) = workers::table
+        .find(id)
+        .select(WorkerRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let passports = worker_passports::table
+        .filter(worker_passports::worker_id.eq(id))
+        .order((
+            worker_passports::country.asc(),
+            worker_passports::number.asc(),
+        ))
+        .select(PassportRow::as_select())
+        .load(conn)?;
+    let identities = worker_identities::table
+        .filter(worker_identities::worker_id.eq(id))
+        .order(worker_identities::agency_code.asc())
+        .select(IdentityRow::as_select())
+        .load(conn)?;
+    Ok(Some(WorkerDetail {
+        worker,
+        passports,
+        identities,
+    }))
+}
+
+/// Filters for listing workers.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerFilter {
+    /// Holds a passport with this nationality.
+    pub nationality: Option<String>,
+    /// Holds this passport number.
+    pub passport_no: Option<String>,
+}
+
+/// One page of workers in id order.
+pub fn list_workers(
+    conn: &mut DbConn,
+    filter: &WorkerFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<WorkerDetail>, StoreError> {
+    let mut q = workers::table.select(WorkerRow::as_select()).into_boxed();
+    // Sub-queries stay unboxed: a boxed one does not compile for every backend.
+    let holders = worker_passports::table.select(worker_passports::worker_id);
+    match (&filter.nationality, &filter.passport_no) {
+        (Some(n), Some(p)) => {
+            q = q.filter(
+                workers::id.eq_any(
+                    holders
+                        .filter(worker_passports::country.eq(n.clone()))
+                        .filter(worker_passports::number.eq(p.clone())),
+                ),
+            )
+        }
+        (Some(n), None) => {
+            q = q
+                .filter(workers::id.eq_any(holders.filter(worker_passports::country.eq(n.clone()))))
+        }
+        (None, Some(p)) => {
+            q = q.filter(workers::id.eq_any(holders.filter(worker_passports::number.eq(p.clone()))))
+        }
+        (None, None) => {}
+    }
+    if let Some(a) = after {
+        q = q.filter(workers::id.gt(a.to_string()));
+    }
+    let rows: Vec<WorkerRow> = q.order(workers::id.asc()).limit(limit).load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let passports: Vec<PassportRow> = worker_passports::table
+        .filter(worker_passports::worker_id.eq_any(&ids))
+        .select(PassportRow::as_select())
+        .load(conn)?;
+    let identities: Vec<IdentityRow> = worker_identities::table
+        .filter(worker_identities::worker_id.eq_any(&ids))
+        .order(worker_identities::agency_code.asc())
+        .select(IdentityRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|w| WorkerDetail {
+            passports: passports
+                .iter()
+                .filter(|p| p.worker_id == w.id)
+                .cloned()
+                .collect(),
+            identities: identities
+                .iter()
+                .filter(|i| i.worker_id == w.id)
+                .cloned()
+                .collect(),
+            worker: w,
+        })
+        .collect())
+}

@@ -1,0 +1,228 @@
+//! `sinergi`: the server and its administration commands.
+
+mod demo;
+
+use std::net::TcpListener;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sinergi_api::{admin, AppState, Settings};
+use sinergi_db::Db;
+
+#[derive(Parser)]
+#[command(
+    name = "sinergi",
+    version,
+    about = "Inter-agency data-sharing API for records about foreign workers (TKA)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server (migrates the database first).
+    Serve {
+        /// Load the Kukar demo data and demo clients (prints their credentials).
+        #[arg(long)]
+        demo: bool,
+        /// Listen address (env SINERGI_BIND, default 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage agencies.
+    Agency {
+        #[command(subcommand)]
+        command: AgencyCommand,
+    },
+    /// Manage API clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Manage token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum AgencyCommand {
+    /// Register an agency.
+    Create {
+        /// Short code, e.g. IMI-SMD.
+        #[arg(long)]
+        code: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// immigration, manpower, regional, district or admin.
+        #[arg(long)]
+        kind: String,
+        /// Kemendagri region prefix the agency may write in (required for district).
+        #[arg(long)]
+        jurisdiction: Option<String>,
+    },
+    /// List agencies.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Create an API client; prints its secret once.
+    Create {
+        /// Agency code.
+        #[arg(long)]
+        agency: String,
+        /// Space- or comma-separated scopes (records:read records:write pii:read audit:read).
+        #[arg(long, default_value = "records:read records:write")]
+        scopes: String,
+        /// Label.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Print {"client_id": ..., "client_secret": ...} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a client at once.
+    Revoke {
+        /// Client id.
+        client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key; older keys stay published until their tokens expire.
+    Rotate,
+}
+
+fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url, settings.db_pool_size)
+        .context("cannot open the database")?;
+    db.migrate().context("cannot migrate the database")?;
+    Ok(db)
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SINERGI_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("SINERGI_LOG_FORMAT")
+        .map(|v| v == "json")
+        .unwrap_or(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    let mut settings = Settings::from_env().map_err(anyhow::Error::msg)?;
+    match cli.command {
+        Command::Serve { demo, bind } => {
+            if let Some(b) = bind {
+                settings.bind = b;
+            }
+            let db = open_db(&settings)?;
+            let state =
+                AppState::new(db.clone(), settings.clone()).context("cannot load signing keys")?;
+            let listener = TcpListener::bind(&settings.bind)
+                .with_context(|| format!("cannot listen on {}", settings.bind))?;
+            let addr = listener.local_addr()?;
+            actix_web::rt::System::new().block_on(async move {
+                if demo {
+                    let creds = demo::load(&state).await.context("cannot load demo data")?;
+                    demo::print_credentials(&creds, &addr.to_string());
+                }
+                tracing::info!(%addr, "Sinergi listening; Swagger UI at /swagger-ui/");
+                sinergi_api::run(listener, state)?.await?;
+                Ok::<(), anyhow::Error>(())
+            })?;
+        }
+        Command::Migrate => {
+            open_db(&settings)?;
+            println!("migrations applied");
+        }
+        Command::Agency { command } => {
+            let db = open_db(&settings)?;
+            match command {
+                AgencyCommand::Create {
+                    code,
+                    name,
+                    kind,
+                    jurisdiction,
+                } => {
+                    let row =
+                        admin::create_agency(&db, &code, &name, &kind, jurisdiction.as_deref())?;
+                    println!("agency {} ({}) created", row.code, row.kind);
+                }
+                AgencyCommand::List => {
+                    for a in db.read(sinergi_db::identity::list_agencies)? {
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            a.code,
+                            a.kind,
+                            a.jurisdiction.unwrap_or_else(|| "-".into()),
+                            a.name
+                        );
+                    }
+                }
+            }
+        }
+        Command::Client { command } => {
+            let db = open_db(&settings)?;
+            match command {
+                ClientCommand::Create {
+                    agency,
+                    scopes,
+                    name,
+                    json,
+                } => {
+                    let scopes: Vec<String> = scopes
+                        .split(|c: char| c == ',' || c.is_whitespace())
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    let c = admin::create_client(&db, &agency, &name, &scopes)?;
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::json!({"client_id": c.client_id, "client_secret": c.client_secret})
+                        );
+                    } else {
+                        println!("client_id:     {}", c.client_id);
+                        println!("client_secret: {}", c.client_secret);
+                        println!("(the secret is shown only now; store it safely)");
+                    }
+                }
+                ClientCommand::Revoke { client_id } => {
+                    admin::revoke_client(&db, &client_id)?;
+                    println!("client {client_id} revoked");
+                }
+            }
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let db = open_db(&settings)?;
+            let kid = sinergi_api::auth::keys::rotate(&db)?;
+            println!("new signing key {kid} is active; older keys stay published until their tokens expire");
+        }
+        Command::Openapi => {
+            print!("{}", sinergi_api::openapi_json());
+        }
+    }
+    Ok(())
+}
