@@ -12,7 +12,10 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
-use crate::records::employers;
+use crate::records::{
+    assignments, employers, presence_reports, residence_permits, rptka_approvals, work_sites,
+    workers,
+};
 use crate::state::AppState;
 use crate::{auth, health};
 
@@ -65,7 +68,25 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(health::ready)
         .service(employers::upsert_employer)
         .service(employers::list_employers)
-        .service(employers::get_employer);
+        .service(employers::get_employer)
+        .service(work_sites::upsert_work_site)
+        .service(work_sites::list_work_sites)
+        .service(work_sites::get_work_site)
+        .service(workers::register_worker)
+        .service(workers::list_workers)
+        .service(workers::get_worker)
+        .service(rptka_approvals::upsert_rptka_approval)
+        .service(rptka_approvals::list_rptka_approvals)
+        .service(rptka_approvals::get_rptka_approval)
+        .service(assignments::upsert_assignment)
+        .service(assignments::list_assignments)
+        .service(assignments::get_assignment)
+        .service(residence_permits::upsert_residence_permit)
+        .service(residence_permits::list_residence_permits)
+        .service(residence_permits::get_residence_permit)
+        .service(presence_reports::upsert_presence_report)
+        .service(presence_reports::list_presence_reports)
+        .service(presence_reports::get_presence_report);
 }
 
 /// The OpenAPI document, generated from the registered routes.

@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sinergi_db::records::{self, RecordFilter, RecordRow, RecordWrite, WriteOutcome};
@@ -235,4 +235,16 @@ pub fn views<V>(
     f: impl Fn(&RecordRow) -> Result<V, ApiError>,
 ) -> Result<Vec<V>, ApiError> {
     rows.iter().map(f).collect()
+}
+
+/// Parses an optional `YYYY-MM-DD` query value.
+pub fn date_param(ck: &mut Checker, field: &str, v: Option<&str>) -> Option<Option<NaiveDate>> {
+    ck.check_opt(field, v, |s| {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+            sinergi_domain::FieldError::new(
+                "invalid_date",
+                format!("{field} must be a real date YYYY-MM-DD"),
+            )
+        })
+    })
 }

@@ -3,7 +3,9 @@
 
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use sinergi_db::records::{Ownership, RecordFilter, RecordIndex, RecordRow, RecordWrite};
+use sinergi_db::records::{
+    Ownership, RecordFilter, RecordIndex, RecordRow, RecordWrite, WriteOutcome,
+};
 use sinergi_domain::{Capital, Kbli, Nib, Npwp, RecordType, RegionCode, SourceRef};
 use utoipa::{IntoParams, ToSchema};
 
@@ -132,6 +134,38 @@ fn validate(
     ))
 }
 
+/// Validates and stores an employer for `caller`.
+pub async fn push(
+    state: &AppState,
+    caller: &Caller,
+    nib: &str,
+    input: &EmployerInput,
+    precondition: Option<sinergi_db::records::IfMatch>,
+) -> Result<(WriteOutcome, RecordRow), ApiError> {
+    caller.require_writer(TYPE)?;
+    let (doc, source_ref, region) = validate(nib, input)?;
+    caller.require_within("region_code", &region)?;
+    let write = RecordWrite {
+        record_type: TYPE.as_str(),
+        natural_key: Some(doc.nib.clone()),
+        source_ref,
+        agency_code: caller.agency_code.clone(),
+        client_id: caller.client_id.clone(),
+        person: None,
+        index: RecordIndex {
+            employer_nib: Some(doc.nib.clone()),
+            region_code: Some(doc.region_code.clone()),
+            kind: Some(doc.sector.clone()),
+            ..Default::default()
+        },
+        doc: common::to_doc(&doc)?,
+        if_match: precondition,
+        ownership: Ownership::Shared,
+        now: chrono::Utc::now().naive_utc(),
+    };
+    common::store(state, write, |_| Ok(())).await
+}
+
 /// Create or update an employer by NIB.
 ///
 /// Idempotent: pushing the same content again changes nothing and keeps the
@@ -161,29 +195,7 @@ pub async fn upsert_employer(
     body: JsonBody<EmployerInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer(TYPE)?;
-    let precondition = if_match(&req)?;
-    let (doc, source_ref, region) = validate(&nib, &body.0)?;
-    caller.require_within("region_code", &region)?;
-    let write = RecordWrite {
-        record_type: TYPE.as_str(),
-        natural_key: Some(doc.nib.clone()),
-        source_ref,
-        agency_code: caller.agency_code.clone(),
-        client_id: caller.client_id.clone(),
-        person: None,
-        index: RecordIndex {
-            employer_nib: Some(doc.nib.clone()),
-            region_code: Some(doc.region_code.clone()),
-            kind: Some(doc.sector.clone()),
-            ..Default::default()
-        },
-        doc: common::to_doc(&doc)?,
-        if_match: precondition,
-        ownership: Ownership::Shared,
-        now: chrono::Utc::now().naive_utc(),
-    };
-    let (outcome, row) = common::store(&state, write, |_| Ok(())).await?;
+    let (outcome, row) = push(&state, &caller, &nib, &body.0, if_match(&req)?).await?;
     let location = format!("/api/v1/employers/{}", row.record_key);
     Ok(common::written(outcome, &row, location, view(&row)?))
 }
