@@ -48,8 +48,19 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and report the first broken link (exit status 1 if any).
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -83,6 +94,10 @@ enum ClientCommand {
         /// Space- or comma-separated scopes (records:read records:write pii:read audit:read).
         #[arg(long, default_value = "records:read records:write")]
         scopes: String,
+        /// Purposes it may declare (X-Purpose) when reading personal data:
+        /// supervision, permit-processing, enforcement, statistics.
+        #[arg(long, default_value = "")]
+        purposes: String,
         /// Label.
         #[arg(long, default_value = "")]
         name: String,
@@ -101,6 +116,14 @@ enum ClientCommand {
 enum KeysCommand {
     /// Add a new signing key; older keys stay published until their tokens expire.
     Rotate,
+}
+
+/// Splits a space- or comma-separated list.
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn open_db(settings: &Settings) -> anyhow::Result<Db> {
@@ -187,15 +210,17 @@ fn main() -> anyhow::Result<()> {
                 ClientCommand::Create {
                     agency,
                     scopes,
+                    purposes,
                     name,
                     json,
                 } => {
-                    let scopes: Vec<String> = scopes
-                        .split(|c: char| c == ',' || c.is_whitespace())
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect();
-                    let c = admin::create_client(&db, &agency, &name, &scopes)?;
+                    let c = admin::create_client_with_purposes(
+                        &db,
+                        &agency,
+                        &name,
+                        &words(&scopes),
+                        &words(&purposes),
+                    )?;
                     if json {
                         println!(
                             "{}",
@@ -219,6 +244,20 @@ fn main() -> anyhow::Result<()> {
             let db = open_db(&settings)?;
             let kid = sinergi_api::auth::keys::rotate(&db)?;
             println!("new signing key {kid} is active; older keys stay published until their tokens expire");
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let db = open_db(&settings)?;
+            match db.read(sinergi_db::audit::verify)? {
+                sinergi_db::audit::ChainReport::Intact { events } => {
+                    println!("audit log intact: {events} events, every link verified");
+                }
+                sinergi_db::audit::ChainReport::Broken { seq, reason } => {
+                    println!("audit log BROKEN at event {seq}: {reason}");
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Openapi => {
             print!("{}", sinergi_api::openapi_json());

@@ -6,7 +6,7 @@ use sinergi_db::{Db, StoreError};
 use sinergi_domain::{AgencyKind, RegionCode};
 
 use crate::auth::secrets::{hash_secret, new_client_id, new_secret};
-use crate::auth::Scope;
+use crate::auth::{Purpose, Scope};
 
 /// Why an administrative command failed.
 #[derive(Debug, thiserror::Error)]
@@ -75,13 +75,34 @@ pub struct NewClient {
     pub scopes: Vec<String>,
 }
 
-/// Creates a client for an agency with the given scopes.
+/// Creates a client for an agency with the given scopes and no declared
+/// purposes (it cannot read personal data until given some).
 pub fn create_client(
     db: &Db,
     agency_code: &str,
     name: &str,
     scopes: &[String],
 ) -> Result<NewClient, AdminError> {
+    create_client_with_purposes(db, agency_code, name, scopes, &[])
+}
+
+/// Creates a client with the scopes and the purposes it may declare when reading personal data.
+pub fn create_client_with_purposes(
+    db: &Db,
+    agency_code: &str,
+    name: &str,
+    scopes: &[String],
+    purposes: &[String],
+) -> Result<NewClient, AdminError> {
+    for p in purposes {
+        if Purpose::parse(p).is_none() {
+            let known: Vec<&str> = Purpose::ALL.iter().map(|p| p.as_str()).collect();
+            return Err(AdminError::Invalid(format!(
+                "unknown purpose {p}; known purposes: {}",
+                known.join(", ")
+            )));
+        }
+    }
     for s in scopes {
         if Scope::parse(s).is_none() {
             let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
@@ -111,6 +132,7 @@ pub fn create_client(
         scopes: scopes.join(" "),
         created_at: Utc::now().naive_utc(),
         revoked_at: None,
+        purposes: purposes.join(" "),
     };
     db.write(|c| identity::create_client(c, &row))?;
     Ok(NewClient {

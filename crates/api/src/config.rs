@@ -17,6 +17,12 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Database pool size.
     pub db_pool_size: u32,
+    /// Requests a minute per client (and token requests a minute per client id).
+    pub rate_limit_per_minute: u32,
+    /// Largest burst of requests per client.
+    pub rate_limit_burst: u32,
+    /// Origins allowed to call the API from a browser (CORS); empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -29,6 +35,9 @@ impl Default for Settings {
             token_ttl_secs: 900,
             max_body_bytes: 4 * 1024 * 1024,
             db_pool_size: 8,
+            rate_limit_per_minute: 6000,
+            rate_limit_burst: 600,
+            cors_origins: vec![],
         }
     }
 }
@@ -70,6 +79,36 @@ impl Settings {
                 .ok()
                 .filter(|n| (1..=256).contains(n))
                 .ok_or("SINERGI_DB_POOL_SIZE must be 1..=256")?;
+        }
+        if let Some(v) = var("SINERGI_RATE_LIMIT_PER_MINUTE") {
+            s.rate_limit_per_minute = v
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or("SINERGI_RATE_LIMIT_PER_MINUTE must be a number >= 1")?;
+        }
+        if let Some(v) = var("SINERGI_RATE_LIMIT_BURST") {
+            s.rate_limit_burst = v
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or("SINERGI_RATE_LIMIT_BURST must be a number >= 1")?;
+        }
+        if let Some(v) = var("SINERGI_CORS_ORIGINS") {
+            s.cors_origins = v
+                .split(',')
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect();
+            if let Some(bad) = s
+                .cors_origins
+                .iter()
+                .find(|o| !(o.starts_with("https://") || o.starts_with("http://")))
+            {
+                return Err(format!(
+                    "SINERGI_CORS_ORIGINS: {bad} is not an http(s) origin"
+                ));
+            }
         }
         Ok(s)
     }

@@ -91,6 +91,9 @@ pub enum ApiError {
     /// Wrong content type (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Too many requests from one client (429); seconds to wait.
+    #[error("too many requests; retry after {0} s")]
+    TooManyRequests(u64),
     /// Valid JSON whose references do not fit stored data (422).
     #[error("the request refers to records that do not fit")]
     Unprocessable(Vec<FieldProblem>),
@@ -124,6 +127,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unprocessable(_) => "unresolved_reference",
+            ApiError::TooManyRequests(_) => "rate_limited",
             ApiError::Unavailable => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -141,6 +145,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "Payload too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::Unprocessable(_) => "Unprocessable request",
+            ApiError::TooManyRequests(_) => "Too many requests",
             ApiError::Unavailable => "Service unavailable",
             ApiError::Internal(_) => "Internal error",
         }
@@ -191,6 +196,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -207,6 +213,9 @@ impl ResponseError for ApiError {
         }
         if let ApiError::Unavailable = self {
             resp.insert_header((header::RETRY_AFTER, "5"));
+        }
+        if let ApiError::TooManyRequests(secs) = self {
+            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         resp.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }

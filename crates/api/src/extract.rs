@@ -89,6 +89,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the body must be UTF-8 encoded JSON".into(),
         ));
     }
+    if crate::limits::too_deep(bytes, crate::limits::MAX_JSON_DEPTH) {
+        return Err(ApiError::BadRequest(
+            "json_too_deep",
+            format!(
+                "the body nests deeper than {} levels",
+                crate::limits::MAX_JSON_DEPTH
+            ),
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(body_error)?;
     de.end().map_err(|e| {

@@ -32,7 +32,7 @@ pub async fn live() -> HttpResponse {
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let db = state.db.clone();
-    let ok = web::block(move || db.read(|c| sinergi_db::conn::ping(c)))
+    let ok = web::block(move || db.read(sinergi_db::conn::ping))
         .await
         .map(|r| r.is_ok())
         .unwrap_or(false);

@@ -1,12 +1,15 @@
 //! Sinergi HTTP API v1: routes documented where they are registered
 //! (utoipa-actix-web), problem+json errors, bearer-token agency identity.
 
+pub mod accountability;
 pub mod admin;
+pub mod audit_log;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod limits;
 pub mod records;
 pub mod server;
 pub mod state;

@@ -17,7 +17,7 @@ use crate::records::{
     workers,
 };
 use crate::state::AppState;
-use crate::{auth, health};
+use crate::{audit_log, auth, health};
 
 struct BearerScheme;
 
@@ -55,6 +55,7 @@ and per-field `errors`.",
         (name = "assignments", description = "Workers placed in approved positions"),
         (name = "residence-permits", description = "ITAS, ITAP and ITK stay permits"),
         (name = "presence-reports", description = "Workers or headcounts seen on site"),
+        (name = "audit", description = "Who accessed personal data, when and why"),
         (name = "health", description = "Probes")
     )
 )]
@@ -86,7 +87,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(residence_permits::get_residence_permit)
         .service(presence_reports::upsert_presence_report)
         .service(presence_reports::list_presence_reports)
-        .service(presence_reports::get_presence_report);
+        .service(presence_reports::get_presence_report)
+        .service(audit_log::list_audit_events)
+        .service(audit_log::get_worker_access_log);
 }
 
 /// The OpenAPI document, generated from the registered routes.
@@ -116,26 +119,50 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 /// Starts the HTTP server on `listener`.
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let cors_origins = state.settings.cors_origins.clone();
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
+        // Closed by default: browsers may call the API only from configured origins.
+        let cors = cors_origins.iter().fold(
+            actix_cors::Cors::default()
+                .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+                .allowed_headers([
+                    "authorization",
+                    "content-type",
+                    "if-match",
+                    "x-purpose",
+                    "x-case-ref",
+                    "x-request-id",
+                ])
+                .expose_headers(["etag", "location", "x-request-id", "retry-after"])
+                .max_age(600),
+            |c, origin| c.allowed_origin(origin),
+        );
         let (app, api) = App::new()
             .into_utoipa_app()
             .openapi(ApiDoc::openapi())
             .app_data(data.clone())
             .configure(routes)
             .split_for_parts();
-        app.wrap(tracing_actix_web::TracingLogger::default())
-            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
-            .route(
-                "/swagger-ui",
-                web::get().to(|| async {
-                    HttpResponse::PermanentRedirect()
-                        .insert_header((header::LOCATION, "/swagger-ui/"))
-                        .finish()
-                }),
-            )
-            .default_service(web::to(not_found))
+        app.wrap(actix_web::middleware::from_fn(
+            crate::accountability::accountability,
+        ))
+        .wrap(cors)
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
+        .route(
+            "/swagger-ui",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header((header::LOCATION, "/swagger-ui/"))
+                    .finish()
+            }),
+        )
+        .default_service(web::to(not_found))
     })
+    .client_request_timeout(std::time::Duration::from_secs(15))
+    .client_disconnect_timeout(std::time::Duration::from_secs(5))
+    .keep_alive(std::time::Duration::from_secs(30))
+    .shutdown_timeout(15)
     .listen(listener)?
     .run();
     Ok(server)

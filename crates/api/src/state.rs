@@ -6,6 +6,7 @@ use sinergi_db::Db;
 
 use crate::auth::keys::KeyStore;
 use crate::config::Settings;
+use crate::limits::RateLimiter;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct AppState {
     pub keys: Arc<KeyStore>,
     /// Settings.
     pub settings: Arc<Settings>,
+    /// Per-client request limiter.
+    pub limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -25,6 +28,10 @@ impl AppState {
         Ok(AppState {
             db,
             keys: Arc::new(keys),
+            limiter: Arc::new(RateLimiter::new(
+                settings.rate_limit_per_minute,
+                settings.rate_limit_burst,
+            )),
             settings: Arc::new(settings),
         })
     }

@@ -41,6 +41,8 @@ pub struct ClientRow {
     pub created_at: NaiveDateTime,
     /// When it was revoked, if it was.
     pub revoked_at: Option<NaiveDateTime>,
+    /// Space-separated purposes the client may declare when reading personal data.
+    pub purposes: String,
 }
 
 /// A token signing key row.

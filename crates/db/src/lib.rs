@@ -1,6 +1,7 @@
 //! Sinergi persistence: PostgreSQL and SQLite from one code base (diesel
 //! `MultiConnection`), migrations embedded, records with provenance.
 
+pub mod audit;
 pub mod conn;
 pub mod error;
 pub mod identity;

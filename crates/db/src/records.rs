@@ -389,3 +389,26 @@ pub fn records_of_worker(conn: &mut DbConn, worker_id: &str) -> Result<Vec<Recor
         .select(RecordRow::as_select())
         .load(conn)?)
 }
+
+/// Whether `agency` holds a record naming the worker, or reported their identity.
+pub fn agency_names_worker(
+    conn: &mut DbConn,
+    agency: &str,
+    worker_id: &str,
+) -> Result<bool, StoreError> {
+    use crate::schema::worker_identities;
+    let records: i64 = records::table
+        .filter(records::worker_id.eq(worker_id))
+        .filter(records::agency_code.eq(agency))
+        .count()
+        .get_result(conn)?;
+    if records > 0 {
+        return Ok(true);
+    }
+    let identities: i64 = worker_identities::table
+        .filter(worker_identities::worker_id.eq(worker_id))
+        .filter(worker_identities::agency_code.eq(agency))
+        .count()
+        .get_result(conn)?;
+    Ok(identities > 0)
+}

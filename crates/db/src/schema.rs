@@ -19,6 +19,7 @@ diesel::table! {
         scopes -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        purposes -> Text,
     }
 }
 
@@ -93,6 +94,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        occurred_at -> Timestamp,
+        client_id -> Nullable<Text>,
+        agency_code -> Nullable<Text>,
+        action -> Text,
+        resource_type -> Text,
+        resource_key -> Nullable<Text>,
+        subject_worker_id -> Nullable<Text>,
+        result_count -> Nullable<BigInt>,
+        purpose -> Nullable<Text>,
+        case_ref -> Nullable<Text>,
+        status -> Integer,
+        request_id -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        last_hash -> Text,
+    }
+}
+
 diesel::joinable!(api_clients -> agencies (agency_code));
 diesel::joinable!(worker_passports -> workers (worker_id));
 diesel::joinable!(worker_identities -> workers (worker_id));
@@ -106,4 +136,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     worker_passports,
     worker_identities,
     records,
+    audit_events,
+    audit_head,
 );

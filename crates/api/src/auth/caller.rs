@@ -5,13 +5,14 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use sinergi_db::identity;
 use sinergi_domain::{AgencyKind, RecordType, RegionCode};
 
+use crate::accountability::AuditHandle;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -78,6 +79,45 @@ impl Scope {
     }
 }
 
+/// Why personal data is read (`X-Purpose`), declared per request and checked
+/// against the purposes the client is registered for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Supervision of foreign workers (Tim PORA).
+    Supervision,
+    /// Processing a permit or approval.
+    PermitProcessing,
+    /// Enforcement action.
+    Enforcement,
+    /// Statistics.
+    Statistics,
+}
+
+impl Purpose {
+    /// Every purpose.
+    pub const ALL: [Purpose; 4] = [
+        Purpose::Supervision,
+        Purpose::PermitProcessing,
+        Purpose::Enforcement,
+        Purpose::Statistics,
+    ];
+
+    /// Parses a purpose name.
+    pub fn parse(s: &str) -> Option<Purpose> {
+        Purpose::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// The purpose name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Purpose::Supervision => "supervision",
+            Purpose::PermitProcessing => "permit-processing",
+            Purpose::Enforcement => "enforcement",
+            Purpose::Statistics => "statistics",
+        }
+    }
+}
+
 /// The verified client behind a request, with its agency as stored now.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -91,9 +131,68 @@ pub struct Caller {
     pub jurisdiction: Option<RegionCode>,
     /// Scopes granted by the token and still held by the client.
     pub scopes: Vec<Scope>,
+    /// Purposes the client is registered for.
+    pub allowed_purposes: Vec<Purpose>,
+    /// Purpose declared on this request.
+    pub purpose: Option<Purpose>,
+    /// Case reference declared on this request (`X-Case-Ref`).
+    pub case_ref: Option<String>,
+    /// The request's audit record in the making.
+    pub audit: AuditHandle,
 }
 
 impl Caller {
+    /// A caller acting for an agency outside an HTTP request (demo loading, imports).
+    pub fn system(
+        client_id: &str,
+        agency_code: &str,
+        agency_kind: AgencyKind,
+        jurisdiction: Option<RegionCode>,
+        scopes: Vec<Scope>,
+    ) -> Caller {
+        Caller {
+            client_id: client_id.to_string(),
+            agency_code: agency_code.to_string(),
+            agency_kind,
+            jurisdiction,
+            scopes,
+            allowed_purposes: vec![],
+            purpose: None,
+            case_ref: None,
+            audit: AuditHandle::new(format!("system-{}", uuid::Uuid::new_v4())),
+        }
+    }
+
+    /// Whether personal identifiers must be masked for this caller (data minimisation).
+    pub fn masks_pii(&self) -> bool {
+        self.agency_kind == AgencyKind::District && !self.scopes.contains(&Scope::PiiRead)
+    }
+
+    /// Reading personal data needs a declared purpose the client is registered for.
+    pub fn require_purpose(&self) -> Result<Purpose, ApiError> {
+        let p = self.purpose.ok_or_else(|| {
+            ApiError::field(
+                "X-Purpose",
+                "purpose_required",
+                format!(
+                    "reading personal data needs an X-Purpose header, one of: {}",
+                    Purpose::ALL.map(|p| p.as_str()).join(", ")
+                ),
+            )
+        })?;
+        if self.allowed_purposes.contains(&p) {
+            Ok(p)
+        } else {
+            Err(ApiError::Forbidden(
+                "purpose_not_allowed",
+                format!(
+                    "this client is not registered for the purpose {}",
+                    p.as_str()
+                ),
+            ))
+        }
+    }
+
     /// 403 unless the token carries `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
         if self.scopes.contains(&scope) {
@@ -139,7 +238,56 @@ fn unauthorized(code: &'static str, message: &str) -> ApiError {
     ApiError::Unauthorized(code, message.to_string())
 }
 
+fn declared_purpose(req: &HttpRequest) -> Result<(Option<Purpose>, Option<String>), ApiError> {
+    let purpose = match req.headers().get("x-purpose") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| Purpose::parse(s.trim()))
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "X-Purpose",
+                        "invalid_purpose",
+                        format!(
+                            "X-Purpose must be one of: {}",
+                            Purpose::ALL.map(|p| p.as_str()).join(", ")
+                        ),
+                    )
+                })?,
+        ),
+    };
+    let case_ref = match req.headers().get("x-case-ref") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|s| {
+                    !s.is_empty()
+                        && s.len() <= 64
+                        && s.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_./ ".contains(c))
+                })
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "X-Case-Ref",
+                        "invalid_case_ref",
+                        "X-Case-Ref must be 1-64 characters A-Z, 0-9, space, - _ . /",
+                    )
+                })?,
+        ),
+    };
+    Ok((purpose, case_ref))
+}
+
 async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
+    let audit = req
+        .extensions()
+        .get::<AuditHandle>()
+        .cloned()
+        .unwrap_or_else(|| AuditHandle::new(uuid::Uuid::new_v4().to_string()));
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -221,6 +369,17 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         ),
         None => None,
     };
+    state
+        .limiter
+        .check(&client.client_id)
+        .map_err(ApiError::TooManyRequests)?;
+    let (purpose, case_ref) = declared_purpose(&req)?;
+    audit.identify(
+        &client.client_id,
+        &agency.code,
+        purpose,
+        case_ref.as_deref(),
+    );
     let held: Vec<&str> = client.scopes.split_whitespace().collect();
     let scopes = claims
         .scope
@@ -234,6 +393,14 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         agency_kind,
         jurisdiction,
         scopes,
+        allowed_purposes: client
+            .purposes
+            .split_whitespace()
+            .filter_map(Purpose::parse)
+            .collect(),
+        purpose,
+        case_ref,
+        audit,
     })
 }
 

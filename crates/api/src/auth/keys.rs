@@ -55,6 +55,8 @@ pub struct KeyStore {
     db: Db,
     token_ttl: Duration,
     keys: RwLock<Vec<KeyEntry>>,
+    // Unknown key ids trigger a reload at most this often, so forged kids cannot hammer the database.
+    last_reload: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 fn entry(row: &SigningKeyRow) -> Result<KeyEntry, StoreError> {
@@ -110,6 +112,7 @@ impl KeyStore {
             db,
             token_ttl: Duration::seconds(token_ttl_secs),
             keys: RwLock::new(Vec::new()),
+            last_reload: std::sync::Mutex::new(None),
         };
         store.reload()?;
         let has_active = store
@@ -161,6 +164,13 @@ impl KeyStore {
                 .map(|k| k.decoding.clone())
         };
         find(self).or_else(|| {
+            {
+                let mut last = self.last_reload.lock().unwrap_or_else(|p| p.into_inner());
+                if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(5)) {
+                    return None;
+                }
+                *last = Some(std::time::Instant::now());
+            }
             self.reload().ok()?;
             find(self)
         })

@@ -6,4 +6,4 @@ pub mod keys;
 pub mod secrets;
 pub mod token;
 
-pub use caller::{Caller, Scope};
+pub use caller::{Caller, Purpose, Scope};

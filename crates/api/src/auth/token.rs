@@ -168,6 +168,15 @@ pub async fn issue_token(
             )
         }
     };
+    if let Err(secs) = state.limiter.check(&format!("token:{client_id}")) {
+        return HttpResponse::TooManyRequests()
+            .insert_header((header::RETRY_AFTER, secs.to_string()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(OAuthError {
+                error: "slow_down".into(),
+                error_description: format!("too many token requests; retry after {secs} s"),
+            });
+    }
     let lookup_id = client_id.clone();
     let db = state.db.clone();
     let checked = web::block(move || {

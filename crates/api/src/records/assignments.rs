@@ -256,7 +256,7 @@ pub async fn push(
         doc.position_code.clone(),
         doc.employer_nib.clone(),
     );
-    common::store(state, write, move |c| match &approval_no {
+    common::store(state, caller, write, move |c| match &approval_no {
         Some(a) => check_approval(c, a, position_code.as_deref(), &employer),
         None => Ok(()),
     })
@@ -290,7 +290,7 @@ pub async fn upsert_assignment(
 ) -> Result<HttpResponse, ApiError> {
     let (outcome, row) = push(&state, &caller, &body.0, if_match(&req)?).await?;
     let location = format!("/api/v1/assignments/{}", row.record_key);
-    Ok(common::written(outcome, &row, location, view(&row)?))
+    common::written(&caller, outcome, &row, location, view(&row)?)
 }
 
 /// Read one assignment.
@@ -310,8 +310,9 @@ pub async fn get_assignment(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::RecordsRead)?;
+    caller.require_purpose()?;
     let row = common::load(&state, TYPE.as_str(), id.into_inner()).await?;
-    Ok(common::item(&row, view(&row)?))
+    common::item(&caller, &row, view(&row)?)
 }
 
 /// Filters for listing assignments.
@@ -354,6 +355,7 @@ pub async fn list_assignments(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::RecordsRead)?;
+    caller.require_purpose()?;
     let q: AssignmentQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let employer = ck.check_opt("employer", q.employer.as_deref(), Nib::parse);
@@ -373,8 +375,11 @@ pub async fn list_assignments(
         ..Default::default()
     };
     let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: common::views(&rows, view)?,
-        next_cursor,
-    }))
+    common::page(
+        &caller,
+        Page {
+            items: common::views(&rows, view)?,
+            next_cursor,
+        },
+    )
 }

@@ -11,6 +11,7 @@ use sinergi_db::{DbConn, StoreError};
 use sinergi_domain::FieldError;
 use utoipa::ToSchema;
 
+use crate::auth::Caller;
 use crate::error::{ApiError, FieldProblem};
 use crate::extract::{etag, next_cursor, PageRequest};
 use crate::state::AppState;
@@ -152,29 +153,86 @@ pub fn to_doc<D: Serialize>(d: &D) -> Result<String, ApiError> {
     serde_json::to_string(d).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// Stores a record in one transaction after `check` (reference checks) passed.
+/// Stores a record in one transaction after `check` (reference checks) passed,
+/// together with the audit event of the write.
 pub async fn store(
     state: &AppState,
+    caller: &Caller,
     write: RecordWrite,
     check: impl Fn(&mut DbConn) -> Result<(), StoreError> + Send + 'static,
 ) -> Result<(WriteOutcome, RecordRow), ApiError> {
     let db = state.db.clone();
-    Ok(web::block(move || {
+    let audit = caller.audit.clone();
+    let result = web::block(move || {
         db.write(|c| {
             check(c)?;
-            records::upsert_record(c, &write)
+            let (outcome, row) = records::upsert_record(c, &write)?;
+            audit.subject(row.worker_id.as_deref());
+            let status = if outcome == WriteOutcome::Created {
+                201
+            } else {
+                200
+            };
+            let entry = audit.entry("write", &row.record_type, Some(&row.record_key), status);
+            sinergi_db::audit::append(c, &entry)?;
+            Ok((outcome, row))
         })
     })
-    .await??)
+    .await??;
+    caller.audit.mark_audited();
+    Ok(result)
+}
+
+/// A JSON body for `caller`: personal identifiers are masked when its role
+/// may not see them (data minimisation).
+pub fn body<V: Serialize>(caller: &Caller, v: &V) -> Result<serde_json::Value, ApiError> {
+    let mut value = serde_json::to_value(v).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if caller.masks_pii() {
+        mask_identifiers(&mut value);
+    }
+    Ok(value)
+}
+
+/// Keeps the last three characters of an identifier.
+pub fn mask(s: &str) -> String {
+    let n = s.chars().count();
+    s.chars()
+        .enumerate()
+        .map(|(i, c)| if i + 3 < n { '*' } else { c })
+        .collect()
+}
+
+fn mask_identifiers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                match (k.as_str(), &mut *x) {
+                    ("passport_no" | "nik", Value::String(s)) => *s = mask(s),
+                    ("passports", Value::Array(items)) => {
+                        for item in items {
+                            if let Some(Value::String(s)) = item.get_mut("number") {
+                                *s = mask(s);
+                            }
+                        }
+                    }
+                    _ => mask_identifiers(x),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_identifiers),
+        _ => {}
+    }
 }
 
 /// The response to a write: 201 with Location for a new record, else 200.
 pub fn written<V: Serialize>(
+    caller: &Caller,
     outcome: WriteOutcome,
     row: &RecordRow,
     location: String,
     view: V,
-) -> HttpResponse {
+) -> Result<HttpResponse, ApiError> {
     let mut resp = match outcome {
         WriteOutcome::Created => HttpResponse::Created(),
         _ => HttpResponse::Ok(),
@@ -183,14 +241,28 @@ pub fn written<V: Serialize>(
     if outcome == WriteOutcome::Created {
         resp.insert_header((header::LOCATION, location));
     }
-    resp.json(view)
+    Ok(resp.json(body(caller, &view)?))
 }
 
-/// The response to reading one record.
-pub fn item<V: Serialize>(row: &RecordRow, view: V) -> HttpResponse {
-    HttpResponse::Ok()
+/// The response to reading one record; the audit event names the person concerned.
+pub fn item<V: Serialize>(
+    caller: &Caller,
+    row: &RecordRow,
+    view: V,
+) -> Result<HttpResponse, ApiError> {
+    caller.audit.subject(row.worker_id.as_deref());
+    Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(row.version)))
-        .json(view)
+        .json(body(caller, &view)?))
+}
+
+/// The response to a list; the audit event counts the items.
+pub fn page<V: Serialize + ToSchema>(
+    caller: &Caller,
+    page: Page<V>,
+) -> Result<HttpResponse, ApiError> {
+    caller.audit.count(page.items.len());
+    Ok(HttpResponse::Ok().json(body(caller, &page)?))
 }
 
 /// Reads one record or 404.

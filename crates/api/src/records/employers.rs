@@ -163,7 +163,7 @@ pub async fn push(
         ownership: Ownership::Shared,
         now: chrono::Utc::now().naive_utc(),
     };
-    common::store(state, write, |_| Ok(())).await
+    common::store(state, caller, write, |_| Ok(())).await
 }
 
 /// Create or update an employer by NIB.
@@ -197,7 +197,7 @@ pub async fn upsert_employer(
 ) -> Result<HttpResponse, ApiError> {
     let (outcome, row) = push(&state, &caller, &nib, &body.0, if_match(&req)?).await?;
     let location = format!("/api/v1/employers/{}", row.record_key);
-    Ok(common::written(outcome, &row, location, view(&row)?))
+    common::written(&caller, outcome, &row, location, view(&row)?)
 }
 
 /// Read one employer.
@@ -219,7 +219,7 @@ pub async fn get_employer(
     caller.require(Scope::RecordsRead)?;
     let nib = Nib::parse(&nib).map_err(|e| ApiError::field("nib", e.code, e.message))?;
     let row = common::load(&state, TYPE.as_str(), nib.as_str().to_string()).await?;
-    Ok(common::item(&row, view(&row)?))
+    common::item(&caller, &row, view(&row)?)
 }
 
 /// Filters for listing employers.
@@ -266,8 +266,11 @@ pub async fn list_employers(
         ..Default::default()
     };
     let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: common::views(&rows, view)?,
-        next_cursor,
-    }))
+    common::page(
+        &caller,
+        Page {
+            items: common::views(&rows, view)?,
+            next_cursor,
+        },
+    )
 }

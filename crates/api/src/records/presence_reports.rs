@@ -183,7 +183,7 @@ pub async fn push(
         ownership: Ownership::CreatorOnly,
         now: chrono::Utc::now().naive_utc(),
     };
-    common::store(state, write, |_| Ok(())).await
+    common::store(state, caller, write, |_| Ok(())).await
 }
 
 /// Create or update a presence report by your `source_ref`.
@@ -213,7 +213,7 @@ pub async fn upsert_presence_report(
 ) -> Result<HttpResponse, ApiError> {
     let (outcome, row) = push(&state, &caller, &body.0, if_match(&req)?).await?;
     let location = format!("/api/v1/presence-reports/{}", row.record_key);
-    Ok(common::written(outcome, &row, location, view(&row)?))
+    common::written(&caller, outcome, &row, location, view(&row)?)
 }
 
 /// Read one presence report.
@@ -233,8 +233,9 @@ pub async fn get_presence_report(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::RecordsRead)?;
+    caller.require_purpose()?;
     let row = common::load(&state, TYPE.as_str(), id.into_inner()).await?;
-    Ok(common::item(&row, view(&row)?))
+    common::item(&caller, &row, view(&row)?)
 }
 
 /// Filters for listing presence reports.
@@ -279,6 +280,7 @@ pub async fn list_presence_reports(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::RecordsRead)?;
+    caller.require_purpose()?;
     let q: PresenceReportQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse);
@@ -300,8 +302,11 @@ pub async fn list_presence_reports(
         ..Default::default()
     };
     let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: common::views(&rows, view)?,
-        next_cursor,
-    }))
+    common::page(
+        &caller,
+        Page {
+            items: common::views(&rows, view)?,
+            next_cursor,
+        },
+    )
 }

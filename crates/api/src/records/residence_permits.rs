@@ -186,7 +186,7 @@ pub async fn push(
         ownership: Ownership::CreatorOnly,
         now: chrono::Utc::now().naive_utc(),
     };
-    common::store(state, write, |_| Ok(())).await
+    common::store(state, caller, write, |_| Ok(())).await
 }
 
 /// Create or update a residence permit by permit number.
@@ -218,7 +218,7 @@ pub async fn upsert_residence_permit(
 ) -> Result<HttpResponse, ApiError> {
     let (outcome, row) = push(&state, &caller, &permit_no, &body.0, if_match(&req)?).await?;
     let location = format!("/api/v1/residence-permits/{}", row.record_key);
-    Ok(common::written(outcome, &row, location, view(&row)?))
+    common::written(&caller, outcome, &row, location, view(&row)?)
 }
 
 /// Read one residence permit.
@@ -238,8 +238,9 @@ pub async fn get_residence_permit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::RecordsRead)?;
+    caller.require_purpose()?;
     let row = common::load(&state, TYPE.as_str(), permit_no.into_inner()).await?;
-    Ok(common::item(&row, view(&row)?))
+    common::item(&caller, &row, view(&row)?)
 }
 
 /// Filters for listing residence permits.
@@ -282,6 +283,7 @@ pub async fn list_residence_permits(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::RecordsRead)?;
+    caller.require_purpose()?;
     let q: ResidencePermitQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let employer = ck.check_opt("employer", q.employer.as_deref(), Nib::parse);
@@ -302,8 +304,11 @@ pub async fn list_residence_permits(
         ..Default::default()
     };
     let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: common::views(&rows, view)?,
-        next_cursor,
-    }))
+    common::page(
+        &caller,
+        Page {
+            items: common::views(&rows, view)?,
+            next_cursor,
+        },
+    )
 }

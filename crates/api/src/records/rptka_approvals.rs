@@ -261,7 +261,7 @@ pub async fn push(
         ownership: Ownership::CreatorOnly,
         now: chrono::Utc::now().naive_utc(),
     };
-    common::store(state, write, |_| Ok(())).await
+    common::store(state, caller, write, |_| Ok(())).await
 }
 
 /// Create or update an RPTKA approval by approval number.
@@ -292,7 +292,7 @@ pub async fn upsert_rptka_approval(
 ) -> Result<HttpResponse, ApiError> {
     let (outcome, row) = push(&state, &caller, &approval_no, &body.0, if_match(&req)?).await?;
     let location = format!("/api/v1/rptka-approvals/{}", row.record_key);
-    Ok(common::written(outcome, &row, location, view(&row)?))
+    common::written(&caller, outcome, &row, location, view(&row)?)
 }
 
 /// Read one RPTKA approval.
@@ -313,7 +313,7 @@ pub async fn get_rptka_approval(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::RecordsRead)?;
     let row = common::load(&state, TYPE.as_str(), approval_no.into_inner()).await?;
-    Ok(common::item(&row, view(&row)?))
+    common::item(&caller, &row, view(&row)?)
 }
 
 /// Filters for listing approvals.
@@ -364,8 +364,11 @@ pub async fn list_rptka_approvals(
         ..Default::default()
     };
     let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: common::views(&rows, view)?,
-        next_cursor,
-    }))
+    common::page(
+        &caller,
+        Page {
+            items: common::views(&rows, view)?,
+            next_cursor,
+        },
+    )
 }

@@ -141,7 +141,7 @@ pub async fn push(
         ownership: Ownership::CreatorOnly,
         now: chrono::Utc::now().naive_utc(),
     };
-    common::store(state, write, |_| Ok(())).await
+    common::store(state, caller, write, |_| Ok(())).await
 }
 
 /// Create or update a work site by your `source_ref`.
@@ -171,7 +171,7 @@ pub async fn upsert_work_site(
 ) -> Result<HttpResponse, ApiError> {
     let (outcome, row) = push(&state, &caller, &body.0, if_match(&req)?).await?;
     let location = format!("/api/v1/work-sites/{}", row.record_key);
-    Ok(common::written(outcome, &row, location, view(&row)?))
+    common::written(&caller, outcome, &row, location, view(&row)?)
 }
 
 /// Read one work site.
@@ -192,7 +192,7 @@ pub async fn get_work_site(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::RecordsRead)?;
     let row = common::load(&state, TYPE.as_str(), id.into_inner()).await?;
-    Ok(common::item(&row, view(&row)?))
+    common::item(&caller, &row, view(&row)?)
 }
 
 /// Filters for listing work sites.
@@ -243,8 +243,11 @@ pub async fn list_work_sites(
         ..Default::default()
     };
     let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: common::views(&rows, view)?,
-        next_cursor,
-    }))
+    common::page(
+        &caller,
+        Page {
+            items: common::views(&rows, view)?,
+            next_cursor,
+        },
+    )
 }

@@ -14,7 +14,7 @@ use sinergi_domain::{CountryCode, PassportNo, RecordType};
 use utoipa::{IntoParams, ToSchema};
 
 use super::assignments::{self, AssignmentRecord};
-use super::common::{passed, Checker, Page};
+use super::common::{self, passed, Checker, Page};
 use super::person::PersonInput;
 use super::presence_reports::{self, PresenceReportRecord};
 use super::residence_permits::{self, ResidencePermitRecord};
@@ -285,7 +285,7 @@ pub async fn register_worker(
     if created {
         resp.insert_header((header::LOCATION, format!("/api/v1/workers/{id}")));
     }
-    Ok(resp.json(view))
+    Ok(resp.json(common::body(&caller, &view)?))
 }
 
 /// The joined view of one worker.
@@ -308,10 +308,13 @@ pub async fn get_worker(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::RecordsRead)?;
-    let view = joined(&state, id.into_inner()).await?;
+    caller.require_purpose()?;
+    let id = id.into_inner();
+    caller.audit.subject(Some(&id));
+    let view = joined(&state, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(view.summary.version)))
-        .json(view))
+        .json(common::body(&caller, &view)?))
 }
 
 /// Filters for listing workers.
@@ -346,6 +349,7 @@ pub async fn list_workers(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::RecordsRead)?;
+    caller.require_purpose()?;
     let q: WorkerQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let nationality = ck.check_opt("nationality", q.nationality.as_deref(), CountryCode::parse);
@@ -368,8 +372,11 @@ pub async fn list_workers(
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(Page {
-        items: rows.into_iter().map(summary).collect(),
-        next_cursor: next,
-    }))
+    common::page(
+        &caller,
+        Page {
+            items: rows.into_iter().map(summary).collect(),
+            next_cursor: next,
+        },
+    )
 }

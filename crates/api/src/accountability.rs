@@ -1,0 +1,208 @@
+//! Request ids, one access-log line per request without personal data, and
+//! the audit event of every request that touches personal data.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, ResponseError};
+use chrono::Utc;
+use sinergi_db::audit::{self, AuditEntry};
+
+use crate::auth::Purpose;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What is known so far about the request, for its audit event.
+#[derive(Debug, Clone, Default)]
+struct AuditNote {
+    request_id: String,
+    client_id: Option<String>,
+    agency_code: Option<String>,
+    purpose: Option<String>,
+    case_ref: Option<String>,
+    subject_worker_id: Option<String>,
+    result_count: Option<i64>,
+    audited: bool,
+}
+
+/// The audit record of one request, filled in as the request is handled.
+#[derive(Debug, Clone)]
+pub struct AuditHandle(Arc<Mutex<AuditNote>>);
+
+impl AuditHandle {
+    /// A handle for the request with this id.
+    pub fn new(request_id: String) -> AuditHandle {
+        AuditHandle(Arc::new(Mutex::new(AuditNote {
+            request_id,
+            ..Default::default()
+        })))
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut AuditNote) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The request id.
+    pub fn request_id(&self) -> String {
+        self.with(|n| n.request_id.clone())
+    }
+
+    /// Records who is calling and why.
+    pub fn identify(
+        &self,
+        client: &str,
+        agency: &str,
+        purpose: Option<Purpose>,
+        case_ref: Option<&str>,
+    ) {
+        self.with(|n| {
+            n.client_id = Some(client.to_string());
+            n.agency_code = Some(agency.to_string());
+            n.purpose = purpose.map(|p| p.as_str().to_string());
+            n.case_ref = case_ref.map(str::to_string);
+        })
+    }
+
+    /// Records whose data the answer holds.
+    pub fn subject(&self, worker_id: Option<&str>) {
+        self.with(|n| n.subject_worker_id = worker_id.map(str::to_string))
+    }
+
+    /// Records how many items a list returned.
+    pub fn count(&self, n: usize) {
+        self.with(|note| note.result_count = Some(n as i64))
+    }
+
+    /// The event for this request.
+    pub fn entry(
+        &self,
+        action: &str,
+        resource_type: &str,
+        key: Option<&str>,
+        status: u16,
+    ) -> AuditEntry {
+        self.with(|n| AuditEntry {
+            occurred_at: Utc::now().naive_utc(),
+            client_id: n.client_id.clone(),
+            agency_code: n.agency_code.clone(),
+            action: action.to_string(),
+            resource_type: resource_type.to_string(),
+            resource_key: key.map(str::to_string),
+            subject_worker_id: n.subject_worker_id.clone(),
+            result_count: n.result_count,
+            purpose: n.purpose.clone(),
+            case_ref: n.case_ref.clone(),
+            status: status as i32,
+            request_id: n.request_id.clone(),
+        })
+    }
+
+    /// Marks the request as audited (a write records its event in its own transaction).
+    pub fn mark_audited(&self) {
+        self.with(|n| n.audited = true)
+    }
+
+    fn audited(&self) -> bool {
+        self.with(|n| n.audited)
+    }
+}
+
+/// Which routes touch personal data: (action, resource type, path parameter holding the key).
+fn personal_route(
+    method: &Method,
+    pattern: &str,
+) -> Option<(&'static str, &'static str, Option<&'static str>)> {
+    let write = matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let action = |item: bool| match (write, item) {
+        (true, _) => "write",
+        (false, true) => "read",
+        (false, false) => "list",
+    };
+    Some(match pattern {
+        "/api/v1/workers" => (action(false), "worker", None),
+        "/api/v1/workers/{id}" => (action(true), "worker", Some("id")),
+        "/api/v1/workers/{id}/access-log" => ("read", "access_log", Some("id")),
+        "/api/v1/residence-permits" => (action(false), "residence_permit", None),
+        "/api/v1/residence-permits/{permit_no}" => {
+            (action(true), "residence_permit", Some("permit_no"))
+        }
+        "/api/v1/assignments" => (action(false), "assignment", None),
+        "/api/v1/assignments/{id}" => (action(true), "assignment", Some("id")),
+        "/api/v1/presence-reports" => (action(false), "presence_report", None),
+        "/api/v1/presence-reports/{id}" => (action(true), "presence_report", Some("id")),
+        _ => return None,
+    })
+}
+
+fn request_id_of(req: &ServiceRequest) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Middleware: request id, access log, and the audit event of personal-data routes.
+pub async fn accountability(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = request_id_of(&req);
+    let handle = AuditHandle::new(request_id.clone());
+    req.extensions_mut().insert(handle.clone());
+    let method = req.method().clone();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    let status = res.status().as_u16();
+    // Only the route template is logged: paths and queries may hold personal identifiers.
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), v);
+    }
+    if let (Some((action, rtype, key_param)), Some(state)) =
+        (personal_route(&method, &route), state)
+    {
+        if !handle.audited() {
+            let key = key_param
+                .and_then(|p| res.request().match_info().get(p))
+                .map(|k| k.chars().take(128).collect::<String>());
+            let entry = handle.entry(action, rtype, key.as_deref(), status);
+            let db = state.db.clone();
+            let stored = web::block(move || db.write(|c| audit::append(c, &entry))).await;
+            if !matches!(stored, Ok(Ok(_))) {
+                // No answer about personal data leaves without its audit event.
+                tracing::error!(request_id = %request_id, "audit event could not be stored");
+                let (http_req, _) = res.into_parts();
+                let resp = ApiError::Unavailable.error_response();
+                return Ok(ServiceResponse::new(http_req, resp).map_into_right_body());
+            }
+        }
+    }
+    Ok(res.map_into_left_body())
+}

@@ -1,0 +1,255 @@
+//! Reading the audit log: all of it for auditors, and per person for the
+//! agencies that own records about that person.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sinergi_db::audit::{self, AuditFilter, AuditRow};
+use sinergi_db::records;
+use sinergi_domain::AgencyKind;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, Scope};
+use crate::error::{ApiError, Problem};
+use crate::extract::{next_cursor, page_request, parse_query};
+use crate::records::common::{self, date_param, Checker, Page};
+use crate::state::AppState;
+
+/// One audited access.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvent {
+    /// Position in the hash chain.
+    pub seq: i64,
+    /// Event id.
+    pub id: String,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// Client, if it authenticated.
+    pub client_id: Option<String>,
+    /// Agency, if the client authenticated.
+    pub agency: Option<String>,
+    /// `read`, `list` or `write`.
+    pub action: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// Resource key, for item access.
+    pub resource_key: Option<String>,
+    /// The person whose data it was, when known.
+    pub subject_worker_id: Option<String>,
+    /// Items returned, for lists.
+    pub result_count: Option<i64>,
+    /// Declared purpose.
+    pub purpose: Option<String>,
+    /// Declared case reference.
+    pub case_ref: Option<String>,
+    /// HTTP status of the answer (granted or denied).
+    pub status: i32,
+    /// Request id (also in the `X-Request-Id` response header).
+    pub request_id: String,
+    /// SHA-256 of the previous event.
+    pub prev_hash: String,
+    /// SHA-256 of this event.
+    pub hash: String,
+}
+
+fn event(r: AuditRow) -> AuditEvent {
+    AuditEvent {
+        seq: r.seq,
+        id: r.id,
+        occurred_at: r.occurred_at.and_utc(),
+        client_id: r.client_id,
+        agency: r.agency_code,
+        action: r.action,
+        resource_type: r.resource_type,
+        resource_key: r.resource_key,
+        subject_worker_id: r.subject_worker_id,
+        result_count: r.result_count,
+        purpose: r.purpose,
+        case_ref: r.case_ref,
+        status: r.status,
+        request_id: r.request_id,
+        prev_hash: r.prev_hash,
+        hash: r.hash,
+    }
+}
+
+async fn events_page(
+    state: &AppState,
+    collection: &str,
+    filter: AuditFilter,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<Page<AuditEvent>, ApiError> {
+    let page = page_request(collection, limit, cursor)?;
+    let after: i64 = match &page.after {
+        None => 0,
+        Some(k) => k.parse().map_err(|_| {
+            ApiError::field(
+                "cursor",
+                "invalid_cursor",
+                "cursor is not one this list returned",
+            )
+        })?,
+    };
+    let db = state.db.clone();
+    let mut rows =
+        web::block(move || db.read(|c| audit::list(c, &filter, after, page.limit + 1))).await??;
+    let next = if rows.len() as i64 > page.limit {
+        rows.truncate(page.limit as usize);
+        rows.last()
+            .map(|r| next_cursor(collection, &r.seq.to_string()))
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows.into_iter().map(event).collect(),
+        next_cursor: next,
+    })
+}
+
+/// Filters for the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Client id.
+    pub client_id: Option<String>,
+    /// Agency code.
+    pub agency: Option<String>,
+    /// Resource type (`worker`, `residence_permit`, ...).
+    pub resource_type: Option<String>,
+    /// HTTP status, e.g. 403 for denied accesses.
+    pub status: Option<String>,
+    /// From this day (YYYY-MM-DD, UTC).
+    pub from: Option<String>,
+    /// Up to and including this day (YYYY-MM-DD, UTC).
+    pub until: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Read the audit log (auditors: `audit:read` scope).
+///
+/// Every request that touched personal data, granted or denied, in chain
+/// order. Each event carries the SHA-256 of the previous one, so a gap or an
+/// edit is detectable (`sinergi audit verify`).
+#[utoipa::path(
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "One page of events", body = Page<AuditEvent>),
+        (status = 400, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No audit:read scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/audit-events")]
+pub async fn list_audit_events(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::AuditRead)?;
+    let q: AuditQuery = parse_query(&req)?;
+    let mut ck = Checker::default();
+    let from = date_param(&mut ck, "from", q.from.as_deref());
+    let until = date_param(&mut ck, "until", q.until.as_deref());
+    let status = ck.check_opt("status", q.status.as_deref(), |s| {
+        s.parse::<i32>()
+            .ok()
+            .filter(|n| (100..=599).contains(n))
+            .ok_or_else(|| {
+                sinergi_domain::FieldError::new(
+                    "invalid_status",
+                    "status must be an HTTP status code",
+                )
+            })
+    });
+    ck.finish()?;
+    let day_start = |d: NaiveDate| d.and_hms_opt(0, 0, 0);
+    let day_end = |d: NaiveDate| d.and_hms_micro_opt(23, 59, 59, 999_999);
+    let filter = AuditFilter {
+        client_id: q.client_id.clone(),
+        agency_code: q.agency.clone(),
+        resource_type: q.resource_type.clone(),
+        subject_worker_id: None,
+        status: status.flatten(),
+        from: from.flatten().and_then(day_start),
+        until: until.flatten().and_then(day_end),
+    };
+    let page = events_page(
+        &state,
+        "audit",
+        filter,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Paging for the access log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccessLogQuery {
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Who accessed this person's data, when and why.
+///
+/// For the agencies that own records about the person (and auditors). Item
+/// reads and writes are listed; list reads are logged with a count only.
+#[utoipa::path(
+    tag = "audit",
+    params(("id" = String, Path, description = "Sinergi worker id"), AccessLogQuery),
+    responses(
+        (status = 200, description = "One page of events", body = Page<AuditEvent>),
+        (status = 404, description = "Unknown worker, or your agency holds no record about them", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/workers/{id}/access-log")]
+pub async fn get_worker_access_log(
+    req: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::RecordsRead)?;
+    caller.require_purpose()?;
+    let q: AccessLogQuery = parse_query(&req)?;
+    let id = id.into_inner();
+    caller.audit.subject(Some(&id));
+    let auditor =
+        caller.agency_kind == AgencyKind::Admin && caller.scopes.contains(&Scope::AuditRead);
+    let db = state.db.clone();
+    let (agency, worker) = (caller.agency_code.clone(), id.clone());
+    let owns = web::block(move || db.read(|c| records::agency_names_worker(c, &agency, &worker)))
+        .await??;
+    if !(owns || auditor) {
+        // The same answer as for an unknown id: no hint that the person exists.
+        return Err(ApiError::NotFound(
+            "no worker with this id among your agency's records".into(),
+        ));
+    }
+    let filter = AuditFilter {
+        subject_worker_id: Some(id.clone()),
+        ..Default::default()
+    };
+    let collection = format!("access-log:{id}");
+    let page = events_page(
+        &state,
+        &collection,
+        filter,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )
+    .await?;
+    common::page(&caller, page)
+}

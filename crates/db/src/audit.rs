@@ -1,0 +1,282 @@
+//! The audit log: append-only (the database refuses UPDATE and DELETE) and
+//! hash-chained, so an edit made behind the API's back is detectable.
+
+use chrono::{NaiveDateTime, Timelike};
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::conn::DbConn;
+use crate::error::StoreError;
+use crate::schema::{audit_events, audit_head};
+
+/// The hash that precedes the first event.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One access to be recorded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditEntry {
+    /// When it happened.
+    pub occurred_at: NaiveDateTime,
+    /// Client, if authenticated.
+    pub client_id: Option<String>,
+    /// Agency, if authenticated.
+    pub agency_code: Option<String>,
+    /// `read`, `list`, `write`, ...
+    pub action: String,
+    /// Resource type (`worker`, `residence_permit`, ...).
+    pub resource_type: String,
+    /// Key of the resource, for item access.
+    pub resource_key: Option<String>,
+    /// The person whose data was accessed, when known.
+    pub subject_worker_id: Option<String>,
+    /// Number of items returned, for lists.
+    pub result_count: Option<i64>,
+    /// Declared purpose.
+    pub purpose: Option<String>,
+    /// Declared case reference.
+    pub case_ref: Option<String>,
+    /// HTTP status of the answer.
+    pub status: i32,
+    /// Request id.
+    pub request_id: String,
+}
+
+/// A stored audit event.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// Event id.
+    pub id: String,
+    /// When it happened.
+    pub occurred_at: NaiveDateTime,
+    /// Client.
+    pub client_id: Option<String>,
+    /// Agency.
+    pub agency_code: Option<String>,
+    /// Action.
+    pub action: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// Resource key.
+    pub resource_key: Option<String>,
+    /// Person concerned.
+    pub subject_worker_id: Option<String>,
+    /// Items returned.
+    pub result_count: Option<i64>,
+    /// Purpose.
+    pub purpose: Option<String>,
+    /// Case reference.
+    pub case_ref: Option<String>,
+    /// HTTP status.
+    pub status: i32,
+    /// Request id.
+    pub request_id: String,
+    /// Hash of the previous event.
+    pub prev_hash: String,
+    /// SHA-256 over this event's canonical form and `prev_hash`.
+    pub hash: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn field(out: &mut Vec<u8>, v: Option<&str>) {
+    // Length-prefixed so no two different events share a canonical form.
+    match v {
+        Some(s) => {
+            out.extend_from_slice(format!("{}:", s.len()).as_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        None => out.extend_from_slice(b"-"),
+    }
+    out.push(b'|');
+}
+
+/// The SHA-256 of an event's canonical form (every field but `hash`).
+pub fn event_hash(r: &AuditRow) -> String {
+    let mut buf = Vec::with_capacity(256);
+    field(&mut buf, Some(&r.seq.to_string()));
+    field(&mut buf, Some(&r.id));
+    field(
+        &mut buf,
+        Some(&r.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+    );
+    field(&mut buf, r.client_id.as_deref());
+    field(&mut buf, r.agency_code.as_deref());
+    field(&mut buf, Some(&r.action));
+    field(&mut buf, Some(&r.resource_type));
+    field(&mut buf, r.resource_key.as_deref());
+    field(&mut buf, r.subject_worker_id.as_deref());
+    field(&mut buf, r.result_count.map(|c| c.to_string()).as_deref());
+    field(&mut buf, r.purpose.as_deref());
+    field(&mut buf, r.case_ref.as_deref());
+    field(&mut buf, Some(&r.status.to_string()));
+    field(&mut buf, Some(&r.request_id));
+    field(&mut buf, Some(&r.prev_hash));
+    hex(&Sha256::digest(&buf))
+}
+
+/// Appends one event to the chain; call inside a write transaction. The
+/// update of the head row locks it, so concurrent appends queue up and the
+/// chain never forks.
+pub fn append(conn: &mut DbConn, e: &AuditEntry) -> Result<AuditRow, StoreError> {
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::seq.eq(audit_head::seq + 1))
+        .execute(conn)?;
+    let (seq, prev_hash): (i64, String) = audit_head::table
+        .find(1)
+        .select((audit_head::seq, audit_head::last_hash))
+        .first(conn)?;
+    // Timestamps are kept to the microsecond so both databases store them exactly.
+    let occurred_at = e
+        .occurred_at
+        .with_nanosecond((e.occurred_at.nanosecond() / 1000) * 1000)
+        .unwrap_or(e.occurred_at);
+    let mut row = AuditRow {
+        seq,
+        id: uuid::Uuid::new_v4().to_string(),
+        occurred_at,
+        client_id: e.client_id.clone(),
+        agency_code: e.agency_code.clone(),
+        action: e.action.clone(),
+        resource_type: e.resource_type.clone(),
+        resource_key: e.resource_key.clone(),
+        subject_worker_id: e.subject_worker_id.clone(),
+        result_count: e.result_count,
+        purpose: e.purpose.clone(),
+        case_ref: e.case_ref.clone(),
+        status: e.status,
+        request_id: e.request_id.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = event_hash(&row);
+    diesel::insert_into(audit_events::table)
+        .values(&row)
+        .execute(conn)?;
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::last_hash.eq(&row.hash))
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Filters for reading the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Client id.
+    pub client_id: Option<String>,
+    /// Agency code.
+    pub agency_code: Option<String>,
+    /// Resource type.
+    pub resource_type: Option<String>,
+    /// Person concerned.
+    pub subject_worker_id: Option<String>,
+    /// HTTP status.
+    pub status: Option<i32>,
+    /// From this time on.
+    pub from: Option<NaiveDateTime>,
+    /// Up to this time.
+    pub until: Option<NaiveDateTime>,
+}
+
+/// One page of events in chain order after `after_seq`.
+pub fn list(
+    conn: &mut DbConn,
+    f: &AuditFilter,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let mut q = audit_events::table
+        .select(AuditRow::as_select())
+        .filter(audit_events::seq.gt(after_seq))
+        .into_boxed();
+    if let Some(v) = &f.client_id {
+        q = q.filter(audit_events::client_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.agency_code {
+        q = q.filter(audit_events::agency_code.eq(v.clone()));
+    }
+    if let Some(v) = &f.resource_type {
+        q = q.filter(audit_events::resource_type.eq(v.clone()));
+    }
+    if let Some(v) = &f.subject_worker_id {
+        q = q.filter(audit_events::subject_worker_id.eq(v.clone()));
+    }
+    if let Some(v) = f.status {
+        q = q.filter(audit_events::status.eq(v));
+    }
+    if let Some(v) = f.from {
+        q = q.filter(audit_events::occurred_at.ge(v));
+    }
+    if let Some(v) = f.until {
+        q = q.filter(audit_events::occurred_at.le(v));
+    }
+    Ok(q.order(audit_events::seq.asc()).limit(limit).load(conn)?)
+}
+
+/// The outcome of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainReport {
+    /// Every link holds.
+    Intact {
+        /// Events checked.
+        events: i64,
+    },
+    /// The first event whose link or content does not hold.
+    Broken {
+        /// Its sequence number.
+        seq: i64,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Walks the whole chain in pages and reports the first broken link.
+pub fn verify(conn: &mut DbConn) -> Result<ChainReport, StoreError> {
+    let mut expected_prev = GENESIS_HASH.to_string();
+    let mut expected_seq = 1;
+    loop {
+        let page = list(conn, &AuditFilter::default(), expected_seq - 1, 1000)?;
+        if page.is_empty() {
+            break;
+        }
+        for row in page {
+            if row.seq != expected_seq {
+                return Ok(ChainReport::Broken {
+                    seq: expected_seq,
+                    reason: format!("event {expected_seq} is missing"),
+                });
+            }
+            if row.prev_hash != expected_prev {
+                return Ok(ChainReport::Broken {
+                    seq: row.seq,
+                    reason: "link to the previous event does not match".into(),
+                });
+            }
+            if event_hash(&row) != row.hash {
+                return Ok(ChainReport::Broken {
+                    seq: row.seq,
+                    reason: "content does not match its hash (edited)".into(),
+                });
+            }
+            expected_prev = row.hash;
+            expected_seq += 1;
+        }
+    }
+    let (head_seq, head_hash): (i64, String) = audit_head::table
+        .find(1)
+        .select((audit_head::seq, audit_head::last_hash))
+        .first(conn)?;
+    if head_seq != expected_seq - 1 || head_hash != expected_prev {
+        return Ok(ChainReport::Broken {
+            seq: expected_seq,
+            reason: "the newest events were removed".into(),
+        });
+    }
+    Ok(ChainReport::Intact {
+        events: expected_seq - 1,
+    })
+}
