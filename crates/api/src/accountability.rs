@@ -181,6 +181,14 @@ pub async fn accountability(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "request"
     );
+    if let Some(state) = &state {
+        state.metrics.observe(
+            method.as_str(),
+            &route,
+            status,
+            started.elapsed().as_secs_f64(),
+        );
+    }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), v);

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod limits;
+pub mod metrics;
 pub mod records;
 pub mod server;
 pub mod state;

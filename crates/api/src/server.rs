@@ -67,6 +67,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(auth::token::get_jwks)
         .service(health::live)
         .service(health::ready)
+        .service(crate::metrics::get_metrics)
         .service(employers::upsert_employer)
         .service(employers::list_employers)
         .service(employers::get_employer)

@@ -7,6 +7,7 @@ use sinergi_db::Db;
 use crate::auth::keys::KeyStore;
 use crate::config::Settings;
 use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Per-client request limiter.
     pub limiter: Arc<RateLimiter>,
+    /// Request metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -33,6 +36,7 @@ impl AppState {
                 settings.rate_limit_burst,
             )),
             settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::default()),
         })
     }
 }
