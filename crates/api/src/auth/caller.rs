@@ -308,10 +308,11 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
                 "the Authorization header is not valid text",
             )
         })?;
+    // The scheme name is case-insensitive (RFC 7235).
     let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("bearer "))
+        .map(|_| value[7..].trim())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             unauthorized(

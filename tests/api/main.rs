@@ -1,0 +1,61 @@
+//! The API test suite: one binary, every scenario run on SQLite and on PostgreSQL.
+
+/// Runs each `async fn name(app: TestApp)` of the calling module as
+/// `<module>::sqlite::name` and `<module>::postgres::name`.
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    $crate::harness::run(sinergi_db::Backend::Sqlite, super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    $crate::harness::run(sinergi_db::Backend::Postgres, super::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+/// Runs each `fn name(db: TestDb)` of the calling module on both backends, without a server.
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(db) = $crate::harness::TestDb::create(sinergi_db::Backend::Sqlite) {
+                        super::$name(db);
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(db) = $crate::harness::TestDb::create(sinergi_db::Backend::Postgres) {
+                        super::$name(db);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+mod harness;
+
+mod accountability;
+mod auth;
+mod deploy;
+mod employers;
+mod health;
+mod migrations;
+mod openapi;
+mod records;

@@ -1,0 +1,57 @@
+//! The committed OpenAPI document is the one the code generates; regenerate
+//! it on purpose with `UPDATE_OPENAPI=1 cargo test --test api openapi`.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// The keys of an OpenAPI path item that are operations.
+pub const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
+
+fn committed_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json")
+}
+
+#[test]
+fn committed_document_matches_the_code() {
+    let generated = sinergi_api::openapi_json();
+    let path = committed_path();
+    if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &generated).expect("write openapi/openapi.json");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json differs from the generated document; if the API change is \
+         intended, run UPDATE_OPENAPI=1 cargo test --test api openapi and commit the file"
+    );
+}
+
+#[test]
+fn api_operations_declare_bearer_security() {
+    let doc: Value = serde_json::from_str(&sinergi_api::openapi_json()).unwrap();
+    let scheme = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http", "{scheme}");
+    assert_eq!(scheme["scheme"], "bearer", "{scheme}");
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/") || path == "/api/v1/oauth/token" {
+            continue;
+        }
+        for (method, op) in item.as_object().unwrap() {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            let security = op["security"].as_array().cloned().unwrap_or_default();
+            assert!(
+                security.iter().any(|s| s.get("bearer").is_some()),
+                "{method} {path} does not declare bearer security"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}
