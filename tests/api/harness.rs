@@ -156,7 +156,16 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some((app, teardown)) = TestApp::start(backend) else {
+    run_with(backend, |_| {}, scenario).await
+}
+
+/// Runs one scenario on `backend` with adjusted settings.
+pub async fn run_with<F, Fut>(backend: Backend, tweak: impl FnOnce(&mut Settings), scenario: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some((app, teardown)) = TestApp::start(backend, tweak) else {
         return;
     };
     scenario(app).await;
@@ -164,14 +173,17 @@ where
 }
 
 impl TestApp {
-    fn start(backend: Backend) -> Option<(TestApp, Teardown)> {
+    fn start(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Option<(TestApp, Teardown)> {
         let database = Arc::new(TestDb::create(backend)?);
-        let settings = Settings {
+        let mut settings = Settings {
             database_url: database.url().to_string(),
             bind: "127.0.0.1:0".into(),
             db_pool_size: 8,
+            // Pick up key rotations at once.
+            key_refresh_secs: 0,
             ..Settings::default()
         };
+        tweak(&mut settings);
         let db = Db::connect(&settings.database_url, settings.db_pool_size).expect("connect");
         db.migrate().expect("migrate");
         let state = AppState::new(db.clone(), settings.clone()).expect("state");

@@ -52,10 +52,12 @@ macro_rules! db_tests {
 mod harness;
 
 mod accountability;
+mod attacks;
 mod auth;
 mod deploy;
 mod employers;
 mod health;
+mod logs;
 mod migrations;
 mod openapi;
 mod records;

@@ -75,12 +75,14 @@ fn event(r: AuditRow) -> AuditEvent {
 
 async fn events_page(
     state: &AppState,
+    caller: &Caller,
     collection: &str,
     filter: AuditFilter,
     limit: Option<&str>,
     cursor: Option<&str>,
 ) -> Result<Page<AuditEvent>, ApiError> {
-    let page = page_request(collection, limit, cursor)?;
+    let key = state.cursor_key(caller);
+    let page = page_request(&key, collection, limit, cursor)?;
     let after: i64 = match &page.after {
         None => 0,
         Some(k) => k.parse().map_err(|_| {
@@ -97,7 +99,7 @@ async fn events_page(
     let next = if rows.len() as i64 > page.limit {
         rows.truncate(page.limit as usize);
         rows.last()
-            .map(|r| next_cursor(collection, &r.seq.to_string()))
+            .map(|r| next_cursor(&key, collection, &r.seq.to_string()))
     } else {
         None
     };
@@ -181,6 +183,7 @@ pub async fn list_audit_events(
     };
     let page = events_page(
         &state,
+        &caller,
         "audit",
         filter,
         q.limit.as_deref(),
@@ -207,7 +210,7 @@ pub struct AccessLogQuery {
 /// reads and writes are listed; list reads are logged with a count only.
 #[utoipa::path(
     tag = "audit",
-    params(("id" = String, Path, description = "Sinergi worker id"), AccessLogQuery),
+    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), ("id" = String, Path, description = "Sinergi worker id"), AccessLogQuery),
     responses(
         (status = 200, description = "One page of events", body = Page<AuditEvent>),
         (status = 404, description = "Unknown worker, or your agency holds no record about them", body = Problem, content_type = "application/problem+json"),
@@ -245,6 +248,7 @@ pub async fn get_worker_access_log(
     let collection = format!("access-log:{id}");
     let page = events_page(
         &state,
+        &caller,
         &collection,
         filter,
         q.limit.as_deref(),

@@ -23,6 +23,8 @@ pub struct Settings {
     pub rate_limit_burst: u32,
     /// Origins allowed to call the API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// How often signing keys are re-read (to pick up a rotation), in seconds.
+    pub key_refresh_secs: u64,
 }
 
 impl Default for Settings {
@@ -38,6 +40,7 @@ impl Default for Settings {
             rate_limit_per_minute: 6000,
             rate_limit_burst: 600,
             cors_origins: vec![],
+            key_refresh_secs: 60,
         }
     }
 }
@@ -93,6 +96,13 @@ impl Settings {
                 .ok()
                 .filter(|n| *n >= 1)
                 .ok_or("SINERGI_RATE_LIMIT_BURST must be a number >= 1")?;
+        }
+        if let Some(v) = var("SINERGI_KEY_REFRESH_SECS") {
+            s.key_refresh_secs = v
+                .parse()
+                .ok()
+                .filter(|n| *n <= 3600)
+                .ok_or("SINERGI_KEY_REFRESH_SECS must be 0..=3600")?;
         }
         if let Some(v) = var("SINERGI_CORS_ORIGINS") {
             s.cors_origins = v

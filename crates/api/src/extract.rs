@@ -240,8 +240,37 @@ pub struct PageRequest {
     pub limit: i64,
 }
 
-/// Parses `limit` and `cursor`; a cursor is only valid for the collection that issued it.
+/// What a cursor is bound to: the server's secret and the client it was issued to.
+#[derive(Clone)]
+pub struct CursorKey {
+    secret: std::sync::Arc<[u8; 32]>,
+    client: String,
+}
+
+impl CursorKey {
+    /// A key for `client`.
+    pub fn new(secret: std::sync::Arc<[u8; 32]>, client: &str) -> CursorKey {
+        CursorKey {
+            secret,
+            client: client.to_string(),
+        }
+    }
+
+    fn tag(&self, payload: &str) -> Vec<u8> {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret[..])
+            .expect("HMAC takes any key length");
+        mac.update(self.client.as_bytes());
+        mac.update(b"\n");
+        mac.update(payload.as_bytes());
+        mac.finalize().into_bytes()[..16].to_vec()
+    }
+}
+
+/// Parses `limit` and `cursor`. A cursor is signed: it is only valid for the
+/// collection and the client that received it, and cannot be edited.
 pub fn page_request(
+    key: &CursorKey,
     collection: &str,
     limit: Option<&str>,
     cursor: Option<&str>,
@@ -268,22 +297,36 @@ pub fn page_request(
                 ApiError::field(
                     "cursor",
                     "invalid_cursor",
-                    "cursor is not one this list returned; start again without a cursor",
+                    "cursor is not one this list returned to you; start again without a cursor",
                 )
             };
-            let raw = URL_SAFE_NO_PAD.decode(c.trim()).map_err(|_| bad())?;
+            let (payload, tag) = c.trim().split_once('.').ok_or_else(bad)?;
+            let raw = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad())?;
+            let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| bad())?;
             let text = String::from_utf8(raw).map_err(|_| bad())?;
-            let (coll, key) = text.split_once('\n').ok_or_else(bad)?;
-            if coll != collection || key.is_empty() {
+            // Constant-time enough for a 16-byte tag compared in full.
+            let expected = key.tag(&text);
+            if tag.len() != expected.len()
+                || tag.iter().zip(&expected).fold(0u8, |a, (x, y)| a | (x ^ y)) != 0
+            {
                 return Err(bad());
             }
-            Some(key.to_string())
+            let (coll, k) = text.split_once('\n').ok_or_else(bad)?;
+            if coll != collection || k.is_empty() {
+                return Err(bad());
+            }
+            Some(k.to_string())
         }
     };
     Ok(PageRequest { after, limit })
 }
 
-/// The opaque cursor that continues `collection` after `key`.
-pub fn next_cursor(collection: &str, key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{collection}\n{key}"))
+/// The signed, opaque cursor that continues `collection` after `key`.
+pub fn next_cursor(cursor_key: &CursorKey, collection: &str, key: &str) -> String {
+    let text = format!("{collection}\n{key}");
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&text),
+        URL_SAFE_NO_PAD.encode(cursor_key.tag(&text))
+    )
 }

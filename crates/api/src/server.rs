@@ -42,7 +42,15 @@ Immigration, manpower and regional agencies push the records they own and read w
 `Authorization: Bearer <token>`. Writes are idempotent upserts by natural key (or by your `source_ref`); \
 send `If-Match` with the ETag you read to avoid overwriting newer data. Lists use keyset pagination: \
 pass `next_cursor` back as `cursor`. Errors are RFC 9457 `application/problem+json` with a stable `code` \
-and per-field `errors`.",
+and per-field `errors`.\n\n\
+**Personal data** (workers, residence permits, assignments, presence reports) is read with a declared \
+purpose: `X-Purpose: supervision | permit-processing | enforcement | statistics` (registered per client; \
+missing is 400, not registered is 403) and optionally `X-Case-Ref`. Every such request, granted or denied, \
+is written to an append-only, hash-chained audit log; the agencies holding records about a person can see \
+who read them (`/api/v1/workers/{id}/access-log`). **Data minimisation**: district agencies see passport \
+numbers and NIKs masked to their last three characters (`******567`) unless their client holds the \
+`pii:read` scope. **Limits**: bodies up to 4 MiB and 32 levels of nesting, pages up to 1000 items, a \
+per-client request budget (429 with `Retry-After`). Every response carries `X-Request-Id`.",
         version = "1.0.0"
     ),
     modifiers(&BearerScheme),

@@ -22,12 +22,24 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Request metrics.
     pub metrics: Arc<Metrics>,
+    /// Secret that signs pagination cursors.
+    pub cursor_secret: Arc<[u8; 32]>,
 }
 
 impl AppState {
+    /// The cursor key of `caller`.
+    pub fn cursor_key(&self, caller: &crate::auth::Caller) -> crate::extract::CursorKey {
+        crate::extract::CursorKey::new(self.cursor_secret.clone(), &caller.client_id)
+    }
+
     /// Builds the state, creating the first signing key if needed.
     pub fn new(db: Db, settings: Settings) -> Result<AppState, sinergi_db::StoreError> {
-        let keys = KeyStore::load(db.clone(), settings.token_ttl_secs)?;
+        let keys = KeyStore::load(
+            db.clone(),
+            settings.token_ttl_secs,
+            settings.key_refresh_secs,
+        )?;
+        let cursor_secret = Arc::new(crate::auth::keys::cursor_secret(&db)?);
         Ok(AppState {
             db,
             keys: Arc::new(keys),
@@ -37,6 +49,7 @@ impl AppState {
             )),
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
+            cursor_secret,
         })
     }
 }

@@ -135,12 +135,22 @@ pub fn revoke_client(
     Ok(n == 1)
 }
 
-/// Keys still published (not retired, or retired after `since`), newest first.
+/// Finds a key by id.
+pub fn find_key(conn: &mut DbConn, kid: &str) -> Result<Option<SigningKeyRow>, StoreError> {
+    Ok(signing_keys::table
+        .find(kid)
+        .select(SigningKeyRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Token keys (EdDSA) still published (not retired, or retired after `since`), newest first.
 pub fn published_keys(
     conn: &mut DbConn,
     since: NaiveDateTime,
 ) -> Result<Vec<SigningKeyRow>, StoreError> {
     Ok(signing_keys::table
+        .filter(signing_keys::algorithm.eq("EdDSA"))
         .filter(
             signing_keys::retired_at
                 .is_null()
@@ -158,9 +168,13 @@ pub fn add_signing_key(
     retire_others: bool,
 ) -> Result<(), StoreError> {
     if retire_others {
-        diesel::update(signing_keys::table.filter(signing_keys::retired_at.is_null()))
-            .set(signing_keys::retired_at.eq(Some(row.created_at)))
-            .execute(conn)?;
+        diesel::update(
+            signing_keys::table
+                .filter(signing_keys::retired_at.is_null())
+                .filter(signing_keys::algorithm.eq(&row.algorithm)),
+        )
+        .set(signing_keys::retired_at.eq(Some(row.created_at)))
+        .execute(conn)?;
     }
     diesel::insert_into(signing_keys::table)
         .values(row)

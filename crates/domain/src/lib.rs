@@ -34,6 +34,7 @@ pub mod presence;
 pub mod record_type;
 pub mod region;
 pub mod rptka;
+pub mod rules;
 pub mod sector;
 pub mod sex;
 pub mod site;

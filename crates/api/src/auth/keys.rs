@@ -57,6 +57,9 @@ pub struct KeyStore {
     keys: RwLock<Vec<KeyEntry>>,
     // Unknown key ids trigger a reload at most this often, so forged kids cannot hammer the database.
     last_reload: std::sync::Mutex<Option<std::time::Instant>>,
+    // Keys rotated by another instance or the CLI are picked up this often.
+    refresh_every: std::time::Duration,
+    last_refresh: std::sync::Mutex<std::time::Instant>,
 }
 
 fn entry(row: &SigningKeyRow) -> Result<KeyEntry, StoreError> {
@@ -98,6 +101,38 @@ pub fn generate_key(now: NaiveDateTime) -> Result<SigningKeyRow, StoreError> {
     })
 }
 
+/// The secret that signs pagination cursors, shared by every instance
+/// through the database (created on first use, never published).
+pub fn cursor_secret(db: &Db) -> Result<[u8; 32], StoreError> {
+    let row = db.write(|c| {
+        if let Some(row) = identity::find_key(c, CURSOR_KID)? {
+            return Ok(row);
+        }
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)
+            .map_err(|e| StoreError::Config(format!("no randomness: {e}")))?;
+        let row = SigningKeyRow {
+            kid: CURSOR_KID.into(),
+            algorithm: "HMAC-SHA256".into(),
+            private_key: STANDARD.encode(secret),
+            public_key: String::new(),
+            created_at: Utc::now().naive_utc(),
+            retired_at: None,
+        };
+        // A racing instance makes this insert fail on the key; the write is retried and finds it.
+        identity::add_signing_key(c, &row, false)?;
+        Ok(row)
+    })?;
+    STANDARD
+        .decode(&row.private_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt("cursor secret is malformed".into()))
+}
+
+/// Key id of the cursor-signing secret.
+const CURSOR_KID: &str = "cursor-hmac";
+
 /// Adds a new signing key; the previous ones stay published until their tokens expire.
 pub fn rotate(db: &Db) -> Result<String, StoreError> {
     let row = generate_key(Utc::now().naive_utc())?;
@@ -107,12 +142,14 @@ pub fn rotate(db: &Db) -> Result<String, StoreError> {
 
 impl KeyStore {
     /// Loads the published keys, creating the first one if there is none.
-    pub fn load(db: Db, token_ttl_secs: i64) -> Result<KeyStore, StoreError> {
+    pub fn load(db: Db, token_ttl_secs: i64, refresh_secs: u64) -> Result<KeyStore, StoreError> {
         let store = KeyStore {
             db,
             token_ttl: Duration::seconds(token_ttl_secs),
             keys: RwLock::new(Vec::new()),
             last_reload: std::sync::Mutex::new(None),
+            refresh_every: std::time::Duration::from_secs(refresh_secs),
+            last_refresh: std::sync::Mutex::new(std::time::Instant::now()),
         };
         store.reload()?;
         let has_active = store
@@ -145,8 +182,26 @@ impl KeyStore {
         Ok(())
     }
 
+    fn refresh_if_due(&self) {
+        let due = {
+            let mut last = self.last_refresh.lock().unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() >= self.refresh_every {
+                *last = std::time::Instant::now();
+                true
+            } else {
+                false
+            }
+        };
+        if due {
+            if let Err(e) = self.reload() {
+                tracing::warn!(error = %e, "signing keys could not be refreshed; keeping the loaded ones");
+            }
+        }
+    }
+
     /// The current signing key and its id.
     pub fn signing(&self) -> Option<(String, EncodingKey)> {
+        self.refresh_if_due();
         let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
         keys.iter()
             .find(|k| k.active)
@@ -178,6 +233,7 @@ impl KeyStore {
 
     /// The public keys as a JWKS.
     pub fn jwks(&self) -> Jwks {
+        self.refresh_if_due();
         let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
         Jwks {
             keys: keys

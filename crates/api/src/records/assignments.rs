@@ -269,7 +269,7 @@ pub async fn push(
 /// first) and belong to `employer_nib`; otherwise 422 names the field.
 #[utoipa::path(
     tag = "assignments",
-    params(("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
+    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     request_body = AssignmentInput,
     responses(
         (status = 201, description = "Created", body = AssignmentRecord, headers(("ETag" = String), ("Location" = String))),
@@ -341,7 +341,7 @@ pub struct AssignmentQuery {
 /// List assignments.
 #[utoipa::path(
     tag = "assignments",
-    params(AssignmentQuery),
+    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), AssignmentQuery),
     responses(
         (status = 200, description = "One page", body = Page<AssignmentRecord>),
         (status = 400, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
@@ -364,7 +364,12 @@ pub async fn list_assignments(
     let status = ck.check_opt("status", q.status.as_deref(), AssignmentStatus::parse);
     let active_on = date_param(&mut ck, "active_on", q.active_on.as_deref());
     ck.finish()?;
-    let page = page_request(TYPE.as_str(), q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = page_request(
+        &state.cursor_key(&caller),
+        TYPE.as_str(),
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )?;
     let filter = RecordFilter {
         employer_nib: passed(employer)?.map(|n| n.as_str().to_string()),
         ref_key: passed(approval)?.map(|a| a.as_str().to_string()),
@@ -374,7 +379,8 @@ pub async fn list_assignments(
         valid_on: passed(active_on)?,
         ..Default::default()
     };
-    let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
+    let (rows, next_cursor) =
+        common::list_page(&state, &caller, TYPE.as_str(), filter, page).await?;
     common::page(
         &caller,
         Page {

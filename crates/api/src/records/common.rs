@@ -280,6 +280,7 @@ pub async fn load(
 /// Reads one page of records and the cursor for the next.
 pub async fn list_page(
     state: &AppState,
+    caller: &Caller,
     record_type: &'static str,
     filter: RecordFilter,
     page: PageRequest,
@@ -294,7 +295,8 @@ pub async fn list_page(
     .await??;
     let next = if rows.len() as i64 > page.limit {
         rows.truncate(page.limit as usize);
-        rows.last().map(|r| next_cursor(record_type, &r.record_key))
+        rows.last()
+            .map(|r| next_cursor(&state.cursor_key(caller), record_type, &r.record_key))
     } else {
         None
     };

@@ -259,13 +259,19 @@ pub async fn list_employers(
     let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse);
     let sector = ck.check_opt("sector", q.sector.as_deref(), sinergi_domain::Sector::parse);
     ck.finish()?;
-    let page = page_request(TYPE.as_str(), q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = page_request(
+        &state.cursor_key(&caller),
+        TYPE.as_str(),
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )?;
     let filter = RecordFilter {
         region_prefix: passed(region)?.map(|r| r.as_str().to_string()),
         kind: passed(sector)?.map(|s| s.code().to_string()),
         ..Default::default()
     };
-    let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
+    let (rows, next_cursor) =
+        common::list_page(&state, &caller, TYPE.as_str(), filter, page).await?;
     common::page(
         &caller,
         Page {

@@ -193,7 +193,7 @@ pub async fn push(
 /// their kecamatan.
 #[utoipa::path(
     tag = "presence-reports",
-    params(("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
+    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     request_body = PresenceReportInput,
     responses(
         (status = 201, description = "Created", body = PresenceReportRecord, headers(("ETag" = String), ("Location" = String))),
@@ -266,7 +266,7 @@ pub struct PresenceReportQuery {
 /// List presence reports.
 #[utoipa::path(
     tag = "presence-reports",
-    params(PresenceReportQuery),
+    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), PresenceReportQuery),
     responses(
         (status = 200, description = "One page", body = Page<PresenceReportRecord>),
         (status = 400, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
@@ -290,7 +290,12 @@ pub async fn list_presence_reports(
     let from = date_param(&mut ck, "from", q.from.as_deref());
     let until = date_param(&mut ck, "until", q.until.as_deref());
     ck.finish()?;
-    let page = page_request(TYPE.as_str(), q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = page_request(
+        &state.cursor_key(&caller),
+        TYPE.as_str(),
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )?;
     let filter = RecordFilter {
         region_prefix: passed(region)?.map(|r| r.as_str().to_string()),
         employer_nib: passed(employer)?.map(|n| n.as_str().to_string()),
@@ -301,7 +306,8 @@ pub async fn list_presence_reports(
         until: passed(until)?,
         ..Default::default()
     };
-    let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
+    let (rows, next_cursor) =
+        common::list_page(&state, &caller, TYPE.as_str(), filter, page).await?;
     common::page(
         &caller,
         Page {

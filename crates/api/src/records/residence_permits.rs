@@ -196,7 +196,7 @@ pub async fn push(
 /// immigration agency that created a permit may change it.
 #[utoipa::path(
     tag = "residence-permits",
-    params(("permit_no" = String, Path, description = "Permit number", example = "2C21JE0123456"),
+    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), ("permit_no" = String, Path, description = "Permit number", example = "2C21JE0123456"),
            ("If-Match" = Option<String>, Header, description = "ETag of the version you read, or *")),
     request_body = ResidencePermitInput,
     responses(
@@ -269,7 +269,7 @@ pub struct ResidencePermitQuery {
 /// List residence permits.
 #[utoipa::path(
     tag = "residence-permits",
-    params(ResidencePermitQuery),
+    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), ResidencePermitQuery),
     responses(
         (status = 200, description = "One page", body = Page<ResidencePermitRecord>),
         (status = 400, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
@@ -293,7 +293,12 @@ pub async fn list_residence_permits(
     let nationality = ck.check_opt("nationality", q.nationality.as_deref(), CountryCode::parse);
     let valid_on = date_param(&mut ck, "valid_on", q.valid_on.as_deref());
     ck.finish()?;
-    let page = page_request(TYPE.as_str(), q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = page_request(
+        &state.cursor_key(&caller),
+        TYPE.as_str(),
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )?;
     let filter = RecordFilter {
         employer_nib: passed(employer)?.map(|n| n.as_str().to_string()),
         region_prefix: passed(region)?.map(|r| r.as_str().to_string()),
@@ -303,7 +308,8 @@ pub async fn list_residence_permits(
         valid_on: passed(valid_on)?,
         ..Default::default()
     };
-    let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
+    let (rows, next_cursor) =
+        common::list_page(&state, &caller, TYPE.as_str(), filter, page).await?;
     common::page(
         &caller,
         Page {

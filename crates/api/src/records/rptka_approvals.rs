@@ -356,14 +356,20 @@ pub async fn list_rptka_approvals(
     let status = ck.check_opt("status", q.status.as_deref(), ApprovalStatus::parse);
     let valid_on = date_param(&mut ck, "valid_on", q.valid_on.as_deref());
     ck.finish()?;
-    let page = page_request(TYPE.as_str(), q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = page_request(
+        &state.cursor_key(&caller),
+        TYPE.as_str(),
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )?;
     let filter = RecordFilter {
         employer_nib: passed(employer)?.map(|n| n.as_str().to_string()),
         status: passed(status)?.map(|s| s.as_str().to_string()),
         valid_on: passed(valid_on)?,
         ..Default::default()
     };
-    let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
+    let (rows, next_cursor) =
+        common::list_page(&state, &caller, TYPE.as_str(), filter, page).await?;
     common::page(
         &caller,
         Page {

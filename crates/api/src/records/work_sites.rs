@@ -235,14 +235,20 @@ pub async fn list_work_sites(
     let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse);
     let kind = ck.check_opt("kind", q.kind.as_deref(), SiteKind::parse);
     ck.finish()?;
-    let page = page_request(TYPE.as_str(), q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = page_request(
+        &state.cursor_key(&caller),
+        TYPE.as_str(),
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )?;
     let filter = RecordFilter {
         employer_nib: passed(employer)?.map(|n| n.as_str().to_string()),
         region_prefix: passed(region)?.map(|r| r.as_str().to_string()),
         kind: passed(kind)?.map(|k| k.as_str().to_string()),
         ..Default::default()
     };
-    let (rows, next_cursor) = common::list_page(&state, TYPE.as_str(), filter, page).await?;
+    let (rows, next_cursor) =
+        common::list_page(&state, &caller, TYPE.as_str(), filter, page).await?;
     common::page(
         &caller,
         Page {

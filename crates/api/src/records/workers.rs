@@ -294,7 +294,7 @@ pub async fn register_worker(
 /// assignments and presence reports, each with its provenance.
 #[utoipa::path(
     tag = "workers",
-    params(("id" = String, Path, description = "Sinergi worker id")),
+    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), ("id" = String, Path, description = "Sinergi worker id")),
     responses(
         (status = 200, description = "The worker", body = WorkerView, headers(("ETag" = String))),
         (status = 404, description = "Unknown id", body = Problem, content_type = "application/problem+json"),
@@ -335,7 +335,7 @@ pub struct WorkerQuery {
 /// List workers (identity and passports; read one for the joined view).
 #[utoipa::path(
     tag = "workers",
-    params(WorkerQuery),
+    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), WorkerQuery),
     responses(
         (status = 200, description = "One page", body = Page<WorkerSummary>),
         (status = 400, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
@@ -355,7 +355,12 @@ pub async fn list_workers(
     let nationality = ck.check_opt("nationality", q.nationality.as_deref(), CountryCode::parse);
     let passport = ck.check_opt("passport_no", q.passport_no.as_deref(), PassportNo::parse);
     ck.finish()?;
-    let page = page_request("worker", q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = page_request(
+        &state.cursor_key(&caller),
+        "worker",
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )?;
     let filter = WorkerFilter {
         nationality: passed(nationality)?.map(|c| c.as_str().to_string()),
         passport_no: passed(passport)?.map(|p| p.as_str().to_string()),
@@ -368,7 +373,8 @@ pub async fn list_workers(
     .await??;
     let next = if rows.len() as i64 > page.limit {
         rows.truncate(page.limit as usize);
-        rows.last().map(|r| next_cursor("worker", &r.worker.id))
+        rows.last()
+            .map(|r| next_cursor(&state.cursor_key(&caller), "worker", &r.worker.id))
     } else {
         None
     };
