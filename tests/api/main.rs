@@ -61,3 +61,4 @@ mod logs;
 mod migrations;
 mod openapi;
 mod records;
+mod sync;

@@ -138,6 +138,9 @@ fn personal_route(
         "/api/v1/assignments/{id}" => (action(true), "assignment", Some("id")),
         "/api/v1/presence-reports" => (action(false), "presence_report", None),
         "/api/v1/presence-reports/{id}" => (action(true), "presence_report", Some("id")),
+        "/api/v1/batch" => ("batch", "batch", None),
+        "/api/v1/changes" => ("list", "change", None),
+        "/api/v1/export/{type}" => ("export", "export", Some("type")),
         _ => return None,
     })
 }

@@ -25,6 +25,12 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// How often signing keys are re-read (to pick up a rotation), in seconds.
     pub key_refresh_secs: u64,
+    /// Most operations in one batch.
+    pub max_batch_operations: usize,
+    /// Largest batch body in bytes.
+    pub max_batch_bytes: usize,
+    /// Days the change feed keeps changes.
+    pub change_retention_days: i64,
 }
 
 impl Default for Settings {
@@ -41,6 +47,9 @@ impl Default for Settings {
             rate_limit_burst: 600,
             cors_origins: vec![],
             key_refresh_secs: 60,
+            max_batch_operations: 1000,
+            max_batch_bytes: 32 * 1024 * 1024,
+            change_retention_days: 30,
         }
     }
 }
@@ -96,6 +105,20 @@ impl Settings {
                 .ok()
                 .filter(|n| *n >= 1)
                 .ok_or("SINERGI_RATE_LIMIT_BURST must be a number >= 1")?;
+        }
+        if let Some(v) = var("SINERGI_BATCH_MAX_OPERATIONS") {
+            s.max_batch_operations = v
+                .parse()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or("SINERGI_BATCH_MAX_OPERATIONS must be 1..=100000")?;
+        }
+        if let Some(v) = var("SINERGI_CHANGE_RETENTION_DAYS") {
+            s.change_retention_days = v
+                .parse()
+                .ok()
+                .filter(|n| (1..=3650).contains(n))
+                .ok_or("SINERGI_CHANGE_RETENTION_DAYS must be 1..=3650")?;
         }
         if let Some(v) = var("SINERGI_KEY_REFRESH_SECS") {
             s.key_refresh_secs = v

@@ -82,6 +82,9 @@ pub enum ApiError {
     /// A state conflict (409).
     #[error("{1}")]
     Conflict(&'static str, String),
+    /// The resource is gone for good (410).
+    #[error("{1}")]
+    Gone(&'static str, String),
     /// Stale `If-Match` (412).
     #[error("the record has changed since you read it")]
     PreconditionFailed(Option<i64>),
@@ -121,7 +124,8 @@ impl ApiError {
             ApiError::BadRequest(c, _)
             | ApiError::Unauthorized(c, _)
             | ApiError::Forbidden(c, _)
-            | ApiError::Conflict(c, _) => c,
+            | ApiError::Conflict(c, _)
+            | ApiError::Gone(c, _) => c,
             ApiError::NotFound(_) => "not_found",
             ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
@@ -141,6 +145,7 @@ impl ApiError {
             ApiError::Forbidden(..) => "Not allowed",
             ApiError::NotFound(_) => "Not found",
             ApiError::Conflict(..) => "Conflict",
+            ApiError::Gone(..) => "Gone",
             ApiError::PreconditionFailed(_) => "Precondition failed",
             ApiError::PayloadTooLarge(_) => "Payload too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
@@ -192,6 +197,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(..) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(..) => StatusCode::CONFLICT,
+            ApiError::Gone(..) => StatusCode::GONE,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod records;
 pub mod server;
 pub mod state;
+pub mod sync;
 
 pub use config::Settings;
 pub use server::{openapi, openapi_json, run};

@@ -63,6 +63,7 @@ per-client request budget (429 with `Retry-After`). Every response carries `X-Re
         (name = "assignments", description = "Workers placed in approved positions"),
         (name = "residence-permits", description = "ITAS, ITAP and ITK stay permits"),
         (name = "presence-reports", description = "Workers or headcounts seen on site"),
+        (name = "sync", description = "Batch writes, the change feed and bulk export for agency systems and batch jobs"),
         (name = "audit", description = "Who accessed personal data, when and why"),
         (name = "health", description = "Probes")
     )
@@ -97,6 +98,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(presence_reports::upsert_presence_report)
         .service(presence_reports::list_presence_reports)
         .service(presence_reports::get_presence_report)
+        .service(presence_reports::delete_presence_report)
+        .service(crate::sync::batch::post_batch)
+        .service(crate::sync::changes::list_changes)
+        .service(crate::sync::export::export_records)
         .service(audit_log::list_audit_events)
         .service(audit_log::get_worker_access_log);
 }
@@ -126,8 +131,35 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
+/// Housekeeping every instance runs: prunes the change feed past its
+/// retention and idempotency keys past 48 hours.
+async fn maintenance(state: AppState) {
+    let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let db = state.db.clone();
+        let retention = chrono::Duration::days(state.settings.change_retention_days);
+        let done = web::block(move || {
+            let now = chrono::Utc::now().naive_utc();
+            let changes = db.write(|c| sinergi_db::changes::prune(c, now - retention))?;
+            let keys =
+                db.write(|c| sinergi_db::idempotency::prune(c, now - chrono::Duration::hours(48)))?;
+            Ok::<_, sinergi_db::StoreError>((changes, keys))
+        })
+        .await;
+        match done {
+            Ok(Ok((changes, keys))) => {
+                tracing::info!(changes, keys, "pruned old changes and idempotency keys")
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "maintenance failed; will retry"),
+            Err(e) => tracing::warn!(error = %e, "maintenance failed; will retry"),
+        }
+    }
+}
+
 /// Starts the HTTP server on `listener`.
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    actix_web::rt::spawn(maintenance(state.clone()));
     let cors_origins = state.settings.cors_origins.clone();
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {

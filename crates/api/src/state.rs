@@ -24,6 +24,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Secret that signs pagination cursors.
     pub cursor_secret: Arc<[u8; 32]>,
+    /// Woken when this instance commits a change (long-polling readers of the feed).
+    pub changes_notify: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
             cursor_secret,
+            changes_notify: Arc::new(tokio::sync::Notify::new()),
         })
     }
 }

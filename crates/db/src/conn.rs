@@ -193,13 +193,21 @@ impl Db {
         loop {
             attempt += 1;
             let result = {
+                let sqlite = self.backend == Backend::Sqlite;
                 let _guard = match self.backend {
                     Backend::Sqlite => {
                         Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner()))
                     }
                     Backend::Postgres => None,
                 };
-                conn.transaction(|c| f(c))
+                conn.transaction(|c| {
+                    if sqlite {
+                        // Take the write lock first (like BEGIN IMMEDIATE): waiting for it under the
+                        // busy timeout beats failing later when a read snapshot cannot be upgraded.
+                        c.batch_execute("UPDATE change_head SET seq = seq WHERE id = 0")?;
+                    }
+                    f(c)
+                })
             };
             match result {
                 Err(e) if e.is_retryable() && attempt < WRITE_ATTEMPTS => continue,
@@ -231,4 +239,28 @@ pub fn revert_all_migrations(conn: &mut DbConn) -> Result<(), StoreError> {
 pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
     diesel::sql_query("SELECT 1").execute(conn)?;
     Ok(())
+}
+
+/// Runs `f` in a nested transaction (a savepoint): a failure undoes only `f`.
+pub fn savepoint<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.transaction(f)
+}
+
+/// Runs `f` in a read-only transaction that sees one consistent snapshot
+/// (REPEATABLE READ on PostgreSQL; on SQLite in WAL mode the first read fixes it).
+pub fn read_snapshot<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let postgres = matches!(conn, DbConn::Postgresql(_));
+    conn.transaction(|c| {
+        if postgres {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(c)?;
+        }
+        f(c)
+    })
 }

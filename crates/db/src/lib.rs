@@ -2,8 +2,10 @@
 //! `MultiConnection`), migrations embedded, records with provenance.
 
 pub mod audit;
+pub mod changes;
 pub mod conn;
 pub mod error;
+pub mod idempotency;
 pub mod identity;
 pub mod records;
 pub mod schema;

@@ -412,3 +412,25 @@ pub fn agency_names_worker(
         .get_result(conn)?;
     Ok(identities > 0)
 }
+
+/// Deletes one record; returns it as it was, or `None` when there was none.
+pub fn delete_record(
+    conn: &mut DbConn,
+    record_type: &str,
+    key: &str,
+) -> Result<Option<RecordRow>, StoreError> {
+    let Some(row) = get_record(conn, record_type, key)? else {
+        return Ok(None);
+    };
+    let n = diesel::delete(
+        records::table
+            .filter(records::record_type.eq(record_type))
+            .filter(records::record_key.eq(key))
+            .filter(records::version.eq(row.version)),
+    )
+    .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::Retry);
+    }
+    Ok(Some(row))
+}

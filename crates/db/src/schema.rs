@@ -123,6 +123,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    changes (seq) {
+        seq -> BigInt,
+        record_type -> Text,
+        record_key -> Text,
+        op -> Text,
+        version -> BigInt,
+        agency_code -> Text,
+        worker_id -> Nullable<Text>,
+        payload -> Nullable<Text>,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    change_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        pruned_through -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (client_id, idem_key) {
+        client_id -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_clients -> agencies (agency_code));
 diesel::joinable!(worker_passports -> workers (worker_id));
 diesel::joinable!(worker_identities -> workers (worker_id));
@@ -138,4 +173,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     records,
     audit_events,
     audit_head,
+    changes,
+    change_head,
+    idempotency_keys,
 );

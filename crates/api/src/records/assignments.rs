@@ -14,7 +14,7 @@ use sinergi_domain::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{self, date_param, passed, Checker, Meta, Page};
+use super::common::{self, date_param, passed, Checker, Meta, Page, Prepared};
 use super::person::{PersonDoc, PersonInput};
 use super::rptka_approvals::RptkaApprovalDoc;
 use crate::auth::{Caller, Scope};
@@ -159,13 +159,12 @@ fn check_approval(
     Ok(())
 }
 
-/// Validates and stores an assignment for `caller`.
-pub async fn push(
-    state: &AppState,
+/// Validates an assignment for `caller` into a write ready to store.
+pub fn prepare(
     caller: &Caller,
     input: &AssignmentInput,
     precondition: Option<IfMatch>,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
+) -> Result<Prepared, ApiError> {
     caller.require_writer(TYPE)?;
     let mut ck = Checker::default();
     let sref = ck.check("source_ref", SourceRef::parse(&input.source_ref));
@@ -256,11 +255,21 @@ pub async fn push(
         doc.position_code.clone(),
         doc.employer_nib.clone(),
     );
-    common::store(state, caller, write, move |c| match &approval_no {
+    Ok(Prepared::new(write, move |c| match &approval_no {
         Some(a) => check_approval(c, a, position_code.as_deref(), &employer),
         None => Ok(()),
-    })
-    .await
+    }))
+}
+
+/// Validates and stores an assignment for `caller`.
+pub async fn push(
+    state: &AppState,
+    caller: &Caller,
+    input: &AssignmentInput,
+    precondition: Option<IfMatch>,
+) -> Result<(WriteOutcome, RecordRow), ApiError> {
+    let prepared = prepare(caller, input, precondition)?;
+    common::store(state, caller, prepared).await
 }
 
 /// Create or update an assignment by your `source_ref`.

@@ -6,11 +6,13 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sinergi_db::records::{self, RecordFilter, RecordRow, RecordWrite, WriteOutcome};
+use sinergi_db::changes::{self, NewChange};
+use sinergi_db::records::{self, IfMatch, RecordFilter, RecordRow, RecordWrite, WriteOutcome};
 use sinergi_db::{DbConn, StoreError};
 use sinergi_domain::FieldError;
 use utoipa::ToSchema;
 
+use crate::accountability::AuditHandle;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldProblem};
 use crate::extract::{etag, next_cursor, PageRequest};
@@ -153,33 +155,148 @@ pub fn to_doc<D: Serialize>(d: &D) -> Result<String, ApiError> {
     serde_json::to_string(d).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// Stores a record in one transaction after `check` (reference checks) passed,
-/// together with the audit event of the write.
-pub async fn store(
+/// Checks a write makes against stored data, inside its transaction.
+pub type ReferenceCheck = Box<dyn Fn(&mut DbConn) -> Result<(), StoreError> + Send>;
+
+/// A validated write, ready to run inside a transaction.
+pub struct Prepared {
+    /// The record write.
+    pub write: RecordWrite,
+    check: ReferenceCheck,
+}
+
+impl Prepared {
+    /// A write and the reference checks to run first, in the same transaction.
+    pub fn new(
+        write: RecordWrite,
+        check: impl Fn(&mut DbConn) -> Result<(), StoreError> + Send + 'static,
+    ) -> Prepared {
+        Prepared {
+            write,
+            check: Box::new(check),
+        }
+    }
+}
+
+/// The record as the change feed and exports carry it: the document with its
+/// Sinergi id, the worker it names, and provenance.
+pub fn record_json(row: &RecordRow) -> Result<serde_json::Value, ApiError> {
+    let mut value: serde_json::Value = doc(row)?;
+    let obj = value
+        .as_object_mut()
+        .ok_or_else(|| ApiError::Internal("stored document is not an object".into()))?;
+    let mut out = serde_json::Map::new();
+    out.insert("id".into(), row.record_key.clone().into());
+    out.append(obj);
+    out.insert("worker_id".into(), row.worker_id.clone().into());
+    out.insert(
+        "meta".into(),
+        serde_json::to_value(Meta::of(row)).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    Ok(serde_json::Value::Object(out))
+}
+
+/// Runs a prepared write in the current transaction: reference checks, the
+/// upsert, its audit event and, when something changed, its change-feed entry.
+pub fn apply(
+    c: &mut DbConn,
+    p: &Prepared,
+    audit: &AuditHandle,
+    action: &str,
+) -> Result<(WriteOutcome, RecordRow), StoreError> {
+    (p.check)(c)?;
+    let (outcome, row) = records::upsert_record(c, &p.write)?;
+    audit.subject(row.worker_id.as_deref());
+    let status = if outcome == WriteOutcome::Created {
+        201
+    } else {
+        200
+    };
+    sinergi_db::audit::append(
+        c,
+        &audit.entry(action, &row.record_type, Some(&row.record_key), status),
+    )?;
+    if outcome != WriteOutcome::Unchanged {
+        let payload = record_json(&row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        changes::append(
+            c,
+            &NewChange {
+                record_type: row.record_type.clone(),
+                record_key: row.record_key.clone(),
+                op: "upsert",
+                version: row.version,
+                agency_code: row.agency_code.clone(),
+                worker_id: row.worker_id.clone(),
+                payload: Some(payload.to_string()),
+                changed_at: row.updated_at,
+            },
+        )?;
+    }
+    Ok((outcome, row))
+}
+
+/// Withdraws a record its agency created: deleted, audited, and announced in
+/// the change feed as a tombstone (version one past the last).
+pub async fn withdraw(
     state: &AppState,
     caller: &Caller,
-    write: RecordWrite,
-    check: impl Fn(&mut DbConn) -> Result<(), StoreError> + Send + 'static,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
+    record_type: &'static str,
+    key: String,
+    precondition: Option<IfMatch>,
+) -> Result<(), ApiError> {
     let db = state.db.clone();
     let audit = caller.audit.clone();
-    let result = web::block(move || {
+    let agency = caller.agency_code.clone();
+    web::block(move || {
         db.write(|c| {
-            check(c)?;
-            let (outcome, row) = records::upsert_record(c, &write)?;
+            let current = records::get_record(c, record_type, &key)?.ok_or(StoreError::NotFound)?;
+            if current.agency_code != agency {
+                return Err(StoreError::OwnedByOtherAgency);
+            }
+            match precondition {
+                Some(IfMatch::Version(v)) if v != current.version => {
+                    return Err(StoreError::PreconditionFailed {
+                        current: Some(current.version),
+                    })
+                }
+                _ => {}
+            }
+            let row = records::delete_record(c, record_type, &key)?.ok_or(StoreError::Retry)?;
             audit.subject(row.worker_id.as_deref());
-            let status = if outcome == WriteOutcome::Created {
-                201
-            } else {
-                200
-            };
-            let entry = audit.entry("write", &row.record_type, Some(&row.record_key), status);
-            sinergi_db::audit::append(c, &entry)?;
-            Ok((outcome, row))
+            sinergi_db::audit::append(c, &audit.entry("delete", record_type, Some(&key), 204))?;
+            changes::append(
+                c,
+                &NewChange {
+                    record_type: record_type.to_string(),
+                    record_key: key.clone(),
+                    op: "delete",
+                    version: row.version + 1,
+                    agency_code: agency.clone(),
+                    worker_id: row.worker_id.clone(),
+                    payload: None,
+                    changed_at: chrono::Utc::now().naive_utc(),
+                },
+            )?;
+            Ok(())
         })
     })
     .await??;
     caller.audit.mark_audited();
+    state.changes_notify.notify_waiters();
+    Ok(())
+}
+
+/// Stores one prepared write in its own transaction.
+pub async fn store(
+    state: &AppState,
+    caller: &Caller,
+    prepared: Prepared,
+) -> Result<(WriteOutcome, RecordRow), ApiError> {
+    let db = state.db.clone();
+    let audit = caller.audit.clone();
+    let result = web::block(move || db.write(|c| apply(c, &prepared, &audit, "write"))).await??;
+    caller.audit.mark_audited();
+    state.changes_notify.notify_waiters();
     Ok(result)
 }
 

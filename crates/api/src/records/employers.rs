@@ -9,7 +9,7 @@ use sinergi_db::records::{
 use sinergi_domain::{Capital, Kbli, Nib, Npwp, RecordType, RegionCode, SourceRef};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{self, passed, Checker, Meta, Page};
+use super::common::{self, passed, Checker, Meta, Page, Prepared};
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
 use crate::extract::{if_match, page_request, parse_query, JsonBody};
@@ -134,14 +134,13 @@ fn validate(
     ))
 }
 
-/// Validates and stores an employer for `caller`.
-pub async fn push(
-    state: &AppState,
+/// Validates an employer for `caller` into a write ready to store.
+pub fn prepare(
     caller: &Caller,
     nib: &str,
     input: &EmployerInput,
     precondition: Option<sinergi_db::records::IfMatch>,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
+) -> Result<Prepared, ApiError> {
     caller.require_writer(TYPE)?;
     let (doc, source_ref, region) = validate(nib, input)?;
     caller.require_within("region_code", &region)?;
@@ -163,7 +162,19 @@ pub async fn push(
         ownership: Ownership::Shared,
         now: chrono::Utc::now().naive_utc(),
     };
-    common::store(state, caller, write, |_| Ok(())).await
+    Ok(Prepared::new(write, |_| Ok(())))
+}
+
+/// Validates and stores an employer for `caller`.
+pub async fn push(
+    state: &AppState,
+    caller: &Caller,
+    nib: &str,
+    input: &EmployerInput,
+    precondition: Option<sinergi_db::records::IfMatch>,
+) -> Result<(WriteOutcome, RecordRow), ApiError> {
+    let prepared = prepare(caller, nib, input, precondition)?;
+    common::store(state, caller, prepared).await
 }
 
 /// Create or update an employer by NIB.

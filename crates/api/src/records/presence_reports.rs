@@ -2,7 +2,7 @@
 //! region on a date. Written by regional, district (own area) and immigration
 //! agencies, keyed by their `source_ref`.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sinergi_db::records::{
@@ -11,7 +11,7 @@ use sinergi_db::records::{
 use sinergi_domain::{CountryCode, Nib, PresenceSource, RecordType, RegionCode, SourceRef};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{self, date_param, passed, Checker, Meta, Page};
+use super::common::{self, date_param, passed, Checker, Meta, Page, Prepared};
 use super::person::{PersonDoc, PersonInput};
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
@@ -100,13 +100,12 @@ pub fn view(row: &RecordRow) -> Result<PresenceReportRecord, ApiError> {
     })
 }
 
-/// Validates and stores a presence report for `caller`.
-pub async fn push(
-    state: &AppState,
+/// Validates a presence report for `caller` into a write ready to store.
+pub fn prepare(
     caller: &Caller,
     input: &PresenceReportInput,
     precondition: Option<IfMatch>,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
+) -> Result<Prepared, ApiError> {
     caller.require_writer(TYPE)?;
     let mut ck = Checker::default();
     let sref = ck.check("source_ref", SourceRef::parse(&input.source_ref));
@@ -183,7 +182,18 @@ pub async fn push(
         ownership: Ownership::CreatorOnly,
         now: chrono::Utc::now().naive_utc(),
     };
-    common::store(state, caller, write, |_| Ok(())).await
+    Ok(Prepared::new(write, |_| Ok(())))
+}
+
+/// Validates and stores a presence report for `caller`.
+pub async fn push(
+    state: &AppState,
+    caller: &Caller,
+    input: &PresenceReportInput,
+    precondition: Option<IfMatch>,
+) -> Result<(WriteOutcome, RecordRow), ApiError> {
+    let prepared = prepare(caller, input, precondition)?;
+    common::store(state, caller, prepared).await
 }
 
 /// Create or update a presence report by your `source_ref`.
@@ -236,6 +246,42 @@ pub async fn get_presence_report(
     caller.require_purpose()?;
     let row = common::load(&state, TYPE.as_str(), id.into_inner()).await?;
     common::item(&caller, &row, view(&row)?)
+}
+
+/// Withdraw a presence report your agency made (e.g. reported in error).
+///
+/// The report is removed and the change feed carries a tombstone, so every
+/// agency that copied it learns to drop it. Only the reporting agency may
+/// withdraw it.
+#[utoipa::path(
+    tag = "presence-reports",
+    params(("id" = String, Path, description = "Sinergi id of the report"),
+           ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 403, description = "Another agency's report", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/presence-reports/{id}")]
+pub async fn delete_presence_report(
+    req: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer(TYPE)?;
+    common::withdraw(
+        &state,
+        &caller,
+        TYPE.as_str(),
+        id.into_inner(),
+        if_match(&req)?,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Filters for listing presence reports.

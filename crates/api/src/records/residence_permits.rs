@@ -13,7 +13,7 @@ use sinergi_domain::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{self, date_param, passed, Checker, Meta, Page};
+use super::common::{self, date_param, passed, Checker, Meta, Page, Prepared};
 use super::person::{PersonDoc, PersonInput};
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
@@ -104,14 +104,13 @@ pub fn view(row: &RecordRow) -> Result<ResidencePermitRecord, ApiError> {
     })
 }
 
-/// Validates and stores a permit for `caller`.
-pub async fn push(
-    state: &AppState,
+/// Validates a permit for `caller` into a write ready to store.
+pub fn prepare(
     caller: &Caller,
     permit_no: &str,
     input: &ResidencePermitInput,
     precondition: Option<IfMatch>,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
+) -> Result<Prepared, ApiError> {
     caller.require_writer(TYPE)?;
     let mut ck = Checker::default();
     let permit_no = ck.check("permit_no", DocumentNo::parse(permit_no));
@@ -186,7 +185,19 @@ pub async fn push(
         ownership: Ownership::CreatorOnly,
         now: chrono::Utc::now().naive_utc(),
     };
-    common::store(state, caller, write, |_| Ok(())).await
+    Ok(Prepared::new(write, |_| Ok(())))
+}
+
+/// Validates and stores a permit for `caller`.
+pub async fn push(
+    state: &AppState,
+    caller: &Caller,
+    permit_no: &str,
+    input: &ResidencePermitInput,
+    precondition: Option<IfMatch>,
+) -> Result<(WriteOutcome, RecordRow), ApiError> {
+    let prepared = prepare(caller, permit_no, input, precondition)?;
+    common::store(state, caller, prepared).await
 }
 
 /// Create or update a residence permit by permit number.

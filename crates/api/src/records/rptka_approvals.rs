@@ -15,7 +15,7 @@ use sinergi_domain::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{self, date_param, passed, Checker, Meta, Page};
+use super::common::{self, date_param, passed, Checker, Meta, Page, Prepared};
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
 use crate::extract::{if_match, page_request, parse_query, JsonBody};
@@ -134,14 +134,13 @@ fn position_code_ok(code: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
 }
 
-/// Validates and stores an approval for `caller`.
-pub async fn push(
-    state: &AppState,
+/// Validates an approval for `caller` into a write ready to store.
+pub fn prepare(
     caller: &Caller,
     approval_no: &str,
     input: &RptkaApprovalInput,
     precondition: Option<IfMatch>,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
+) -> Result<Prepared, ApiError> {
     caller.require_writer(TYPE)?;
     let mut ck = Checker::default();
     let approval_no = ck.check("approval_no", DocumentNo::parse(approval_no));
@@ -261,7 +260,19 @@ pub async fn push(
         ownership: Ownership::CreatorOnly,
         now: chrono::Utc::now().naive_utc(),
     };
-    common::store(state, caller, write, |_| Ok(())).await
+    Ok(Prepared::new(write, |_| Ok(())))
+}
+
+/// Validates and stores an approval for `caller`.
+pub async fn push(
+    state: &AppState,
+    caller: &Caller,
+    approval_no: &str,
+    input: &RptkaApprovalInput,
+    precondition: Option<IfMatch>,
+) -> Result<(WriteOutcome, RecordRow), ApiError> {
+    let prepared = prepare(caller, approval_no, input, precondition)?;
+    common::store(state, caller, prepared).await
 }
 
 /// Create or update an RPTKA approval by approval number.

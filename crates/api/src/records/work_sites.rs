@@ -10,7 +10,7 @@ use sinergi_db::records::{
 use sinergi_domain::{GeoPoint, Nib, RecordType, RegionCode, SiteKind, SourceRef};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{self, passed, Checker, Meta, Page};
+use super::common::{self, passed, Checker, Meta, Page, Prepared};
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
 use crate::extract::{if_match, page_request, parse_query, JsonBody};
@@ -84,13 +84,12 @@ fn view(row: &RecordRow) -> Result<WorkSiteRecord, ApiError> {
     })
 }
 
-/// Validates and stores a work site for `caller`.
-pub async fn push(
-    state: &AppState,
+/// Validates a work site for `caller` into a write ready to store.
+pub fn prepare(
     caller: &Caller,
     input: &WorkSiteInput,
     precondition: Option<sinergi_db::records::IfMatch>,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
+) -> Result<Prepared, ApiError> {
     caller.require_writer(TYPE)?;
     let mut ck = Checker::default();
     let sref = ck.check("source_ref", SourceRef::parse(&input.source_ref));
@@ -141,7 +140,18 @@ pub async fn push(
         ownership: Ownership::CreatorOnly,
         now: chrono::Utc::now().naive_utc(),
     };
-    common::store(state, caller, write, |_| Ok(())).await
+    Ok(Prepared::new(write, |_| Ok(())))
+}
+
+/// Validates and stores a work site for `caller`.
+pub async fn push(
+    state: &AppState,
+    caller: &Caller,
+    input: &WorkSiteInput,
+    precondition: Option<sinergi_db::records::IfMatch>,
+) -> Result<(WriteOutcome, RecordRow), ApiError> {
+    let prepared = prepare(caller, input, precondition)?;
+    common::store(state, caller, prepared).await
 }
 
 /// Create or update a work site by your `source_ref`.

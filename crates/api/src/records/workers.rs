@@ -8,6 +8,7 @@ use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use sinergi_db::changes::{self, NewChange};
 use sinergi_db::records as store;
 use sinergi_db::workers::{self as people, ExtraPassport, WorkerDetail, WorkerFilter};
 use sinergi_domain::{CountryCode, PassportNo, RecordType};
@@ -242,12 +243,55 @@ pub async fn register(
     let person = passed(person)?.person_ref();
     let db = state.db.clone();
     let (agency, client) = (caller.agency_code.clone(), caller.client_id.clone());
+    let audit = caller.audit.clone();
     let (id, created) = web::block(move || {
         db.write(|c| {
-            people::register_worker(c, &person, &extra, &agency, &client, Utc::now().naive_utc())
+            let before =
+                match people::find_by_passport(c, &person.passport_no, &person.nationality)? {
+                    Some(p) => people::get_worker(c, &p.worker_id)?.map(|d| d.worker.version),
+                    None => None,
+                };
+            let (id, created) = people::register_worker(
+                c,
+                &person,
+                &extra,
+                &agency,
+                &client,
+                Utc::now().naive_utc(),
+            )?;
+            let after = people::get_worker(c, &id)?.ok_or(sinergi_db::StoreError::NotFound)?;
+            if before != Some(after.worker.version) {
+                let version = after.worker.version;
+                let changed_at = after.worker.updated_at;
+                let payload = serde_json::to_string(&summary(after))?;
+                changes::append(
+                    c,
+                    &NewChange {
+                        record_type: "worker".into(),
+                        record_key: id.clone(),
+                        op: "upsert",
+                        version,
+                        agency_code: agency.clone(),
+                        worker_id: Some(id.clone()),
+                        payload: Some(payload),
+                        changed_at,
+                    },
+                )?;
+            }
+            audit.subject(Some(&id));
+            let entry = audit.entry(
+                "write",
+                "worker",
+                Some(&id),
+                if created { 201 } else { 200 },
+            );
+            sinergi_db::audit::append(c, &entry)?;
+            Ok((id, created))
         })
     })
     .await??;
+    caller.audit.mark_audited();
+    state.changes_notify.notify_waiters();
     Ok((id, created))
 }
 

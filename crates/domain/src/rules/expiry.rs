@@ -102,7 +102,7 @@ pub(super) fn expiring_soon(f: &WorkerFacts, today: NaiveDate) -> Vec<Finding> {
             p.valid_until,
             in_days_id(days)
         );
-        Some(expiring(f, &p.r, (en, id)).responsible(AgencyKind::Immigration))
+        Some(expiring(f, &p.r, (en, id)).with_responsible(AgencyKind::Immigration))
     });
     let assignments = f.active_assignments(today).filter_map(|a| {
         let days = soon(a.end_on)?;
@@ -120,7 +120,7 @@ pub(super) fn expiring_soon(f: &WorkerFacts, today: NaiveDate) -> Vec<Finding> {
             a.end_on,
             in_days_id(days)
         );
-        Some(expiring(f, &a.r, (en, id)).responsible(AgencyKind::Manpower))
+        Some(expiring(f, &a.r, (en, id)).with_responsible(AgencyKind::Manpower))
     });
     permits.chain(assignments).collect()
 }

@@ -273,7 +273,10 @@ impl EmployerFacts {
     }
 }
 
-fn find_approval<'a>(approvals: &'a [ApprovalFact], a: &AssignmentFact) -> Option<&'a ApprovalFact> {
+fn find_approval<'a>(
+    approvals: &'a [ApprovalFact],
+    a: &AssignmentFact,
+) -> Option<&'a ApprovalFact> {
     let no = a.approval_no.as_deref()?;
     approvals.iter().find(|x| x.approval_no() == no)
 }

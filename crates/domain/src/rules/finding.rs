@@ -24,8 +24,9 @@ macro_rules! string_code {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <String as Deserialize>::deserialize(d)?;
-                Self::parse(&s)
-                    .ok_or_else(|| <D::Error as ::serde::de::Error>::custom(concat!("unknown ", $label)))
+                Self::parse(&s).ok_or_else(|| {
+                    <D::Error as ::serde::de::Error>::custom(concat!("unknown ", $label))
+                })
             }
         }
     };
@@ -192,7 +193,7 @@ impl RuleCode {
     }
 
     /// The agency kind that usually has to act. For `EXPIRING_SOON` it is the
-    /// owner of the expiring record, so [`Finding::responsible`] is the
+    /// owner of the expiring record, so the `responsible` field of [`Finding`] is the
     /// authority; this returns immigration (permits) as the default.
     pub fn responsible(&self) -> AgencyKind {
         match self {
@@ -271,114 +272,8 @@ impl Finding {
     }
 
     /// The same finding with another responsible agency.
-    pub(crate) fn responsible(mut self, kind: AgencyKind) -> Self {
+    pub(crate) fn with_responsible(mut self, kind: AgencyKind) -> Self {
         self.responsible = kind;
         self
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::text::test_support::from_str;
-
-    #[test]
-    fn rule_codes_round_trip_and_match_domain_md() {
-        let codes: Vec<&str> = RuleCode::ALL.iter().map(|r| r.as_str()).collect();
-        assert_eq!(
-            codes,
-            [
-                "PERMIT_WITHOUT_ASSIGNMENT",
-                "ASSIGNMENT_WITHOUT_PERMIT",
-                "WORKING_ON_VISIT_PERMIT",
-                "OUTSIDE_APPROVED_LOCATION",
-                "PRESENT_AFTER_EXPIRY",
-                "HEADCOUNT_OVER_QUOTA",
-                "NO_COMPANION",
-                "CLOSED_POSITION",
-                "SPONSOR_MISMATCH",
-                "PASSPORT_EXPIRES_FIRST",
-                "IDENTITY_CONFLICT",
-                "EXPIRING_SOON",
-                "SEEN_OVER_PERMITTED",
-            ]
-        );
-        for (i, r) in RuleCode::ALL.into_iter().enumerate() {
-            assert_eq!(RuleCode::parse(r.as_str()), Some(r));
-            assert_eq!(r.to_string(), r.as_str());
-            assert_eq!(usize::from(r.number()), i + 1);
-            assert_eq!(from_str::<RuleCode>(r.as_str()).unwrap(), r);
-        }
-        assert_eq!(RuleCode::parse("permit_without_assignment"), None);
-        assert!(from_str::<RuleCode>("NOPE").is_err());
-    }
-
-    #[test]
-    fn severities_and_owners_follow_the_table() {
-        use AgencyKind::*;
-        use Severity::*;
-        let table = RuleCode::ALL.map(|r| (r.severity(), r.responsible()));
-        assert_eq!(
-            table,
-            [
-                (High, Manpower),
-                (High, Immigration),
-                (High, Immigration),
-                (Medium, Manpower),
-                (High, Immigration),
-                (Medium, Manpower),
-                (Low, Manpower),
-                (High, Manpower),
-                (Medium, Immigration),
-                (Low, Immigration),
-                (Medium, Immigration),
-                (Info, Immigration),
-                (Medium, Manpower),
-            ]
-        );
-        let employer: Vec<u8> = RuleCode::ALL
-            .iter()
-            .filter(|r| r.is_employer_rule())
-            .map(|r| r.number())
-            .collect();
-        assert_eq!(employer, [6, 8, 13]);
-    }
-
-    #[test]
-    fn severity_codes_and_order() {
-        assert!(Severity::High > Severity::Medium);
-        assert!(Severity::Low > Severity::Info);
-        assert_eq!(Severity::ALL.map(|s| s.as_str()), ["info", "low", "medium", "high"]);
-        assert_eq!(Severity::parse("medium"), Some(Severity::Medium));
-        assert_eq!(Severity::parse("HIGH"), None);
-        assert_eq!(from_str::<Severity>("low").unwrap(), Severity::Low);
-    }
-
-    #[test]
-    fn subjects() {
-        let w = Subject::Worker("w1".into());
-        let e = Subject::Employer("8120000000001".into());
-        assert_eq!((w.kind(), w.id()), ("worker", "w1"));
-        assert_eq!((e.kind(), e.id()), ("employer", "8120000000001"));
-    }
-
-    #[test]
-    fn new_sorts_evidence_and_takes_the_rule_defaults() {
-        let r = |t: &str, k: &str| RecordRef {
-            record_type: t.into(),
-            key: k.into(),
-            version: 1,
-            agency: "imigrasi".into(),
-        };
-        let f = Finding::new(
-            RuleCode::ExpiringSoon,
-            Subject::Worker("w1".into()),
-            "A-1",
-            vec![r("residence_permit", "B"), r("assignment", "A"), r("assignment", "A")],
-            ("en".into(), "id".into()),
-        );
-        assert_eq!(f.evidence, vec![r("assignment", "A"), r("residence_permit", "B")]);
-        assert_eq!((f.severity, f.responsible), (Severity::Info, AgencyKind::Immigration));
-        assert_eq!(f.responsible(AgencyKind::Manpower).responsible, AgencyKind::Manpower);
     }
 }

@@ -61,19 +61,27 @@ fn normalised(name: &str) -> String {
 pub(super) fn identity_conflict(f: &WorkerFacts, _today: NaiveDate) -> Vec<Finding> {
     let mut by_passport: BTreeMap<&str, Vec<&IdentityFact>> = BTreeMap::new();
     for i in &f.identities {
-        by_passport.entry(i.passport_no.as_str()).or_default().push(i);
+        by_passport
+            .entry(i.passport_no.as_str())
+            .or_default()
+            .push(i);
     }
     let mut parts_en = Vec::new();
     let mut parts_id = Vec::new();
     let mut evidence = Vec::new();
     for group in by_passport.values_mut() {
-        group.sort_by(|a, b| (&a.r, &a.agency).cmp(&(&b.r, &b.agency)));
+        group.sort_by(|a, b| (&a.agency, &a.r).cmp(&(&b.agency, &b.r)));
         let Some((what, involved)) = conflicts(group) else {
             continue;
         };
         let sources: Vec<String> = involved
             .iter()
-            .map(|i| format!("{} ({} {} v{})", i.agency, i.r.record_type, i.r.key, i.r.version))
+            .map(|i| {
+                format!(
+                    "{} ({} {} v{})",
+                    i.agency, i.r.record_type, i.r.key, i.r.version
+                )
+            })
             .collect();
         let (what_en, what_id) = what.text();
         parts_en.push(format!("the {what_en} given by {}", list_en(&sources)));
@@ -83,8 +91,10 @@ pub(super) fn identity_conflict(f: &WorkerFacts, _today: NaiveDate) -> Vec<Findi
     if evidence.is_empty() {
         return Vec::new();
     }
-    let passports_en = if parts_en.len() == 1 { "one passport" } else { "each of these passports" };
-    let passports_id = if parts_id.len() == 1 { "satu paspor" } else { "masing-masing paspor" };
+    let (passports_en, passports_id) = match parts_en.len() {
+        1 => ("one passport".to_owned(), "satu paspor".to_owned()),
+        n => (format!("{n} passports"), format!("{n} paspor")),
+    };
     let en = format!(
         "Agencies disagree for {passports_en} of the worker: {}.",
         parts_en.join("; ")

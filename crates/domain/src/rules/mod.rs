@@ -57,12 +57,22 @@ const EMPLOYER_RULES: [EmployerRule; 3] = [
 
 /// Worker-level findings as of `today`: rules 1–5, 7 and 9–12.
 pub fn evaluate_worker(f: &WorkerFacts, today: NaiveDate) -> Vec<Finding> {
-    sorted(WORKER_RULES.iter().flat_map(|rule| rule(f, today)).collect())
+    sorted(
+        WORKER_RULES
+            .iter()
+            .flat_map(|rule| rule(f, today))
+            .collect(),
+    )
 }
 
 /// Employer-level findings as of `today`: rules 6, 8 and 13 (seen versus permitted).
 pub fn evaluate_employer(f: &EmployerFacts, today: NaiveDate) -> Vec<Finding> {
-    sorted(EMPLOYER_RULES.iter().flat_map(|rule| rule(f, today)).collect())
+    sorted(
+        EMPLOYER_RULES
+            .iter()
+            .flat_map(|rule| rule(f, today))
+            .collect(),
+    )
 }
 
 fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
@@ -78,7 +88,7 @@ fn worker(f: &WorkerFacts) -> Subject {
     Subject::Worker(f.worker_id.clone())
 }
 
-/// `latest` of a set by end date, the key breaking ties so that input order never matters.
+/// The item that ends last; the key breaks ties so that input order never matters.
 fn latest<'a, T>(
     items: impl IntoIterator<Item = &'a T>,
     end: impl Fn(&T) -> NaiveDate,
@@ -90,7 +100,7 @@ fn latest<'a, T>(
 }
 
 /// Sorts references to facts by their record key, for stable messages.
-fn by_key<'a, T>(mut items: Vec<&'a T>, key: impl Fn(&T) -> &str) -> Vec<&'a T> {
+fn by_key<T>(mut items: Vec<&T>, key: impl Fn(&T) -> &str) -> Vec<&T> {
     items.sort_by(|a, b| key(a).cmp(key(b)));
     items
 }

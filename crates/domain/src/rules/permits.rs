@@ -136,29 +136,28 @@ pub(super) fn sponsor_mismatch(f: &WorkerFacts, today: NaiveDate) -> Vec<Finding
     f.active_assignments(today)
         .filter(|a| !sponsored.iter().any(|p| sponsors(p, a)))
         .map(|a| {
-            let permits: Vec<String> = sponsored
+            let sponsor = |p: &PermitFact| p.sponsor_nib.clone().unwrap_or_default();
+            let en: Vec<String> = sponsored
                 .iter()
-                .map(|p| {
-                    format!(
-                        "{} ({})",
-                        p.permit_no(),
-                        p.sponsor_nib.as_deref().unwrap_or_default()
-                    )
-                })
+                .map(|p| format!("{} (sponsor {})", p.permit_no(), sponsor(p)))
+                .collect();
+            let id: Vec<String> = sponsored
+                .iter()
+                .map(|p| format!("{} (penjamin {})", p.permit_no(), sponsor(p)))
                 .collect();
             let en = format!(
-                "Assignment {} is with employer {}, but the valid residence permit {} \
-                 (sponsor in brackets) is sponsored by another employer.",
+                "Assignment {} is with employer {}, but the valid residence permit is sponsored \
+                 by another employer: {}.",
                 a.r.key,
                 a.employer_nib,
-                list_en(&permits)
+                list_en(&en)
             );
             let id = format!(
-                "Penugasan {} pada pemberi kerja {}, tetapi izin tinggal yang berlaku {} \
-                 (penjamin dalam kurung) dijamin oleh pemberi kerja lain.",
+                "Penugasan {} pada pemberi kerja {}, tetapi izin tinggal yang berlaku dijamin \
+                 oleh pemberi kerja lain: {}.",
                 a.r.key,
                 a.employer_nib,
-                list_id(&permits)
+                list_id(&id)
             );
             let evidence = std::iter::once(a.r.clone())
                 .chain(sponsored.iter().map(|p| p.r.clone()))

@@ -111,7 +111,11 @@ pub(super) fn outside_approved_location(f: &WorkerFacts, _today: NaiveDate) -> V
                 list_id(&scopes("untuk penugasan"))
             );
             let evidence = std::iter::once(p.r.clone())
-                .chain(judged.iter().flat_map(|(a, ap)| [a.r.clone(), ap.r.clone()]))
+                .chain(
+                    judged
+                        .iter()
+                        .flat_map(|(a, ap)| [a.r.clone(), ap.r.clone()]),
+                )
                 .collect();
             Some(Finding::new(
                 RuleCode::OutsideApprovedLocation,
@@ -136,12 +140,14 @@ pub(super) fn present_after_expiry(f: &WorkerFacts, _today: NaiveDate) -> Vec<Fi
         .iter()
         .filter_map(|p| {
             let d = p.observed_on;
-            let permit = ended_before(&f.permits, d, |x| (x.valid_from, x.valid_until), |x| {
-                &x.r.key
-            });
-            let assignment = ended_before(&f.assignments, d, |a| (a.start_on, a.end_on), |a| {
-                &a.r.key
-            });
+            let permit = ended_before(
+                &f.permits,
+                d,
+                |x| (x.valid_from, x.valid_until),
+                |x| &x.r.key,
+            );
+            let assignment =
+                ended_before(&f.assignments, d, |a| (a.start_on, a.end_on), |a| &a.r.key);
             if permit.is_none() && assignment.is_none() {
                 return None;
             }
@@ -196,12 +202,12 @@ pub(super) fn present_after_expiry(f: &WorkerFacts, _today: NaiveDate) -> Vec<Fi
 }
 
 /// The latest item that ended before `d`, provided none covers `d`.
-fn ended_before<'a, T>(
-    items: &'a [T],
+fn ended_before<T>(
+    items: &[T],
     d: NaiveDate,
     period: impl Fn(&T) -> (NaiveDate, NaiveDate),
     key: impl Fn(&T) -> &str,
-) -> Option<&'a T> {
+) -> Option<&T> {
     let covers = |x: &T| {
         let (from, until) = period(x);
         from <= d && d <= until

@@ -38,7 +38,10 @@ pub(super) fn seen_over_permitted(f: &EmployerFacts, _today: NaiveDate) -> Vec<F
     let mut by_area: BTreeMap<RegionCode, Vec<Judged>> = BTreeMap::new();
     for (report, seen) in &f.headcount_reports {
         // A report above district level is judged for the region it names.
-        let area = report.region.district().unwrap_or_else(|| report.region.clone());
+        let area = report
+            .region
+            .district()
+            .unwrap_or_else(|| report.region.clone());
         let permitted = permitted(f, &area, report.observed_on);
         by_area.entry(area).or_default().push(Judged {
             report,
@@ -49,13 +52,16 @@ pub(super) fn seen_over_permitted(f: &EmployerFacts, _today: NaiveDate) -> Vec<F
     by_area
         .into_iter()
         .filter_map(|(area, judged)| {
-            let worst = judged.into_iter().filter(|j| j.excess() > 0).max_by(|a, b| {
-                (a.excess(), a.report.observed_on, &a.report.r.key).cmp(&(
-                    b.excess(),
-                    b.report.observed_on,
-                    &b.report.r.key,
-                ))
-            })?;
+            let worst = judged
+                .into_iter()
+                .filter(|j| j.excess() > 0)
+                .max_by(|a, b| {
+                    (a.excess(), a.report.observed_on, &a.report.r.key).cmp(&(
+                        b.excess(),
+                        b.report.observed_on,
+                        &b.report.r.key,
+                    ))
+                })?;
             Some(finding(f, &area, &worst))
         })
         .collect()

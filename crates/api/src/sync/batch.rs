@@ -1,0 +1,615 @@
+//! `POST /api/v1/batch`: many writes in one request, atomic or per item, with
+//! idempotency keys so a batch job can safely send the same batch again.
+
+use std::cell::Cell;
+
+use actix_web::http::header;
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sinergi_db::idempotency::{self, IdemStart};
+use sinergi_db::records::WriteOutcome;
+use sinergi_db::{DbConn, StoreError};
+use sinergi_domain::RecordType;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, FieldProblem, Problem};
+use crate::extract::{body_error, parse_json};
+use crate::records::common::{self, Prepared};
+use crate::records::{
+    assignments, employers, presence_reports, residence_permits, rptka_approvals, work_sites,
+};
+use crate::state::AppState;
+
+/// One operation of a batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchOperation {
+    /// `employer`, `rptka_approval`, `residence_permit` (need `key`), `work_site`, `assignment`, `presence_report`.
+    #[serde(rename = "type")]
+    #[schema(example = "residence_permit")]
+    pub type_: String,
+    /// Natural key for `employer` (NIB), `rptka_approval` (approval number), `residence_permit` (permit number).
+    pub key: Option<String>,
+    /// The record, exactly as the single-record endpoint takes it.
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+    /// ETag the stored record must have (as `If-Match`).
+    pub if_match: Option<String>,
+}
+
+/// A batch of writes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// All or nothing: if any operation fails, none is stored (422).
+    #[serde(default)]
+    pub atomic: bool,
+    /// Validate and check everything against stored data, store nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// The operations, applied in order.
+    pub operations: Vec<BatchOperation>,
+}
+
+/// The result of one operation.
+#[derive(Debug, Serialize, ToSchema, Clone)]
+pub struct BatchResult {
+    /// Position in `operations`.
+    pub index: usize,
+    /// HTTP status the single-record endpoint would have answered (424: not applied because another operation failed).
+    pub status: u16,
+    /// `created`, `updated`, `unchanged` or `failed`.
+    pub outcome: String,
+    /// Record type.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Record key or Sinergi id.
+    pub key: Option<String>,
+    /// Version after the write.
+    pub version: Option<i64>,
+    /// Why it failed.
+    pub problem: Option<serde_json::Value>,
+}
+
+/// Counts per outcome.
+#[derive(Debug, Serialize, ToSchema, Default, Clone)]
+pub struct BatchSummary {
+    /// New records.
+    pub created: usize,
+    /// Changed records.
+    pub updated: usize,
+    /// Identical records.
+    pub unchanged: usize,
+    /// Failed operations.
+    pub failed: usize,
+}
+
+/// The answer to a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResponse {
+    /// Whether the batch was atomic.
+    pub atomic: bool,
+    /// Whether nothing was stored on purpose.
+    pub dry_run: bool,
+    /// Counts.
+    pub summary: BatchSummary,
+    /// One result per operation, in order.
+    pub results: Vec<BatchResult>,
+}
+
+fn parse_body<T: DeserializeOwned>(index: usize, body: &serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(body).map_err(|e| prefix(index, body_error(e)))
+}
+
+/// Names fields of operation `index` as `operations[i].body.<field>`.
+fn prefix(index: usize, e: ApiError) -> ApiError {
+    let re = |problems: Vec<FieldProblem>| {
+        problems
+            .into_iter()
+            .map(|p| FieldProblem {
+                field: if p.field.is_empty() {
+                    format!("operations[{index}].body")
+                } else {
+                    format!("operations[{index}].body.{}", p.field)
+                },
+                ..p
+            })
+            .collect()
+    };
+    match e {
+        ApiError::Validation(p) => ApiError::Validation(re(p)),
+        ApiError::Unprocessable(p) => ApiError::Unprocessable(re(p)),
+        other => other,
+    }
+}
+
+fn if_match_of(
+    op: &BatchOperation,
+    index: usize,
+) -> Result<Option<sinergi_db::records::IfMatch>, ApiError> {
+    let Some(v) = op.if_match.as_deref() else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::field(
+            format!("operations[{index}].if_match"),
+            "invalid_if_match",
+            "if_match must be * or an ETag like \"3\"",
+        )
+    };
+    if v.trim() == "*" {
+        return Ok(Some(sinergi_db::records::IfMatch::Any));
+    }
+    v.trim()
+        .trim_matches('"')
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .map(|n| Some(sinergi_db::records::IfMatch::Version(n)))
+        .ok_or_else(bad)
+}
+
+fn key_of(op: &BatchOperation, index: usize) -> Result<&str, ApiError> {
+    op.key.as_deref().ok_or_else(|| {
+        ApiError::field(
+            format!("operations[{index}].key"),
+            "required",
+            "this record type needs its natural key in key",
+        )
+    })
+}
+
+/// Validates one operation into a write (same rules as the single-record endpoints).
+fn prepare(caller: &Caller, op: &BatchOperation, index: usize) -> Result<Prepared, ApiError> {
+    let pre = if_match_of(op, index)?;
+    let rt = super::record_type(&op.type_).ok_or_else(|| {
+        ApiError::field(
+            format!("operations[{index}].type"),
+            "invalid_type",
+            "unknown or unsupported record type",
+        )
+    })?;
+    let no_key = |op: &BatchOperation| match op.key {
+        Some(_) => Err(ApiError::field(
+            format!("operations[{index}].key"),
+            "unexpected_key",
+            "this record type is keyed by body.source_ref; omit key",
+        )),
+        None => Ok(()),
+    };
+    let prepared = match rt {
+        RecordType::Employer => employers::prepare(
+            caller,
+            key_of(op, index)?,
+            &parse_body(index, &op.body)?,
+            pre,
+        ),
+        RecordType::RptkaApproval => rptka_approvals::prepare(
+            caller,
+            key_of(op, index)?,
+            &parse_body(index, &op.body)?,
+            pre,
+        ),
+        RecordType::ResidencePermit => residence_permits::prepare(
+            caller,
+            key_of(op, index)?,
+            &parse_body(index, &op.body)?,
+            pre,
+        ),
+        RecordType::WorkSite => {
+            no_key(op).and_then(|_| work_sites::prepare(caller, &parse_body(index, &op.body)?, pre))
+        }
+        RecordType::Assignment => no_key(op)
+            .and_then(|_| assignments::prepare(caller, &parse_body(index, &op.body)?, pre)),
+        RecordType::PresenceReport => no_key(op)
+            .and_then(|_| presence_reports::prepare(caller, &parse_body(index, &op.body)?, pre)),
+        RecordType::Worker => Err(ApiError::field(
+            format!("operations[{index}].type"),
+            "invalid_type",
+            "workers are registered through the records that name them or POST /api/v1/workers",
+        )),
+    };
+    prepared.map_err(|e| prefix(index, e))
+}
+
+fn problem_json(e: &ApiError) -> serde_json::Value {
+    serde_json::to_value(e.problem()).unwrap_or_default()
+}
+
+fn failed(index: usize, op: &BatchOperation, e: &ApiError) -> BatchResult {
+    BatchResult {
+        index,
+        status: actix_web::ResponseError::status_code(e).as_u16(),
+        outcome: "failed".into(),
+        type_: op.type_.clone(),
+        key: op.key.clone(),
+        version: None,
+        problem: Some(problem_json(e)),
+    }
+}
+
+fn succeeded(
+    index: usize,
+    op: &BatchOperation,
+    outcome: WriteOutcome,
+    row: &sinergi_db::records::RecordRow,
+) -> BatchResult {
+    BatchResult {
+        index,
+        status: if outcome == WriteOutcome::Created {
+            201
+        } else {
+            200
+        },
+        outcome: match outcome {
+            WriteOutcome::Created => "created",
+            WriteOutcome::Updated => "updated",
+            WriteOutcome::Unchanged => "unchanged",
+        }
+        .into(),
+        type_: op.type_.clone(),
+        key: Some(row.record_key.clone()),
+        version: Some(row.version),
+        problem: None,
+    }
+}
+
+/// Marker error that rolls back a dry run after it has computed its results.
+fn dry_run_rollback() -> StoreError {
+    StoreError::Conflict {
+        code: "dry_run",
+        message: "dry run".into(),
+    }
+}
+
+/// Runs the prepared operations and returns per-operation results and whether the batch failed as a whole.
+fn execute(
+    db: &sinergi_db::Db,
+    ops: &[BatchOperation],
+    prepared: Vec<Result<Prepared, ApiError>>,
+    audit: &crate::accountability::AuditHandle,
+    atomic: bool,
+    dry_run: bool,
+) -> Result<(Vec<BatchResult>, bool), ApiError> {
+    let apply_one = |c: &mut DbConn, p: &Prepared| common::apply(c, p, audit, "batch_write");
+    if !atomic && !dry_run {
+        // Each operation is its own transaction: one failure leaves the others stored.
+        let mut results = Vec::with_capacity(ops.len());
+        for (i, (op, p)) in ops.iter().zip(prepared).enumerate() {
+            results.push(match p {
+                Err(e) => failed(i, op, &e),
+                Ok(p) => match db.write(|c| apply_one(c, &p)) {
+                    Ok((outcome, row)) => succeeded(i, op, outcome, &row),
+                    Err(e) => failed(i, op, &ApiError::from(e)),
+                },
+            });
+        }
+        return Ok((results, false));
+    }
+    if atomic {
+        if let Some(i) = prepared.iter().position(Result::is_err) {
+            let results = ops
+                .iter()
+                .zip(&prepared)
+                .enumerate()
+                .map(|(j, (op, p))| match p {
+                    Err(e) => failed(j, op, e),
+                    Ok(_) => not_applied(j, op, i),
+                })
+                .collect();
+            return Ok((results, true));
+        }
+    }
+    // One transaction; per-item savepoints when not atomic (dry runs), so each
+    // operation is judged on its own yet nothing persists unless wanted.
+    let failed_at: Cell<Option<usize>> = Cell::new(None);
+    let mut results: Vec<BatchResult> = Vec::new();
+    let outcome = db.write(|c| {
+        results.clear();
+        failed_at.set(None);
+        for (i, (op, p)) in ops.iter().zip(&prepared).enumerate() {
+            let r = match p {
+                Err(e) => failed(i, op, e),
+                Ok(p) if atomic => match apply_one(c, p) {
+                    Ok((o, row)) => succeeded(i, op, o, &row),
+                    Err(e) if e.is_retryable() => return Err(e),
+                    Err(e) => {
+                        failed_at.set(Some(i));
+                        results.push(failed(i, op, &ApiError::from(e)));
+                        return Err(dry_run_rollback());
+                    }
+                },
+                Ok(p) => match sinergi_db::conn::savepoint(c, |c| apply_one(c, p)) {
+                    Ok((o, row)) => succeeded(i, op, o, &row),
+                    Err(e) if e.is_retryable() => return Err(e),
+                    Err(e) => failed(i, op, &ApiError::from(e)),
+                },
+            };
+            results.push(r);
+        }
+        if dry_run {
+            return Err(dry_run_rollback());
+        }
+        Ok(())
+    });
+    match outcome {
+        Ok(()) => Ok((results, false)),
+        Err(StoreError::Conflict {
+            code: "dry_run", ..
+        }) => match failed_at.get() {
+            Some(i) => {
+                let failure = results.pop();
+                let all = ops
+                    .iter()
+                    .enumerate()
+                    .map(|(j, op)| {
+                        if j == i {
+                            failure.clone().expect("failure recorded")
+                        } else {
+                            not_applied(j, op, i)
+                        }
+                    })
+                    .collect();
+                Ok((all, true))
+            }
+            None => Ok((results, false)),
+        },
+        Err(e) => Err(ApiError::from(e)),
+    }
+}
+
+fn not_applied(index: usize, op: &BatchOperation, culprit: usize) -> BatchResult {
+    BatchResult {
+        index,
+        status: 424,
+        outcome: "failed".into(),
+        type_: op.type_.clone(),
+        key: op.key.clone(),
+        version: None,
+        problem: Some(serde_json::json!({
+            "code": "not_applied",
+            "detail": format!("not stored: the batch is atomic and operation {culprit} failed"),
+        })),
+    }
+}
+
+fn summary(results: &[BatchResult]) -> BatchSummary {
+    let mut s = BatchSummary::default();
+    for r in results {
+        match r.outcome.as_str() {
+            "created" => s.created += 1,
+            "updated" => s.updated += 1,
+            "unchanged" => s.unchanged += 1,
+            _ => s.failed += 1,
+        }
+    }
+    s
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Apply many writes in one request.
+///
+/// Up to 1,000 operations (more is 413). With `atomic: true` either every
+/// operation is stored or none (422 `batch_failed`, with each operation's
+/// result); otherwise each operation succeeds or fails on its own and the
+/// answer is 200 with a result per operation. `dry_run: true` checks
+/// everything against stored data and stores nothing. Send an
+/// `Idempotency-Key` (1-255 characters) to make retries safe: the same key
+/// with the same body returns the stored answer (`Idempotent-Replayed: true`),
+/// with a different body 422, and while the first request is still running 409.
+/// Keys are kept 48 hours.
+#[utoipa::path(
+    tag = "sync",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries of this batch safe")),
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "Per-operation results", body = BatchResponse),
+        (status = 400, description = "Malformed batch", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still running", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Too many operations", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Atomic batch failed (nothing stored), or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/batch")]
+pub async fn post_batch(
+    req: HttpRequest,
+    caller: Caller,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(crate::auth::Scope::RecordsWrite)?;
+    let json_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        });
+    if !json_type {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the batch as Content-Type: application/json".into(),
+        ));
+    }
+    if body.len() > state.settings.max_batch_bytes {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the batch exceeds {} bytes; split it",
+            state.settings.max_batch_bytes
+        )));
+    }
+    let idem_key = match req.headers().get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| {
+                    !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic())
+                })
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "Idempotency-Key",
+                        "invalid_idempotency_key",
+                        "Idempotency-Key must be 1-255 visible ASCII characters",
+                    )
+                })?
+                .to_string(),
+        ),
+    };
+    let batch: BatchRequest = parse_json(&body)?;
+    let max = state.settings.max_batch_operations;
+    if batch.operations.len() > max {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "a batch holds at most {max} operations; split it"
+        )));
+    }
+    if batch.operations.is_empty() {
+        return Err(ApiError::field(
+            "operations",
+            "required",
+            "give at least one operation",
+        ));
+    }
+    let db = state.db.clone();
+    let client = caller.client_id.clone();
+    if let Some(key) = &idem_key {
+        let hash = hex(&Sha256::digest(&body));
+        let (k, c) = (key.clone(), client.clone());
+        let start = web::block(move || {
+            db.write(|conn| idempotency::begin(conn, &c, &k, &hash, Utc::now().naive_utc()))
+        })
+        .await??;
+        match start {
+            IdemStart::Proceed => {}
+            IdemStart::Replay { status, body } => {
+                return Ok(HttpResponse::build(
+                    actix_web::http::StatusCode::from_u16(status as u16)
+                        .unwrap_or(actix_web::http::StatusCode::OK),
+                )
+                .insert_header((
+                    header::CONTENT_TYPE,
+                    if status == 200 {
+                        "application/json"
+                    } else {
+                        "application/problem+json"
+                    },
+                ))
+                .insert_header(("Idempotent-Replayed", "true"))
+                .body(body))
+            }
+            IdemStart::InFlight => {
+                return Err(ApiError::Conflict(
+                    "idempotency_key_in_flight",
+                    "a request with this Idempotency-Key is still being processed; retry later"
+                        .into(),
+                ))
+            }
+            IdemStart::Mismatch => {
+                return Err(ApiError::Unprocessable(vec![FieldProblem::new(
+                    "Idempotency-Key",
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different batch; use a new key",
+                )]))
+            }
+        }
+    }
+    let prepared: Vec<Result<Prepared, ApiError>> = batch
+        .operations
+        .iter()
+        .enumerate()
+        .map(|(i, op)| prepare(&caller, op, i))
+        .collect();
+    let db = state.db.clone();
+    let audit = caller.audit.clone();
+    let (atomic, dry_run) = (batch.atomic, batch.dry_run);
+    let run = web::block(move || {
+        let r = execute(&db, &batch.operations, prepared, &audit, atomic, dry_run);
+        (r, batch.operations.len())
+    })
+    .await;
+    let (status, text) = match run {
+        Ok((Ok((results, batch_failed)), n)) => {
+            caller.audit.count(n);
+            let summary = summary(&results);
+            if batch_failed {
+                let mut problem = serde_json::to_value(
+                    ApiError::Conflict(
+                        "batch_failed",
+                        "the atomic batch failed; nothing was stored".into(),
+                    )
+                    .problem(),
+                )
+                .unwrap_or_default();
+                problem["status"] = 422.into();
+                problem["title"] = "Batch failed".into();
+                problem["type"] = "https://sinergi.example/problems/batch_failed".into();
+                problem["summary"] = serde_json::to_value(&summary).unwrap_or_default();
+                problem["results"] = serde_json::to_value(&results).unwrap_or_default();
+                (422u16, problem.to_string())
+            } else {
+                let resp = BatchResponse {
+                    atomic,
+                    dry_run,
+                    summary,
+                    results,
+                };
+                (200u16, serde_json::to_string(&resp).unwrap_or_default())
+            }
+        }
+        Ok((Err(e), _)) => {
+            release(&state, &idem_key, &client).await;
+            return Err(e);
+        }
+        Err(e) => {
+            release(&state, &idem_key, &client).await;
+            return Err(e.into());
+        }
+    };
+    if let Some(key) = &idem_key {
+        let db = state.db.clone();
+        let (k, c, t) = (key.clone(), client.clone(), text.clone());
+        web::block(move || {
+            db.write(|conn| {
+                idempotency::finish(conn, &c, &k, status as i32, &t, Utc::now().naive_utc())
+            })
+        })
+        .await??;
+    }
+    if !dry_run {
+        state.changes_notify.notify_waiters();
+    }
+    Ok(HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
+    )
+    .insert_header((
+        header::CONTENT_TYPE,
+        if status == 200 {
+            "application/json"
+        } else {
+            "application/problem+json"
+        },
+    ))
+    .body(text))
+}
+
+async fn release(state: &AppState, key: &Option<String>, client: &str) {
+    if let Some(k) = key.clone() {
+        let db = state.db.clone();
+        let c = client.to_string();
+        let _ = web::block(move || db.write(|conn| idempotency::release(conn, &c, &k))).await;
+    }
+}
+
+#[allow(dead_code)]
+fn _problem_schema(_: Problem) {}

@@ -1,0 +1,232 @@
+//! `GET /api/v1/changes`: every committed change exactly once, in commit order.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sinergi_db::changes::{self, ChangeRow};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, Scope};
+use crate::error::{ApiError, Problem};
+use crate::extract::{next_cursor, page_request, parse_query, CursorKey};
+use crate::records::common;
+use crate::state::AppState;
+
+/// One committed change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Change {
+    /// Resume after this change by passing it as `after`.
+    pub cursor: String,
+    /// Record type (`employer`, `residence_permit`, `worker`, ...).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Record key (natural key or Sinergi id).
+    pub key: String,
+    /// `upsert` or `delete` (a tombstone: `record` is null).
+    pub op: String,
+    /// Version after the change.
+    pub version: i64,
+    /// Agency that made the change.
+    pub agency: String,
+    /// Commit time.
+    pub changed_at: DateTime<Utc>,
+    /// The record after the change, as the item endpoint shows it; null for a delete.
+    pub record: Option<serde_json::Value>,
+}
+
+/// A page of the change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePage {
+    /// Changes in commit order.
+    pub changes: Vec<Change>,
+    /// Pass as `after` next time (also when no change came).
+    pub next_cursor: String,
+    /// More changes are waiting: ask again at once.
+    pub has_more: bool,
+}
+
+/// Parameters of the change feed.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChangeQuery {
+    /// The `next_cursor` (or a change's `cursor`) you have processed; omit to start from the oldest retained change.
+    pub after: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<String>,
+    /// Comma-separated record types, e.g. `residence_permit,assignment`.
+    pub types: Option<String>,
+    /// Seconds to wait for a change when there is none yet (0 to 60; default 0).
+    pub wait: Option<String>,
+}
+
+/// Cursors of the feed name a position, not a client: any client of the
+/// agency's sync job may resume from them.
+pub fn feed_key(state: &AppState) -> CursorKey {
+    CursorKey::new(state.cursor_secret.clone(), "")
+}
+
+/// The cursor for position `seq`.
+pub fn feed_cursor(state: &AppState, seq: i64) -> String {
+    next_cursor(&feed_key(state), "changes", &seq.to_string())
+}
+
+fn change(state: &AppState, caller: &Caller, row: ChangeRow) -> Result<Change, ApiError> {
+    let record = match &row.payload {
+        Some(p) => {
+            let v: serde_json::Value = serde_json::from_str(p)
+                .map_err(|e| ApiError::Internal(format!("stored change: {e}")))?;
+            Some(common::body(caller, &v)?)
+        }
+        None => None,
+    };
+    Ok(Change {
+        cursor: feed_cursor(state, row.seq),
+        type_: row.record_type,
+        key: row.record_key,
+        op: row.op,
+        version: row.version,
+        agency: row.agency_code,
+        changed_at: row.changed_at.and_utc(),
+        record,
+    })
+}
+
+/// Follow every committed change, in commit order, exactly once.
+///
+/// Start without `after` (or after a bulk export, with the cursor it
+/// returned), process the changes, then call again with `next_cursor`. A
+/// transaction that took its place early and committed late is never
+/// skipped: positions become visible strictly in order. Deletions come as
+/// tombstones (`op: delete`). With `wait` the call returns as soon as a change
+/// arrives. A cursor older than the retention horizon gets 410: export again
+/// (`/api/v1/export/{type}`) and follow from the export's cursor.
+#[utoipa::path(
+    tag = "sync",
+    params(ChangeQuery, ("X-Purpose" = String, Header, description = "Why you read this personal data")),
+    responses(
+        (status = 200, description = "Changes after the cursor", body = ChangePage),
+        (status = 400, description = "Invalid cursor, limit, types or wait", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Cursor older than the retention horizon; resync from an export", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/changes")]
+pub async fn list_changes(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::RecordsRead)?;
+    caller.require_purpose()?;
+    let q: ChangeQuery = parse_query(&req)?;
+    let page = page_request(
+        &feed_key(&state),
+        "changes",
+        q.limit.as_deref(),
+        q.after.as_deref(),
+    )
+    .map_err(|_| {
+        ApiError::field(
+            "after",
+            "invalid_cursor",
+            "after is not a cursor of this feed; start without it",
+        )
+    })?;
+    let after: i64 = match &page.after {
+        None => 0,
+        Some(s) => s.parse().map_err(|_| {
+            ApiError::field(
+                "after",
+                "invalid_cursor",
+                "after is not a cursor of this feed",
+            )
+        })?,
+    };
+    let mut types = Vec::new();
+    for t in q
+        .types
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        match super::record_type(t) {
+            Some(rt) => types.push(rt.as_str().to_string()),
+            None => {
+                return Err(ApiError::field(
+                    "types",
+                    "invalid_type",
+                    format!("unknown record type {t}"),
+                ))
+            }
+        }
+    }
+    let wait = match q.wait.as_deref() {
+        None => 0,
+        Some(w) => w
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= 60)
+            .ok_or_else(|| {
+                ApiError::field(
+                    "wait",
+                    "invalid_wait",
+                    "wait must be a whole number of seconds from 0 to 60",
+                )
+            })?,
+    };
+    let deadline = Instant::now() + Duration::from_secs(wait);
+    loop {
+        let db = state.db.clone();
+        let types = types.clone();
+        let limit = page.limit;
+        let (rows, (head, pruned)) = web::block(move || {
+            db.read(|c| {
+                let head = changes::head(c)?;
+                Ok((changes::list_after(c, after, &types, limit + 1)?, head))
+            })
+        })
+        .await??;
+        if after > 0 && after < pruned {
+            return Err(ApiError::Gone(
+                "cursor_expired",
+                "this cursor is older than the retained changes; export the record types you follow \
+                 (GET /api/v1/export/{type}) and continue from the cursor the export returns"
+                    .into(),
+            ));
+        }
+        if after > head {
+            return Err(ApiError::field(
+                "after",
+                "invalid_cursor",
+                "after is ahead of the feed",
+            ));
+        }
+        let has_more = rows.len() as i64 > page.limit;
+        let rows: Vec<ChangeRow> = rows.into_iter().take(page.limit as usize).collect();
+        if rows.is_empty() && Instant::now() < deadline {
+            // Woken by a local commit, or polling for commits of other instances.
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_secs(1));
+            let _ = tokio::time::timeout(left, state.changes_notify.notified()).await;
+            continue;
+        }
+        let last = rows.last().map(|r| r.seq).unwrap_or(after);
+        caller.audit.count(rows.len());
+        let changes = rows
+            .into_iter()
+            .map(|r| change(&state, &caller, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(HttpResponse::Ok().json(ChangePage {
+            changes,
+            next_cursor: feed_cursor(&state, last),
+            has_more,
+        }));
+    }
+}

@@ -1,0 +1,219 @@
+//! `GET /api/v1/export/{type}`: every record of a type, streamed in constant
+//! memory from one database snapshot, with the change-feed cursor that
+//! snapshot is consistent with.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sinergi_db::changes;
+use sinergi_db::records::{self, RecordFilter};
+use sinergi_db::StoreError;
+use utoipa::IntoParams;
+
+use super::changes::feed_cursor;
+use crate::auth::{Caller, Scope};
+use crate::error::{ApiError, Problem};
+use crate::extract::parse_query;
+use crate::records::common;
+use crate::state::AppState;
+
+/// Rows read per query while streaming.
+const CHUNK: i64 = 1000;
+
+/// Export format.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `ndjson` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Ndjson,
+    Csv,
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, x, out);
+            }
+        }
+        Value::Null => out.push((prefix.to_string(), String::new())),
+        Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        Value::Array(_) => out.push((prefix.to_string(), v.to_string())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Turns records into output lines; remembers the CSV header of the first record.
+struct Writer {
+    format: Format,
+    header: Option<Vec<String>>,
+}
+
+impl Writer {
+    fn line(&mut self, record: &Value) -> String {
+        match self.format {
+            Format::Ndjson => format!("{record}\n"),
+            Format::Csv => {
+                let mut cells = Vec::new();
+                flatten("", record, &mut cells);
+                let mut out = String::new();
+                let header = self.header.get_or_insert_with(|| {
+                    let h: Vec<String> = cells.iter().map(|(k, _)| k.clone()).collect();
+                    out.push_str(&h.iter().map(|k| csv_field(k)).collect::<Vec<_>>().join(","));
+                    out.push_str("\r\n");
+                    h
+                });
+                let map: Map<String, Value> = cells
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect();
+                let row: Vec<String> = header
+                    .iter()
+                    .map(|k| csv_field(map.get(k).and_then(Value::as_str).unwrap_or("")))
+                    .collect();
+                out.push_str(&row.join(","));
+                out.push_str("\r\n");
+                out
+            }
+        }
+    }
+}
+
+/// Export every record of a type (streamed).
+///
+/// The response header `X-Sinergi-Change-Cursor` is the change-feed position
+/// this export is consistent with: follow `/api/v1/changes?after=` from it
+/// and you get every later change, with no gap and no duplicate. NDJSON ends
+/// with a line `{"export_complete": true, "count": N, "change_cursor": ...}`;
+/// an export without it was cut short and should be retried.
+#[utoipa::path(
+    tag = "sync",
+    params(("type" = String, Path, description = "Record type, e.g. `residence-permits` or `employers`"), ExportQuery,
+           ("X-Purpose" = Option<String>, Header, description = "Required for types that hold personal data")),
+    responses(
+        (status = 200, description = "NDJSON (one record a line) or CSV", content_type = "application/x-ndjson", headers(("X-Sinergi-Change-Cursor" = String))),
+        (status = 400, description = "Unknown type or format", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/export/{type}")]
+pub async fn export_records(
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::RecordsRead)?;
+    let q: ExportQuery = parse_query(&req)?;
+    let record_type = super::record_type(&path)
+        .ok_or_else(|| ApiError::field("type", "invalid_type", "unknown record type"))?;
+    if super::is_personal(record_type) {
+        caller.require_purpose()?;
+    }
+    let format = match q.format.as_deref().unwrap_or("ndjson") {
+        "ndjson" => Format::Ndjson,
+        "csv" => Format::Csv,
+        _ => {
+            return Err(ApiError::field(
+                "format",
+                "invalid_format",
+                "format must be ndjson or csv",
+            ))
+        }
+    };
+    let rtype: &'static str = record_type.as_str();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(4);
+    let (head_tx, head_rx) = tokio::sync::oneshot::channel::<Result<i64, ApiError>>();
+    let mut conn = state.db.conn()?;
+    let stream_state = state.clone();
+    let stream_caller = caller.clone();
+    // A dedicated thread holds the snapshot while the client reads; the bounded
+    // channel keeps memory constant whatever the number of rows.
+    std::thread::spawn(move || {
+        let mut head_tx = Some(head_tx);
+        let result = sinergi_db::conn::read_snapshot(&mut conn, |c| {
+            let (head, _) = changes::head(c)?;
+            if let Some(h) = head_tx.take() {
+                let _ = h.send(Ok(head));
+            }
+            let mut writer = Writer {
+                format,
+                header: None,
+            };
+            let mut after: Option<String> = None;
+            let mut count: u64 = 0;
+            loop {
+                let rows = records::list_records(
+                    c,
+                    rtype,
+                    &RecordFilter::default(),
+                    after.as_deref(),
+                    CHUNK,
+                )?;
+                let Some(last) = rows.last() else { break };
+                after = Some(last.record_key.clone());
+                let mut chunk = String::new();
+                for row in &rows {
+                    let v = common::record_json(row)
+                        .and_then(|v| common::body(&stream_caller, &v))
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    chunk.push_str(&writer.line(&v));
+                    count += 1;
+                }
+                if tx.blocking_send(Ok(web::Bytes::from(chunk))).is_err() {
+                    return Ok(());
+                }
+            }
+            if format == Format::Ndjson {
+                let end = serde_json::json!({"export_complete": true, "count": count, "change_cursor": feed_cursor(&stream_state, head)});
+                let _ = tx.blocking_send(Ok(web::Bytes::from(format!("{end}\n"))));
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            tracing::error!(error = %e, "export stopped");
+            match head_tx.take() {
+                Some(h) => {
+                    let _ = h.send(Err(ApiError::from(e)));
+                }
+                None => {
+                    let _ = tx.blocking_send(Err(std::io::Error::other("export stopped")));
+                }
+            }
+        }
+    });
+    let head = head_rx
+        .await
+        .map_err(|_| ApiError::Internal("export thread ended early".into()))??;
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let content_type = match format {
+        Format::Ndjson => "application/x-ndjson",
+        Format::Csv => "text/csv; charset=utf-8",
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header(("X-Sinergi-Change-Cursor", feed_cursor(&state, head)))
+        .streaming(stream))
+}

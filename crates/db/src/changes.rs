@@ -1,0 +1,122 @@
+//! The change feed. Each writing transaction takes the next sequence number
+//! by updating the single head row as its last step; the row stays locked
+//! until the transaction commits, so a reader can never see number N+1
+//! before N is committed (no late-commit gaps, unlike plain sequences).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::conn::DbConn;
+use crate::error::StoreError;
+use crate::schema::{change_head, changes};
+
+/// One committed change.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = changes)]
+pub struct ChangeRow {
+    /// Position in commit order, from 1.
+    pub seq: i64,
+    /// Record type.
+    pub record_type: String,
+    /// Record key.
+    pub record_key: String,
+    /// `upsert` or `delete`.
+    pub op: String,
+    /// Version after the change (the last version for a delete).
+    pub version: i64,
+    /// Agency that made the change.
+    pub agency_code: String,
+    /// Person concerned.
+    pub worker_id: Option<String>,
+    /// The record as it is after the change (JSON); none for a delete.
+    pub payload: Option<String>,
+    /// Commit time.
+    pub changed_at: NaiveDateTime,
+}
+
+/// A change to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewChange {
+    /// Record type.
+    pub record_type: String,
+    /// Record key.
+    pub record_key: String,
+    /// `upsert` or `delete`.
+    pub op: &'static str,
+    /// Version.
+    pub version: i64,
+    /// Agency.
+    pub agency_code: String,
+    /// Person concerned.
+    pub worker_id: Option<String>,
+    /// Record JSON.
+    pub payload: Option<String>,
+    /// Time of the change.
+    pub changed_at: NaiveDateTime,
+}
+
+/// Appends a change; call as the last statement of a write transaction.
+pub fn append(conn: &mut DbConn, c: &NewChange) -> Result<i64, StoreError> {
+    diesel::update(change_head::table.find(1))
+        .set(change_head::seq.eq(change_head::seq + 1))
+        .execute(conn)?;
+    let seq: i64 = change_head::table
+        .find(1)
+        .select(change_head::seq)
+        .first(conn)?;
+    diesel::insert_into(changes::table)
+        .values(&ChangeRow {
+            seq,
+            record_type: c.record_type.clone(),
+            record_key: c.record_key.clone(),
+            op: c.op.to_string(),
+            version: c.version,
+            agency_code: c.agency_code.clone(),
+            worker_id: c.worker_id.clone(),
+            payload: c.payload.clone(),
+            changed_at: c.changed_at,
+        })
+        .execute(conn)?;
+    Ok(seq)
+}
+
+/// The newest committed sequence number and the highest pruned one.
+pub fn head(conn: &mut DbConn) -> Result<(i64, i64), StoreError> {
+    Ok(change_head::table
+        .find(1)
+        .select((change_head::seq, change_head::pruned_through))
+        .first(conn)?)
+}
+
+/// Changes after `after`, oldest first, optionally of some types only.
+pub fn list_after(
+    conn: &mut DbConn,
+    after: i64,
+    types: &[String],
+    limit: i64,
+) -> Result<Vec<ChangeRow>, StoreError> {
+    let mut q = changes::table
+        .filter(changes::seq.gt(after))
+        .select(ChangeRow::as_select())
+        .into_boxed();
+    if !types.is_empty() {
+        q = q.filter(changes::record_type.eq_any(types.to_vec()));
+    }
+    Ok(q.order(changes::seq.asc()).limit(limit).load(conn)?)
+}
+
+/// Removes changes older than `before`; cursors before them then get 410.
+pub fn prune(conn: &mut DbConn, before: NaiveDateTime) -> Result<usize, StoreError> {
+    let newest_old: Option<i64> = changes::table
+        .filter(changes::changed_at.lt(before))
+        .select(diesel::dsl::max(changes::seq))
+        .first(conn)?;
+    let Some(through) = newest_old else {
+        return Ok(0);
+    };
+    let n = diesel::delete(changes::table.filter(changes::seq.le(through))).execute(conn)?;
+    diesel::update(change_head::table.find(1))
+        .set(change_head::pruned_through.eq(through))
+        .execute(conn)?;
+    Ok(n)
+}

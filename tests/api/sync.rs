@@ -1,0 +1,578 @@
+//! Batch writes with idempotency keys, the gap-free change feed, tombstones
+//! and bulk export joined to the feed.
+
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+
+use crate::harness::{assert_field, json, problem, read, TestApp};
+use crate::records::{agency_token, approval, assignment, permit, post, read_as, NIB};
+
+api_tests!(
+    batch_reports_each_operation,
+    atomic_batch_is_all_or_nothing,
+    dry_run_checks_and_stores_nothing,
+    idempotency_key_replays_refuses_reuse_and_in_flight,
+    batch_over_the_limit_is_413,
+    feed_lists_each_change_once_in_order,
+    feed_long_poll_wakes_on_a_write,
+    feed_never_skips_a_late_committing_transaction,
+    withdrawn_report_is_a_tombstone,
+    export_joins_the_feed_without_gap_or_duplicate,
+    expired_cursor_is_410_with_a_way_back,
+);
+
+fn employer_op(nib: &str, name: &str) -> Value {
+    json!({"type": "employer", "key": nib,
+           "body": {"name": name, "capital": "PMA", "kbli": ["05100"], "region_code": "64.02.06"}})
+}
+
+async fn batch(app: &TestApp, token: &str, body: &Value, key: Option<&str>) -> reqwest::Response {
+    let mut req = app
+        .http
+        .post(app.url("/api/v1/batch"))
+        .bearer_auth(token)
+        .json(body);
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    req.send().await.unwrap()
+}
+
+async fn employer_count(app: &TestApp, token: &str) -> usize {
+    json(
+        app.get("/api/v1/employers?limit=1000", token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+async fn batch_reports_each_operation(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let mut bad = employer_op("9120000000002", "PT B");
+    bad["body"]["kbli"] = json!(["051"]);
+    let body = json!({"operations": [
+        employer_op("9120000000001", "PT A"),
+        bad,
+        {"type": "residence_permit", "key": "ITAS-1", "body": permit("E51234567")},
+        {"type": "employer", "key": "9120000000003", "body": {"name": "PT C", "unknown": 1}},
+    ]});
+    let v = json(batch(&app, &mp, &body, None).await, 200).await;
+    let r = v["results"].as_array().unwrap();
+    assert_eq!(r[0]["status"], 201);
+    assert_eq!(r[0]["outcome"], "created");
+    assert_eq!(r[1]["status"], 400);
+    assert_field(
+        &r[1]["problem"],
+        "operations[1].body.kbli[0]",
+        "invalid_kbli",
+    );
+    assert_eq!(
+        r[2]["status"], 403,
+        "manpower may not write permits: {}",
+        r[2]
+    );
+    assert_eq!(r[3]["status"], 400);
+    assert_field(
+        &r[3]["problem"],
+        "operations[3].body.unknown",
+        "unknown_field",
+    );
+    assert_eq!(
+        v["summary"],
+        json!({"created": 1, "updated": 0, "unchanged": 0, "failed": 3})
+    );
+    assert_eq!(employer_count(&app, &mp).await, 1);
+}
+
+async fn atomic_batch_is_all_or_nothing(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let mut bad = employer_op("9120000000003", "PT C");
+    bad["body"]["region_code"] = json!("6X.02");
+    let body = json!({"atomic": true, "operations": [employer_op("9120000000001", "PT A"), employer_op("9120000000002", "PT B"), bad]});
+    let p = problem(batch(&app, &mp, &body, None).await, 422, "batch_failed").await;
+    assert_eq!(p["results"][0]["status"], 424);
+    assert_eq!(p["results"][2]["status"], 400);
+    assert_eq!(employer_count(&app, &mp).await, 0, "nothing half-written");
+    // A failure only visible against stored data (unknown approval) also undoes the earlier operations.
+    let body = json!({"atomic": true, "operations": [
+        employer_op("9120000000001", "PT A"),
+        {"type": "assignment", "body": assignment("A-1", "E51234567")},
+    ]});
+    let p = problem(batch(&app, &mp, &body, None).await, 422, "batch_failed").await;
+    assert_eq!(p["results"][1]["status"], 422);
+    assert_field(
+        &p["results"][1]["problem"],
+        "approval_no",
+        "unknown_approval",
+    );
+    assert_eq!(p["results"][0]["status"], 424);
+    assert_eq!(employer_count(&app, &mp).await, 0);
+    let body = json!({"atomic": true, "operations": [
+        employer_op(NIB, "PT A"),
+        {"type": "rptka_approval", "key": "KEP-1-2026", "body": approval()},
+        {"type": "assignment", "body": assignment("A-1", "E51234567")},
+    ]});
+    let v = json(batch(&app, &mp, &body, None).await, 200).await;
+    assert_eq!(v["summary"]["created"], 3);
+}
+
+async fn dry_run_checks_and_stores_nothing(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let body = json!({"dry_run": true, "operations": [
+        employer_op("9120000000001", "PT A"),
+        {"type": "assignment", "body": assignment("A-1", "E51234567")},
+    ]});
+    for _ in 0..2 {
+        let v = json(batch(&app, &mp, &body, None).await, 200).await;
+        assert_eq!(v["dry_run"], true);
+        assert_eq!(v["results"][0]["outcome"], "created");
+        assert_eq!(
+            v["results"][1]["status"], 422,
+            "checked against stored data: {v}"
+        );
+    }
+    assert_eq!(employer_count(&app, &mp).await, 0);
+    let feed = json(read_as(&app, "/api/v1/changes", &mp).await, 200).await;
+    assert_eq!(
+        feed["changes"].as_array().unwrap().len(),
+        0,
+        "a dry run announces nothing"
+    );
+}
+
+async fn idempotency_key_replays_refuses_reuse_and_in_flight(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let body = json!({"operations": [employer_op("9120000000001", "PT A")]});
+    let first = batch(&app, &mp, &body, Some("nightly-2026-11-30-part-1")).await;
+    let (s1, _, t1) = read(first).await;
+    let again = batch(&app, &mp, &body, Some("nightly-2026-11-30-part-1")).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let (s2, _, t2) = read(again).await;
+    assert_eq!(
+        (s1, &t1),
+        (s2, &t2),
+        "a replay returns the identical response"
+    );
+    let other = json!({"operations": [employer_op("9120000000001", "PT A CHANGED")]});
+    let p = problem(
+        batch(&app, &mp, &other, Some("nightly-2026-11-30-part-1")).await,
+        422,
+        "unresolved_reference",
+    )
+    .await;
+    assert_field(&p, "Idempotency-Key", "idempotency_key_reused");
+    let stored = json(
+        app.get("/api/v1/employers/9120000000001", &mp)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(stored["name"], "PT A");
+    assert_eq!(stored["meta"]["version"], 1);
+    // A request still running under a key: a concurrent one with the same key waits its turn.
+    let client = jsonwebtoken::dangerous::insecure_decode::<Value>(&mp)
+        .unwrap()
+        .claims["sub"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let now = chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S");
+    app.db
+        .conn()
+        .unwrap()
+        .batch_execute(&format!(
+            "INSERT INTO idempotency_keys (client_id, idem_key, request_hash, state, created_at, updated_at) \
+             VALUES ('{client}', 'busy', 'x', 'in_flight', '{now}', '{now}')"
+        ))
+        .unwrap();
+    problem(
+        batch(&app, &mp, &body, Some("busy")).await,
+        409,
+        "idempotency_key_in_flight",
+    )
+    .await;
+}
+
+async fn batch_over_the_limit_is_413(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let ops: Vec<Value> = (0..1001)
+        .map(|i| employer_op(&format!("91200000{i:05}"), "PT"))
+        .collect();
+    problem(
+        batch(&app, &mp, &json!({"operations": ops}), None).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
+    assert_eq!(employer_count(&app, &mp).await, 0);
+}
+
+async fn changes(app: &TestApp, token: &str, query: &str) -> Value {
+    json(
+        read_as(app, &format!("/api/v1/changes{query}"), token).await,
+        200,
+    )
+    .await
+}
+
+async fn feed_lists_each_change_once_in_order(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let imi = agency_token(&app, "IMI", "immigration", None).await;
+    for n in 1..=3 {
+        let b = json!({"operations": [employer_op(&format!("912000000000{n}"), "PT")]});
+        json(batch(&app, &mp, &b, None).await, 200).await;
+    }
+    json(
+        app.put(
+            "/api/v1/residence-permits/ITAS-1",
+            &imi,
+            &permit("E51234567"),
+        )
+        .send()
+        .await
+        .unwrap(),
+        201,
+    )
+    .await;
+    // Identical re-push: no change to announce.
+    json(
+        app.put(
+            "/api/v1/residence-permits/ITAS-1",
+            &imi,
+            &permit("E51234567"),
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    let all = changes(&app, &mp, "").await;
+    let items = all["changes"].as_array().unwrap();
+    let keys: Vec<&str> = items.iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert_eq!(
+        keys,
+        ["9120000000001", "9120000000002", "9120000000003", "ITAS-1"]
+    );
+    assert_eq!(items[3]["type"], "residence_permit");
+    assert_eq!(items[3]["record"]["worker"]["passport_no"], "E51234567");
+    assert_eq!(items[3]["op"], "upsert");
+    let page = changes(&app, &mp, "?limit=2").await;
+    assert_eq!(page["has_more"], true);
+    let rest = changes(
+        &app,
+        &mp,
+        &format!("?limit=2&after={}", page["next_cursor"].as_str().unwrap()),
+    )
+    .await;
+    let rest_keys: Vec<&str> = rest["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(rest_keys, ["9120000000003", "ITAS-1"]);
+    let end = changes(
+        &app,
+        &mp,
+        &format!("?after={}", all["next_cursor"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(end["changes"].as_array().unwrap().len(), 0);
+    assert_eq!(end["next_cursor"], all["next_cursor"]);
+    let permits = changes(&app, &mp, "?types=residence-permits").await;
+    assert_eq!(permits["changes"].as_array().unwrap().len(), 1);
+    let p = problem(
+        read_as(&app, "/api/v1/changes?types=bogus", &mp).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_field(&p, "types", "invalid_type");
+    let p = problem(
+        read_as(&app, "/api/v1/changes?after=garbage", &mp).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_field(&p, "after", "invalid_cursor");
+}
+
+async fn feed_long_poll_wakes_on_a_write(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let start = changes(&app, &mp, "").await;
+    let cursor = start["next_cursor"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    let wait_path = format!("/api/v1/changes?wait=20&after={cursor}");
+    let waiting = read_as(&app, &wait_path, &mp);
+    let writing = async {
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+        json(
+            batch(
+                &app,
+                &mp,
+                &json!({"operations": [employer_op("9120000000001", "PT")]}),
+                None,
+            )
+            .await,
+            200,
+        )
+        .await
+    };
+    let (resp, _) = futures_util::future::join(waiting, writing).await;
+    let got = json(resp, 200).await;
+    assert_eq!(got["changes"].as_array().unwrap().len(), 1);
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "returned when the change arrived, not at the deadline"
+    );
+    let t1 = Instant::now();
+    let idle = changes(
+        &app,
+        &mp,
+        &format!("?wait=1&after={}", got["next_cursor"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(idle["changes"].as_array().unwrap().len(), 0);
+    assert!(
+        t1.elapsed() >= Duration::from_millis(900),
+        "waited for the deadline"
+    );
+}
+
+async fn feed_never_skips_a_late_committing_transaction(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let start = changes(&app, &mp, "").await;
+    let cursor = start["next_cursor"].as_str().unwrap().to_string();
+    // Transaction A takes its place in the feed, then is slow to commit.
+    let db = app.db.clone();
+    let (took_tx, took_rx) = std::sync::mpsc::channel();
+    let slow = std::thread::spawn(move || {
+        let mut conn = db.conn().unwrap();
+        conn.batch_execute("BEGIN").unwrap();
+        let seq = sinergi_db::changes::append(
+            &mut conn,
+            &sinergi_db::changes::NewChange {
+                record_type: "employer".into(),
+                record_key: "LATE".into(),
+                op: "upsert",
+                version: 1,
+                agency_code: "KEMNAKER".into(),
+                worker_id: None,
+                payload: None,
+                changed_at: chrono::Utc::now().naive_utc(),
+            },
+        )
+        .unwrap();
+        took_tx.send(seq).unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        conn.batch_execute("COMMIT").unwrap();
+    });
+    let late_seq = took_rx.recv().unwrap();
+    // Transaction B starts later and would commit first if sequence numbers were handed out freely.
+    let b_body = json!({"operations": [employer_op("9120000000009", "PT B")]});
+    let b = batch(&app, &mp, &b_body, None);
+    let peek = async {
+        actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+        changes(&app, &mp, &format!("?after={cursor}")).await
+    };
+    let (b_resp, during) = futures_util::future::join(b, peek).await;
+    assert_eq!(
+        during["changes"].as_array().unwrap().len(),
+        0,
+        "nothing visible while the earlier transaction is open: {during}"
+    );
+    json(b_resp, 200).await;
+    slow.join().unwrap();
+    let after = changes(&app, &mp, &format!("?after={cursor}")).await;
+    let keys: Vec<&str> = after["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["LATE", "9120000000009"],
+        "commit order, nothing skipped (late seq {late_seq})"
+    );
+}
+
+async fn withdrawn_report_is_a_tombstone(app: TestApp) {
+    let kec = agency_token(&app, "KEC", "district", Some("64.02.06")).await;
+    let other = agency_token(&app, "KESBANG", "regional", Some("64.02")).await;
+    let report = json!({"source_ref": "PR-1", "observed_on": "2026-11-20", "source": "field_check",
+                        "region_code": "64.02.06", "headcount": 3});
+    let stored = json(
+        post(&app, "/api/v1/presence-reports", &kec, &report).await,
+        201,
+    )
+    .await;
+    let id = stored["id"].as_str().unwrap().to_string();
+    let del = |t: &str| {
+        app.http
+            .delete(app.url(&format!("/api/v1/presence-reports/{id}")))
+            .bearer_auth(t.to_string())
+            .send()
+    };
+    problem(del(&other).await.unwrap(), 403, "owned_by_other_agency").await;
+    assert_eq!(del(&kec).await.unwrap().status(), 204);
+    problem(
+        read_as(&app, &format!("/api/v1/presence-reports/{id}"), &kec).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let feed = changes(&app, &kec, "?types=presence_report").await;
+    let items = feed["changes"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[1]["op"], "delete");
+    assert_eq!(items[1]["key"], id.as_str());
+    assert_eq!(items[1]["record"], Value::Null);
+    assert_eq!(items[1]["version"], 2);
+}
+
+async fn export_joins_the_feed_without_gap_or_duplicate(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let ops: Vec<Value> = (1..=3)
+        .map(|n| employer_op(&format!("912000000000{n}"), "PT, \"Quoted\""))
+        .collect();
+    json(
+        batch(&app, &mp, &json!({"operations": ops}), None).await,
+        200,
+    )
+    .await;
+    let resp = app
+        .get("/api/v1/export/employers", &mp)
+        .send()
+        .await
+        .unwrap();
+    let cursor = resp.headers()["x-sinergi-change-cursor"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(resp.headers()["content-type"], "application/x-ndjson");
+    let text = resp.text().await.unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0]["id"], "9120000000001");
+    assert_eq!(
+        lines[3],
+        json!({"export_complete": true, "count": 3, "change_cursor": cursor})
+    );
+    // A write after the export reaches the follower exactly once.
+    json(
+        batch(
+            &app,
+            &mp,
+            &json!({"operations": [employer_op("9120000000004", "PT D")]}),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let next = changes(&app, &mp, &format!("?after={cursor}")).await;
+    let keys: Vec<&str> = next["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["9120000000004"]);
+    let csv = app
+        .get("/api/v1/export/employers?format=csv", &mp)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 5, "header and four rows: {csv}");
+    assert!(rows[0].starts_with("id,nib,npwp,name"), "{}", rows[0]);
+    assert!(
+        rows[1].contains("\"PT, \"\"Quoted\"\"\""),
+        "CSV quoting: {}",
+        rows[1]
+    );
+    problem(
+        app.get("/api/v1/export/employers?format=xml", &mp)
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "validation_failed",
+    )
+    .await;
+    problem(
+        app.get("/api/v1/export/residence-permits", &mp)
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "validation_failed",
+    )
+    .await;
+    let permits = read_as(&app, "/api/v1/export/residence-permits", &mp).await;
+    assert_eq!(permits.status(), 200);
+}
+
+async fn expired_cursor_is_410_with_a_way_back(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    for n in 1..=2 {
+        json(
+            batch(
+                &app,
+                &mp,
+                &json!({"operations": [employer_op(&format!("912000000000{n}"), "PT")]}),
+                None,
+            )
+            .await,
+            200,
+        )
+        .await;
+    }
+    let first = changes(&app, &mp, "?limit=1").await;
+    let old = first["changes"][0]["cursor"].as_str().unwrap().to_string();
+    let future = chrono::Utc::now().naive_utc() + chrono::Duration::days(1);
+    app.db
+        .write(|c| sinergi_db::changes::prune(c, future))
+        .unwrap();
+    let p = problem(
+        read_as(&app, &format!("/api/v1/changes?after={old}"), &mp).await,
+        410,
+        "cursor_expired",
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("/api/v1/export/"));
+    let resp = app
+        .get("/api/v1/export/employers", &mp)
+        .send()
+        .await
+        .unwrap();
+    let cursor = resp.headers()["x-sinergi-change-cursor"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    json(
+        read_as(&app, &format!("/api/v1/changes?after={cursor}"), &mp).await,
+        200,
+    )
+    .await;
+    let _ = join_all(Vec::<std::future::Ready<()>>::new()).await;
+}
