@@ -1,6 +1,7 @@
 //! `sinergi`: the server and its administration commands.
 
 mod demo;
+mod sync;
 
 use std::net::TcpListener;
 
@@ -48,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Compliance findings.
+    Findings {
+        #[command(subcommand)]
+        command: FindingsCommand,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -55,6 +61,17 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Batch sync client: push a file to a server, pull its change feed.
+    Sync {
+        #[command(subcommand)]
+        command: sync::SyncCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FindingsCommand {
+    /// Recompute every worker's and employer's findings as of today (dates passing).
+    Sweep,
 }
 
 #[derive(Subcommand)]
@@ -245,6 +262,18 @@ fn main() -> anyhow::Result<()> {
             let kid = sinergi_api::auth::keys::rotate(&db)?;
             println!("new signing key {kid} is active; older keys stay published until their tokens expire");
         }
+        Command::Findings {
+            command: FindingsCommand::Sweep,
+        } => {
+            let db = open_db(&settings)?;
+            let started = std::time::Instant::now();
+            let (subjects, changed) =
+                sinergi_api::findings::engine::sweep(&db, sinergi_api::findings::engine::today())?;
+            println!(
+                "findings sweep: {subjects} workers and employers checked, {changed} findings changed in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -261,6 +290,12 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Openapi => {
             print!("{}", sinergi_api::openapi_json());
+        }
+        Command::Sync { command } => {
+            let status = sync::run(command)?;
+            if status != 0 {
+                std::process::exit(status);
+            }
         }
     }
     Ok(())

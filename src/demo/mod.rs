@@ -182,5 +182,6 @@ pub fn print_credentials(clients: &[DemoClient], addr: &str) {
     }
     println!();
     println!("Swagger UI: {base}/swagger-ui/");
+    println!("Dashboard:  {base}/dashboard (sign in with any client above)");
     println!();
 }

@@ -205,6 +205,15 @@ async fn idempotency_key_replays_refuses_reuse_and_in_flight(app: TestApp) {
 }
 
 async fn batch_over_the_limit_is_413(app: TestApp) {
+    let imi = agency_token(&app, "IMI", "immigration", None).await;
+    // Larger than a single record's body limit, within the batch's own.
+    let permits: Vec<Value> = (0..600)
+        .map(|i| json!({"type": "residence_permit", "key": format!("ITAS-{i:04}"), "body": permit(&format!("E5{i:07}"))}))
+        .collect();
+    let body = json!({"operations": permits});
+    assert!(body.to_string().len() > 256 * 1024);
+    let v = json(batch(&app, &imi, &body, None).await, 200).await;
+    assert_eq!(v["summary"]["created"], 600);
     let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
     let ops: Vec<Value> = (0..1001)
         .map(|i| employer_op(&format!("91200000{i:05}"), "PT"))
@@ -258,7 +267,7 @@ async fn feed_lists_each_change_once_in_order(app: TestApp) {
         200,
     )
     .await;
-    let all = changes(&app, &mp, "").await;
+    let all = changes(&app, &mp, "?types=employer,residence_permit").await;
     let items = all["changes"].as_array().unwrap();
     let keys: Vec<&str> = items.iter().map(|c| c["key"].as_str().unwrap()).collect();
     assert_eq!(
@@ -268,12 +277,15 @@ async fn feed_lists_each_change_once_in_order(app: TestApp) {
     assert_eq!(items[3]["type"], "residence_permit");
     assert_eq!(items[3]["record"]["worker"]["passport_no"], "E51234567");
     assert_eq!(items[3]["op"], "upsert");
-    let page = changes(&app, &mp, "?limit=2").await;
+    let page = changes(&app, &mp, "?types=employer,residence_permit&limit=2").await;
     assert_eq!(page["has_more"], true);
     let rest = changes(
         &app,
         &mp,
-        &format!("?limit=2&after={}", page["next_cursor"].as_str().unwrap()),
+        &format!(
+            "?types=employer,residence_permit&limit=2&after={}",
+            page["next_cursor"].as_str().unwrap()
+        ),
     )
     .await;
     let rest_keys: Vec<&str> = rest["changes"]
@@ -286,7 +298,10 @@ async fn feed_lists_each_change_once_in_order(app: TestApp) {
     let end = changes(
         &app,
         &mp,
-        &format!("?after={}", all["next_cursor"].as_str().unwrap()),
+        &format!(
+            "?types=employer,residence_permit&after={}",
+            all["next_cursor"].as_str().unwrap()
+        ),
     )
     .await;
     assert_eq!(end["changes"].as_array().unwrap().len(), 0);

@@ -141,6 +141,13 @@ fn personal_route(
         "/api/v1/batch" => ("batch", "batch", None),
         "/api/v1/changes" => ("list", "change", None),
         "/api/v1/export/{type}" => ("export", "export", Some("type")),
+        // A subscription opens a flow of personal data to the agency's endpoint.
+        "/api/v1/subscriptions" if write => ("subscribe", "subscription", None),
+        "/api/v1/subscriptions/{id}" if write => ("unsubscribe", "subscription", Some("id")),
+        "/api/v1/subscriptions/{id}/dead-letters" => ("list", "dead_letter", Some("id")),
+        "/api/v1/subscriptions/{id}/dead-letters/{dead_letter_id}/redeliver" => {
+            ("redeliver", "dead_letter", Some("dead_letter_id"))
+        }
         _ => return None,
     })
 }

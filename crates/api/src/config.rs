@@ -31,6 +31,17 @@ pub struct Settings {
     pub max_batch_bytes: usize,
     /// Days the change feed keeps changes.
     pub change_retention_days: i64,
+    /// Webhook targets allowed although they are private, loopback or
+    /// link-local: host names or IP addresses exactly as written in the URL.
+    pub webhook_allow_hosts: Vec<String>,
+    /// How often the webhook worker looks for work, in milliseconds.
+    pub webhook_poll_ms: u64,
+    /// First retry delay after a failed delivery, in milliseconds (doubles each time).
+    pub webhook_backoff_base_ms: u64,
+    /// Longest retry delay, in milliseconds.
+    pub webhook_backoff_max_ms: u64,
+    /// Seconds a failing event is retried before it becomes a dead letter.
+    pub webhook_retry_window_secs: i64,
 }
 
 impl Default for Settings {
@@ -50,6 +61,11 @@ impl Default for Settings {
             max_batch_operations: 1000,
             max_batch_bytes: 32 * 1024 * 1024,
             change_retention_days: 30,
+            webhook_allow_hosts: vec![],
+            webhook_poll_ms: 500,
+            webhook_backoff_base_ms: 5_000,
+            webhook_backoff_max_ms: 3_600_000,
+            webhook_retry_window_secs: 3 * 24 * 3600,
         }
     }
 }
@@ -126,6 +142,42 @@ impl Settings {
                 .ok()
                 .filter(|n| *n <= 3600)
                 .ok_or("SINERGI_KEY_REFRESH_SECS must be 0..=3600")?;
+        }
+        if let Some(v) = var("SINERGI_WEBHOOK_ALLOW_HOSTS") {
+            s.webhook_allow_hosts = v
+                .split(',')
+                .map(|h| h.trim().trim_start_matches('[').trim_end_matches(']'))
+                .filter(|h| !h.is_empty())
+                .map(str::to_ascii_lowercase)
+                .collect();
+        }
+        if let Some(v) = var("SINERGI_WEBHOOK_POLL_MS") {
+            s.webhook_poll_ms = v
+                .parse()
+                .ok()
+                .filter(|n| (10..=60_000).contains(n))
+                .ok_or("SINERGI_WEBHOOK_POLL_MS must be 10..=60000")?;
+        }
+        if let Some(v) = var("SINERGI_WEBHOOK_BACKOFF_BASE_MS") {
+            s.webhook_backoff_base_ms = v
+                .parse()
+                .ok()
+                .filter(|n| (10..=3_600_000).contains(n))
+                .ok_or("SINERGI_WEBHOOK_BACKOFF_BASE_MS must be 10..=3600000")?;
+        }
+        if let Some(v) = var("SINERGI_WEBHOOK_BACKOFF_MAX_MS") {
+            s.webhook_backoff_max_ms = v
+                .parse()
+                .ok()
+                .filter(|n| *n >= s.webhook_backoff_base_ms && *n <= 86_400_000)
+                .ok_or("SINERGI_WEBHOOK_BACKOFF_MAX_MS must be from the base delay to 86400000")?;
+        }
+        if let Some(v) = var("SINERGI_WEBHOOK_RETRY_WINDOW_SECS") {
+            s.webhook_retry_window_secs = v
+                .parse()
+                .ok()
+                .filter(|n| (1..=30 * 24 * 3600).contains(n))
+                .ok_or("SINERGI_WEBHOOK_RETRY_WINDOW_SECS must be 1..=2592000")?;
         }
         if let Some(v) = var("SINERGI_CORS_ORIGINS") {
             s.cors_origins = v

@@ -64,6 +64,9 @@ per-client request budget (429 with `Retry-After`). Every response carries `X-Re
         (name = "residence-permits", description = "ITAS, ITAP and ITK stay permits"),
         (name = "presence-reports", description = "Workers or headcounts seen on site"),
         (name = "sync", description = "Batch writes, the change feed and bulk export for agency systems and batch jobs"),
+        (name = "findings", description = "Contradictions between agencies' records, kept up to date"),
+        (name = "stats", description = "Counts a regency needs, without personal data"),
+        (name = "webhooks", description = "Signed change notifications pushed to your endpoint, retried, with dead letters you can redeliver"),
         (name = "audit", description = "Who accessed personal data, when and why"),
         (name = "health", description = "Probes")
     )
@@ -102,6 +105,18 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(crate::sync::batch::post_batch)
         .service(crate::sync::changes::list_changes)
         .service(crate::sync::export::export_records)
+        .service(crate::findings::api::list_findings)
+        .service(crate::findings::api::get_finding)
+        .service(crate::findings::api::update_finding)
+        .service(crate::findings::stats::worker_stats)
+        .service(crate::findings::stats::presence_stats)
+        .service(crate::findings::stats::finding_stats)
+        .service(crate::webhooks::api::create_subscription)
+        .service(crate::webhooks::api::list_subscriptions)
+        .service(crate::webhooks::api::get_subscription)
+        .service(crate::webhooks::api::delete_subscription)
+        .service(crate::webhooks::api::list_dead_letters)
+        .service(crate::webhooks::api::redeliver_dead_letter)
         .service(audit_log::list_audit_events)
         .service(audit_log::get_worker_access_log);
 }
@@ -131,12 +146,26 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
-/// Housekeeping every instance runs: prunes the change feed past its
-/// retention and idempotency keys past 48 hours.
+/// Housekeeping every instance runs: the daily findings sweep (dates
+/// passing), and pruning of the change feed past its retention and of
+/// idempotency keys past 48 hours.
 async fn maintenance(state: AppState) {
     let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+    let mut swept_on = None;
     loop {
         tick.tick().await;
+        let today = crate::findings::engine::today();
+        if swept_on != Some(today) {
+            let db = state.db.clone();
+            match web::block(move || crate::findings::engine::sweep(&db, today)).await {
+                Ok(Ok((subjects, changed))) => {
+                    swept_on = Some(today);
+                    tracing::info!(subjects, changed, "findings sweep done");
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "findings sweep failed; will retry"),
+                Err(e) => tracing::warn!(error = %e, "findings sweep failed; will retry"),
+            }
+        }
         let db = state.db.clone();
         let retention = chrono::Duration::days(state.settings.change_retention_days);
         let done = web::block(move || {
@@ -162,6 +191,10 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     actix_web::rt::spawn(maintenance(state.clone()));
     let cors_origins = state.settings.cors_origins.clone();
     let data = web::Data::new(state);
+    // The worker holds the state weakly: it stops once the server has dropped it.
+    actix_web::rt::spawn(crate::webhooks::delivery::run(std::sync::Arc::downgrade(
+        &data.clone().into_inner(),
+    )));
     let server = HttpServer::new(move || {
         // Closed by default: browsers may call the API only from configured origins.
         let cors = cors_origins.iter().fold(
@@ -198,6 +231,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
                     .finish()
             }),
         )
+        .configure(crate::dashboard::configure)
         .default_service(web::to(not_found))
     })
     .client_request_timeout(std::time::Duration::from_secs(15))

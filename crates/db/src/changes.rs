@@ -120,3 +120,13 @@ pub fn prune(conn: &mut DbConn, before: NaiveDateTime) -> Result<usize, StoreErr
         .execute(conn)?;
     Ok(n)
 }
+
+/// Seconds since the newest change, if any.
+pub fn newest_age_seconds(conn: &mut DbConn) -> Result<Option<i64>, StoreError> {
+    let newest: Option<NaiveDateTime> = changes::table
+        .order(changes::seq.desc())
+        .select(changes::changed_at)
+        .first(conn)
+        .optional()?;
+    Ok(newest.map(|t| (chrono::Utc::now().naive_utc() - t).num_seconds().max(0)))
+}

@@ -112,6 +112,21 @@ pub struct Db {
     // SQLite allows one writer at a time; serialising writers in process avoids
     // lock-upgrade failures that a busy timeout cannot resolve.
     sqlite_writer: Arc<Mutex<()>>,
+    waits: Arc<std::sync::atomic::AtomicU64>,
+    timeouts: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Pool figures for monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections.
+    pub connections: u32,
+    /// Idle connections.
+    pub idle: u32,
+    /// Checkouts that found no idle connection.
+    pub waits: u64,
+    /// Checkouts that gave up.
+    pub timeouts: u64,
 }
 
 impl std::fmt::Debug for Db {
@@ -145,13 +160,15 @@ impl Db {
         };
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(Duration::from_secs(3))
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(Db {
             pool,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
+            waits: Arc::default(),
+            timeouts: Arc::default(),
         })
     }
 
@@ -162,9 +179,27 @@ impl Db {
 
     /// A connection from the pool.
     pub fn conn(&self) -> Result<PooledConn, StoreError> {
-        self.pool
-            .get()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Some(c) = self.pool.try_get() {
+            return Ok(c);
+        }
+        self.waits.fetch_add(1, Relaxed);
+        self.pool.get().map_err(|e| {
+            self.timeouts.fetch_add(1, Relaxed);
+            StoreError::Unavailable(e.to_string())
+        })
+    }
+
+    /// Pool figures for monitoring.
+    pub fn pool_stats(&self) -> PoolStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let state = self.pool.state();
+        PoolStats {
+            connections: state.connections,
+            idle: state.idle_connections,
+            waits: self.waits.load(Relaxed),
+            timeouts: self.timeouts.load(Relaxed),
+        }
     }
 
     /// Applies pending migrations.

@@ -76,6 +76,24 @@ impl From<DieselError> for StoreError {
     fn from(e: DieselError) -> Self {
         match e {
             DieselError::NotFound => StoreError::NotFound,
+            // A database that went away mid-query is unavailable, not an internal fault.
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                StoreError::Unavailable(info.message().to_string())
+            }
+            DieselError::DatabaseError(_, ref info)
+                if info.message().contains("terminating connection")
+                    || info.message().contains("server closed the connection")
+                    || info.message().contains("no connection to the server")
+                    || info.message().contains("disk is full")
+                    || info
+                        .message()
+                        .contains("the database system is shutting down")
+                    || info
+                        .message()
+                        .contains("the database system is starting up") =>
+            {
+                StoreError::Unavailable(info.message().to_string())
+            }
             other => StoreError::Database(other),
         }
     }

@@ -5,10 +5,12 @@ pub mod audit;
 pub mod changes;
 pub mod conn;
 pub mod error;
+pub mod findings;
 pub mod idempotency;
 pub mod identity;
 pub mod records;
 pub mod schema;
+pub mod subscriptions;
 pub mod workers;
 
 pub use conn::{Backend, Db, DbConn};

@@ -434,3 +434,34 @@ pub fn delete_record(
     }
     Ok(Some(row))
 }
+
+/// Every record of a type matching `filter` (for derivations over a whole set).
+pub fn find_all(
+    conn: &mut DbConn,
+    record_type: &str,
+    filter: &RecordFilter,
+) -> Result<Vec<RecordRow>, StoreError> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = list_records(conn, record_type, filter, after.as_deref(), 5000)?;
+        let done = page.len() < 5000;
+        after = page.last().map(|r| r.record_key.clone());
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// Every distinct employer NIB that any record names.
+pub fn employer_nibs(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
+    let nibs: Vec<Option<String>> = records::table
+        .select(records::employer_nib)
+        .filter(records::employer_nib.is_not_null())
+        .distinct()
+        .load(conn)?;
+    let mut nibs: Vec<String> = nibs.into_iter().flatten().collect();
+    nibs.sort();
+    Ok(nibs)
+}

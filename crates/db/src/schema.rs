@@ -158,6 +158,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    findings (id) {
+        id -> Text,
+        rule -> Text,
+        severity -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        discriminator -> Text,
+        responsible -> Text,
+        status -> Text,
+        evidence -> Text,
+        message_en -> Text,
+        message_id -> Text,
+        region_code -> Nullable<Text>,
+        employer_nib -> Nullable<Text>,
+        worker_id -> Nullable<Text>,
+        status_by -> Text,
+        status_note -> Nullable<Text>,
+        status_changed_at -> Timestamp,
+        first_seen_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(api_clients -> agencies (agency_code));
 diesel::joinable!(worker_passports -> workers (worker_id));
 diesel::joinable!(worker_identities -> workers (worker_id));
@@ -176,4 +201,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     changes,
     change_head,
     idempotency_keys,
+    findings,
 );

@@ -449,3 +449,11 @@ pub fn list_workers(
         })
         .collect())
 }
+
+/// Every worker id.
+pub fn all_ids(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
+    Ok(workers::table
+        .select(workers::id)
+        .order(workers::id.asc())
+        .load(conn)?)
+}

@@ -16,6 +16,7 @@ use crate::accountability::AuditHandle;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldProblem};
 use crate::extract::{etag, next_cursor, PageRequest};
+use crate::findings::engine::Pending;
 use crate::state::AppState;
 
 /// Collects every field problem of a request before answering.
@@ -203,6 +204,7 @@ pub fn apply(
     p: &Prepared,
     audit: &AuditHandle,
     action: &str,
+    pending: &mut Pending,
 ) -> Result<(WriteOutcome, RecordRow), StoreError> {
     (p.check)(c)?;
     let (outcome, row) = records::upsert_record(c, &p.write)?;
@@ -231,6 +233,9 @@ pub fn apply(
                 changed_at: row.updated_at,
             },
         )?;
+        // Findings follow in the same transaction (flushed before it commits):
+        // a write is never left without them.
+        pending.note(c, &row)?;
     }
     Ok((outcome, row))
 }
@@ -277,6 +282,7 @@ pub async fn withdraw(
                     changed_at: chrono::Utc::now().naive_utc(),
                 },
             )?;
+            crate::findings::engine::after_write(c, &row)?;
             Ok(())
         })
     })
@@ -294,7 +300,15 @@ pub async fn store(
 ) -> Result<(WriteOutcome, RecordRow), ApiError> {
     let db = state.db.clone();
     let audit = caller.audit.clone();
-    let result = web::block(move || db.write(|c| apply(c, &prepared, &audit, "write"))).await??;
+    let result = web::block(move || {
+        db.write(|c| {
+            let mut pending = Pending::default();
+            let result = apply(c, &prepared, &audit, "write", &mut pending)?;
+            pending.flush(c)?;
+            Ok(result)
+        })
+    })
+    .await??;
     caller.audit.mark_audited();
     state.changes_notify.notify_waiters();
     Ok(result)

@@ -131,6 +131,8 @@ pub struct WorkerView {
     pub assignments: Vec<AssignmentRecord>,
     /// Presence reports (regional, district, immigration).
     pub presence_reports: Vec<PresenceReportRecord>,
+    /// Compliance findings about the person that are not resolved.
+    pub findings: Vec<crate::findings::view::FindingView>,
 }
 
 fn summary(d: WorkerDetail) -> WorkerSummary {
@@ -174,14 +176,17 @@ fn summary(d: WorkerDetail) -> WorkerSummary {
 
 async fn joined(state: &AppState, id: String) -> Result<WorkerView, ApiError> {
     let db = state.db.clone();
-    let (detail, rows) = web::block(move || {
+    let (detail, rows, findings) = web::block(move || {
         db.read(|c| {
             let detail = people::get_worker(c, &id)?;
-            let rows = match &detail {
-                Some(_) => store::records_of_worker(c, &id)?,
-                None => vec![],
+            let (rows, findings) = match &detail {
+                Some(_) => (
+                    store::records_of_worker(c, &id)?,
+                    sinergi_db::findings::of_subject(c, "worker", &id)?,
+                ),
+                None => (vec![], vec![]),
             };
-            Ok((detail, rows))
+            Ok((detail, rows, findings))
         })
     })
     .await??;
@@ -198,6 +203,11 @@ async fn joined(state: &AppState, id: String) -> Result<WorkerView, ApiError> {
             .map(presence_reports::view)
             .collect::<Result<_, _>>()?,
         summary: summary(detail),
+        findings: findings
+            .iter()
+            .filter(|f| f.status != "resolved")
+            .map(crate::findings::view::FindingView::of)
+            .collect(),
     })
 }
 
@@ -278,6 +288,12 @@ pub async fn register(
                     },
                 )?;
             }
+            crate::findings::engine::recompute(
+                c,
+                &sinergi_domain::rules::Subject::Worker(id.clone()),
+                crate::findings::engine::today(),
+                Utc::now().naive_utc(),
+            )?;
             audit.subject(Some(&id));
             let entry = audit.entry(
                 "write",

@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sinergi_db::idempotency::{self, IdemStart};
 use sinergi_db::records::WriteOutcome;
-use sinergi_db::{DbConn, StoreError};
+use sinergi_db::StoreError;
 use sinergi_domain::RecordType;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldProblem, Problem};
 use crate::extract::{body_error, parse_json};
+use crate::findings::engine::Pending;
 use crate::records::common::{self, Prepared};
 use crate::records::{
     assignments, employers, presence_reports, residence_permits, rptka_approvals, work_sites,
@@ -266,7 +267,11 @@ fn dry_run_rollback() -> StoreError {
     }
 }
 
-/// Runs the prepared operations and returns per-operation results and whether the batch failed as a whole.
+/// Runs the prepared operations and returns per-operation results and whether
+/// the batch failed as a whole. Everything runs in one transaction, so a batch
+/// costs one commit: atomic batches stop at the first failure and roll back;
+/// other batches give each operation a savepoint, so a failing one is undone
+/// alone. Findings are recomputed once per subject before the commit.
 fn execute(
     db: &sinergi_db::Db,
     ops: &[BatchOperation],
@@ -275,21 +280,6 @@ fn execute(
     atomic: bool,
     dry_run: bool,
 ) -> Result<(Vec<BatchResult>, bool), ApiError> {
-    let apply_one = |c: &mut DbConn, p: &Prepared| common::apply(c, p, audit, "batch_write");
-    if !atomic && !dry_run {
-        // Each operation is its own transaction: one failure leaves the others stored.
-        let mut results = Vec::with_capacity(ops.len());
-        for (i, (op, p)) in ops.iter().zip(prepared).enumerate() {
-            results.push(match p {
-                Err(e) => failed(i, op, &e),
-                Ok(p) => match db.write(|c| apply_one(c, &p)) {
-                    Ok((outcome, row)) => succeeded(i, op, outcome, &row),
-                    Err(e) => failed(i, op, &ApiError::from(e)),
-                },
-            });
-        }
-        return Ok((results, false));
-    }
     if atomic {
         if let Some(i) = prepared.iter().position(Result::is_err) {
             let results = ops
@@ -304,33 +294,39 @@ fn execute(
             return Ok((results, true));
         }
     }
-    // One transaction; per-item savepoints when not atomic (dry runs), so each
-    // operation is judged on its own yet nothing persists unless wanted.
     let failed_at: Cell<Option<usize>> = Cell::new(None);
     let mut results: Vec<BatchResult> = Vec::new();
     let outcome = db.write(|c| {
         results.clear();
         failed_at.set(None);
+        let mut pending = Pending::default();
         for (i, (op, p)) in ops.iter().zip(&prepared).enumerate() {
-            let r = match p {
-                Err(e) => failed(i, op, e),
-                Ok(p) if atomic => match apply_one(c, p) {
-                    Ok((o, row)) => succeeded(i, op, o, &row),
-                    Err(e) if e.is_retryable() => return Err(e),
-                    Err(e) => {
-                        failed_at.set(Some(i));
-                        results.push(failed(i, op, &ApiError::from(e)));
-                        return Err(dry_run_rollback());
-                    }
-                },
-                Ok(p) => match sinergi_db::conn::savepoint(c, |c| apply_one(c, p)) {
-                    Ok((o, row)) => succeeded(i, op, o, &row),
-                    Err(e) if e.is_retryable() => return Err(e),
-                    Err(e) => failed(i, op, &ApiError::from(e)),
-                },
+            let applied = match p {
+                Err(e) => {
+                    results.push(failed(i, op, e));
+                    continue;
+                }
+                Ok(p) if atomic => common::apply(c, p, audit, "batch_write", &mut pending),
+                Ok(p) => sinergi_db::conn::savepoint(c, |c| {
+                    // A failed operation must not leave its subjects queued.
+                    let mut mine = Pending::default();
+                    let r = common::apply(c, p, audit, "batch_write", &mut mine)?;
+                    pending.absorb(mine);
+                    Ok(r)
+                }),
             };
-            results.push(r);
+            match applied {
+                Ok((o, row)) => results.push(succeeded(i, op, o, &row)),
+                Err(e) if e.is_retryable() => return Err(e),
+                Err(e) if atomic => {
+                    failed_at.set(Some(i));
+                    results.push(failed(i, op, &ApiError::from(e)));
+                    return Err(dry_run_rollback());
+                }
+                Err(e) => results.push(failed(i, op, &ApiError::from(e))),
+            }
         }
+        pending.flush(c)?;
         if dry_run {
             return Err(dry_run_rollback());
         }
@@ -422,7 +418,7 @@ fn hex(bytes: &[u8]) -> String {
 pub async fn post_batch(
     req: HttpRequest,
     caller: Caller,
-    body: web::Bytes,
+    mut payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(crate::auth::Scope::RecordsWrite)?;
@@ -442,12 +438,24 @@ pub async fn post_batch(
             "send the batch as Content-Type: application/json".into(),
         ));
     }
-    if body.len() > state.settings.max_batch_bytes {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "the batch exceeds {} bytes; split it",
-            state.settings.max_batch_bytes
-        )));
+    // A batch may be larger than a single record's body limit, up to its own.
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::BadRequest(
+                "incomplete_body",
+                "the request body could not be read".into(),
+            )
+        })?;
+        if buf.len() + chunk.len() > state.settings.max_batch_bytes {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the batch exceeds {} bytes; split it",
+                state.settings.max_batch_bytes
+            )));
+        }
+        buf.extend_from_slice(&chunk);
     }
+    let body = buf.freeze();
     let idem_key = match req.headers().get("idempotency-key") {
         None => None,
         Some(v) => Some(

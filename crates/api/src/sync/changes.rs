@@ -56,7 +56,7 @@ pub struct ChangeQuery {
     pub after: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     pub limit: Option<String>,
-    /// Comma-separated record types, e.g. `residence_permit,assignment`.
+    /// Comma-separated record types, e.g. `residence_permit,assignment` (and `finding`).
     pub types: Option<String>,
     /// Seconds to wait for a change when there is none yet (0 to 60; default 0).
     pub wait: Option<String>,
@@ -156,6 +156,7 @@ pub async fn list_changes(
     {
         match super::record_type(t) {
             Some(rt) => types.push(rt.as_str().to_string()),
+            None if t == "finding" || t == "findings" => types.push("finding".into()),
             None => {
                 return Err(ApiError::field(
                     "types",

@@ -1,0 +1,301 @@
+//! Keeps stored findings in step with the records: recomputed for the
+//! subjects a write touches (in the write's own transaction) and by a daily
+//! sweep for dates passing. A finding whose cause disappears resolves itself;
+//! one that recurs is reopened, never duplicated.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use sinergi_db::changes::{self, NewChange};
+use sinergi_db::findings::{self, FindingRow};
+use sinergi_db::records::{self, RecordFilter, RecordRow};
+use sinergi_db::{Db, DbConn, StoreError};
+use sinergi_domain::rules::{self, Finding, Subject};
+use sinergi_domain::{RecordType, RegionCode};
+
+use super::facts;
+use super::view::FindingView;
+
+/// Who changes a status when the data, not a person, decides.
+pub const SYSTEM: &str = "sinergi";
+
+/// Today in Kalimantan Timur (WITA, UTC+8): rules are judged on the local date.
+pub fn today() -> NaiveDate {
+    let wita = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    Utc::now().with_timezone(&wita).date_naive()
+}
+
+/// The subjects whose findings may change when `row` changes.
+pub fn affected(conn: &mut DbConn, row: &RecordRow) -> Result<Vec<Subject>, StoreError> {
+    let mut out = BTreeSet::new();
+    if let Some(w) = &row.worker_id {
+        out.insert(Subject::Worker(w.clone()));
+    }
+    // Employer rules read approvals, assignments and headcount reports only:
+    // a permit or a named sighting never changes them, so it costs no employer recompute.
+    let employer_rule_input = matches!(
+        row.record_type.as_str(),
+        "employer" | "rptka_approval" | "assignment"
+    ) || (row.record_type == "presence_report"
+        && row.worker_id.is_none());
+    if let (Some(nib), true) = (&row.employer_nib, employer_rule_input) {
+        out.insert(Subject::Employer(nib.clone()));
+    }
+    if row.record_type == RecordType::RptkaApproval.as_str() {
+        // Every worker placed under the approval is judged against it.
+        let filter = RecordFilter {
+            ref_key: Some(row.record_key.clone()),
+            ..Default::default()
+        };
+        for a in records::find_all(conn, RecordType::Assignment.as_str(), &filter)? {
+            if let Some(w) = a.worker_id {
+                out.insert(Subject::Worker(w));
+            }
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// District of a subject, for filtering findings by region.
+fn region_of(
+    conn: &mut DbConn,
+    subject: &Subject,
+    facts_presence: Option<&[rules::PresenceFact]>,
+) -> Result<Option<String>, StoreError> {
+    if let Some(latest) =
+        facts_presence.and_then(|p| p.iter().max_by_key(|f| (f.observed_on, f.r.key.clone())))
+    {
+        return Ok(latest.region.district().map(|d| d.as_str().to_string()));
+    }
+    let nib = match subject {
+        Subject::Employer(nib) => Some(nib.clone()),
+        Subject::Worker(id) => records::records_of_worker(conn, id)?
+            .into_iter()
+            .filter(|r| r.record_type == RecordType::Assignment.as_str())
+            .find_map(|r| r.employer_nib)
+            .or(None),
+    };
+    let Some(nib) = nib else { return Ok(None) };
+    Ok(
+        records::get_record(conn, RecordType::Employer.as_str(), &nib)?
+            .and_then(|e| e.region_code)
+            .and_then(|r| RegionCode::parse(&r).ok())
+            .and_then(|r| r.district())
+            .map(|d| d.as_str().to_string()),
+    )
+}
+
+/// Announces a finding change in the change feed.
+pub fn announce_change(conn: &mut DbConn, row: &FindingRow) -> Result<(), StoreError> {
+    let payload = serde_json::to_string(&FindingView::of(row))?;
+    changes::append(
+        conn,
+        &NewChange {
+            record_type: "finding".into(),
+            record_key: row.id.clone(),
+            op: "upsert",
+            version: row.version,
+            agency_code: SYSTEM.into(),
+            worker_id: row.worker_id.clone(),
+            payload: Some(payload),
+            changed_at: row.status_changed_at.max(row.last_seen_at),
+        },
+    )?;
+    Ok(())
+}
+
+fn evidence_json(f: &Finding) -> Result<String, StoreError> {
+    Ok(serde_json::to_string(&f.evidence)?)
+}
+
+fn recompute_inner(
+    conn: &mut DbConn,
+    subject: &Subject,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let (computed, presence, worker_employer) = match subject {
+        Subject::Worker(id) => match facts::worker(conn, id)? {
+            Some(f) => {
+                // The employer a worker's findings are filed under: the active assignment's, else any.
+                let employer = f
+                    .assignments
+                    .iter()
+                    .find(|a| a.is_active_on(today))
+                    .or(f.assignments.first())
+                    .map(|a| a.employer_nib.clone())
+                    .or_else(|| f.permits.iter().find_map(|p| p.sponsor_nib.clone()));
+                (
+                    rules::evaluate_worker(&f, today),
+                    Some(f.presence),
+                    employer,
+                )
+            }
+            None => (vec![], None, None),
+        },
+        Subject::Employer(nib) => (
+            rules::evaluate_employer(&facts::employer(conn, nib)?, today),
+            None,
+            None,
+        ),
+    };
+    let region = region_of(conn, subject, presence.as_deref())?;
+    let existing: BTreeMap<(String, String), FindingRow> =
+        findings::of_subject(conn, subject.kind(), subject.id())?
+            .into_iter()
+            .map(|r| ((r.rule.clone(), r.discriminator.clone()), r))
+            .collect();
+    let mut seen = BTreeSet::new();
+    let mut changed = 0;
+    for f in &computed {
+        let key = (f.rule.as_str().to_string(), f.discriminator.clone());
+        seen.insert(key.clone());
+        let evidence = evidence_json(f)?;
+        let (worker_id, employer_nib) = match &f.subject {
+            Subject::Worker(w) => (Some(w.clone()), worker_employer.clone()),
+            Subject::Employer(n) => (None, Some(n.clone())),
+        };
+        match existing.get(&key) {
+            None => {
+                let row = FindingRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    rule: key.0.clone(),
+                    severity: f.severity.as_str().into(),
+                    subject_kind: f.subject.kind().into(),
+                    subject_id: f.subject.id().into(),
+                    discriminator: f.discriminator.clone(),
+                    responsible: f.responsible.as_str().into(),
+                    status: "open".into(),
+                    evidence,
+                    message_en: f.message_en.clone(),
+                    message_id: f.message_id.clone(),
+                    region_code: region.clone(),
+                    employer_nib,
+                    worker_id,
+                    status_by: SYSTEM.into(),
+                    status_note: None,
+                    status_changed_at: now,
+                    first_seen_at: now,
+                    last_seen_at: now,
+                    version: 1,
+                };
+                findings::insert(conn, &row)?;
+                announce_change(conn, &row)?;
+                changed += 1;
+            }
+            Some(old) => {
+                let mut row = old.clone();
+                row.severity = f.severity.as_str().into();
+                row.responsible = f.responsible.as_str().into();
+                row.evidence = evidence;
+                row.message_en = f.message_en.clone();
+                row.message_id = f.message_id.clone();
+                row.region_code = region.clone();
+                row.employer_nib = employer_nib;
+                row.worker_id = worker_id;
+                let material = row != *old;
+                // Recurrence reopens what the data had closed, or what a person
+                // closed before the evidence changed.
+                if old.status == "resolved"
+                    && (old.status_by == SYSTEM || old.evidence != row.evidence)
+                {
+                    row.status = "open".into();
+                    row.status_by = SYSTEM.into();
+                    row.status_note = Some("reopened: the cause is present again".into());
+                    row.status_changed_at = now;
+                } else if !material {
+                    continue;
+                }
+                row.last_seen_at = now;
+                row.version = old.version + 1;
+                findings::update(conn, &row, old.version)?;
+                announce_change(conn, &row)?;
+                changed += 1;
+            }
+        }
+    }
+    for (key, old) in &existing {
+        if seen.contains(key) || old.status == "resolved" {
+            continue;
+        }
+        let mut row = old.clone();
+        row.status = "resolved".into();
+        row.status_by = SYSTEM.into();
+        row.status_note = Some("resolved: the cause is no longer present in the records".into());
+        row.status_changed_at = now;
+        row.version = old.version + 1;
+        findings::update(conn, &row, old.version)?;
+        announce_change(conn, &row)?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// Recomputes one subject's findings as of `today`; returns how many changed.
+pub fn recompute(
+    conn: &mut DbConn,
+    subject: &Subject,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let started = std::time::Instant::now();
+    let r = recompute_inner(conn, subject, today, now);
+    crate::metrics::observe_recompute(started.elapsed().as_secs_f64());
+    r
+}
+
+/// The subjects to recompute before a transaction commits; each once, however
+/// many of its records the transaction wrote.
+#[derive(Debug, Default)]
+pub struct Pending(BTreeSet<Subject>);
+
+impl Pending {
+    /// Notes the subjects a changed record touches.
+    pub fn note(&mut self, conn: &mut DbConn, row: &RecordRow) -> Result<(), StoreError> {
+        self.0.extend(affected(conn, row)?);
+        Ok(())
+    }
+
+    /// Takes over another queue's subjects.
+    pub fn absorb(&mut self, other: Pending) {
+        self.0.extend(other.0);
+    }
+
+    /// Notes one subject.
+    pub fn note_subject(&mut self, s: Subject) {
+        self.0.insert(s);
+    }
+
+    /// Recomputes every noted subject (inside the writing transaction).
+    pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        let now = Utc::now().naive_utc();
+        let today = today();
+        for s in std::mem::take(&mut self.0) {
+            recompute(conn, &s, today, now)?;
+        }
+        Ok(())
+    }
+}
+
+/// Recomputes the subjects touched by a changed record (inside its transaction).
+pub fn after_write(conn: &mut DbConn, row: &RecordRow) -> Result<(), StoreError> {
+    let mut pending = Pending::default();
+    pending.note(conn, row)?;
+    pending.flush(conn)
+}
+
+/// The daily sweep: every worker and employer, each in its own transaction.
+pub fn sweep(db: &Db, today: NaiveDate) -> Result<(usize, usize), StoreError> {
+    let workers = db.read(sinergi_db::workers::all_ids)?;
+    let employers = db.read(records::employer_nibs)?;
+    let subjects: Vec<Subject> = workers
+        .into_iter()
+        .map(Subject::Worker)
+        .chain(employers.into_iter().map(Subject::Employer))
+        .collect();
+    let mut changed = 0;
+    for s in &subjects {
+        changed += db.write(|c| recompute(c, s, today, Utc::now().naive_utc()))?;
+    }
+    Ok((subjects.len(), changed))
+}

@@ -1,0 +1,177 @@
+//! Stored compliance findings: one row per (rule, subject, discriminator),
+//! reopened rather than duplicated when a cause recurs.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::conn::DbConn;
+use crate::error::StoreError;
+use crate::schema::findings;
+
+/// A stored finding.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = findings)]
+pub struct FindingRow {
+    /// Id.
+    pub id: String,
+    /// Rule code.
+    pub rule: String,
+    /// Severity.
+    pub severity: String,
+    /// `worker` or `employer`.
+    pub subject_kind: String,
+    /// Worker id or NIB.
+    pub subject_id: String,
+    /// Distinguishes several findings of one rule about one subject.
+    pub discriminator: String,
+    /// Agency kind that must act.
+    pub responsible: String,
+    /// `open`, `acknowledged` or `resolved`.
+    pub status: String,
+    /// JSON list of the records (type, key, version, agency) showing the contradiction.
+    pub evidence: String,
+    /// Explanation (English).
+    pub message_en: String,
+    /// Explanation (Indonesian).
+    pub message_id: String,
+    /// District the finding is located in.
+    pub region_code: Option<String>,
+    /// Employer concerned.
+    pub employer_nib: Option<String>,
+    /// Worker concerned.
+    pub worker_id: Option<String>,
+    /// Who set the status (`sinergi` or `AGENCY/client`).
+    pub status_by: String,
+    /// Note given with the status.
+    pub status_note: Option<String>,
+    /// When the status was set.
+    pub status_changed_at: NaiveDateTime,
+    /// First detected.
+    pub first_seen_at: NaiveDateTime,
+    /// Last confirmed by a recomputation.
+    pub last_seen_at: NaiveDateTime,
+    /// +1 on each change.
+    pub version: i64,
+}
+
+/// All findings about one subject.
+pub fn of_subject(conn: &mut DbConn, kind: &str, id: &str) -> Result<Vec<FindingRow>, StoreError> {
+    Ok(findings::table
+        .filter(findings::subject_kind.eq(kind))
+        .filter(findings::subject_id.eq(id))
+        .select(FindingRow::as_select())
+        .load(conn)?)
+}
+
+/// Inserts a new finding.
+pub fn insert(conn: &mut DbConn, row: &FindingRow) -> Result<(), StoreError> {
+    diesel::insert_into(findings::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces a finding's mutable fields if it is still at `expected_version`.
+pub fn update(
+    conn: &mut DbConn,
+    row: &FindingRow,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let n = diesel::update(
+        findings::table
+            .filter(findings::id.eq(&row.id))
+            .filter(findings::version.eq(expected_version)),
+    )
+    .set((
+        findings::severity.eq(&row.severity),
+        findings::responsible.eq(&row.responsible),
+        findings::status.eq(&row.status),
+        findings::evidence.eq(&row.evidence),
+        findings::message_en.eq(&row.message_en),
+        findings::message_id.eq(&row.message_id),
+        findings::region_code.eq(&row.region_code),
+        findings::employer_nib.eq(&row.employer_nib),
+        findings::worker_id.eq(&row.worker_id),
+        findings::status_by.eq(&row.status_by),
+        findings::status_note.eq(&row.status_note),
+        findings::status_changed_at.eq(row.status_changed_at),
+        findings::last_seen_at.eq(row.last_seen_at),
+        findings::version.eq(row.version),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::Retry);
+    }
+    Ok(())
+}
+
+/// One finding.
+pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<FindingRow>, StoreError> {
+    Ok(findings::table
+        .find(id)
+        .select(FindingRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Filters for listing findings.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    /// Rule code.
+    pub rule: Option<String>,
+    /// Severity.
+    pub severity: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+    /// Region prefix (segment-aware).
+    pub region_prefix: Option<String>,
+    /// Employer NIB.
+    pub employer_nib: Option<String>,
+    /// Worker id.
+    pub worker_id: Option<String>,
+}
+
+/// One page of findings in id order after `after`.
+pub fn list(
+    conn: &mut DbConn,
+    f: &FindingFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<FindingRow>, StoreError> {
+    let mut q = findings::table.select(FindingRow::as_select()).into_boxed();
+    if let Some(v) = &f.rule {
+        q = q.filter(findings::rule.eq(v.clone()));
+    }
+    if let Some(v) = &f.severity {
+        q = q.filter(findings::severity.eq(v.clone()));
+    }
+    if let Some(v) = &f.status {
+        q = q.filter(findings::status.eq(v.clone()));
+    }
+    if let Some(p) = &f.region_prefix {
+        q = q.filter(
+            findings::region_code
+                .eq(p.clone())
+                .or(findings::region_code.like(format!("{p}.%"))),
+        );
+    }
+    if let Some(v) = &f.employer_nib {
+        q = q.filter(findings::employer_nib.eq(v.clone()));
+    }
+    if let Some(v) = &f.worker_id {
+        q = q.filter(findings::worker_id.eq(v.clone()));
+    }
+    if let Some(a) = after {
+        q = q.filter(findings::id.gt(a.to_string()));
+    }
+    Ok(q.order(findings::id.asc()).limit(limit).load(conn)?)
+}
+
+/// Every finding (for statistics), without the long text fields' cost mattering at this scale.
+pub fn all(conn: &mut DbConn, status: Option<&str>) -> Result<Vec<FindingRow>, StoreError> {
+    let mut q = findings::table.select(FindingRow::as_select()).into_boxed();
+    if let Some(s) = status {
+        q = q.filter(findings::status.eq(s.to_string()));
+    }
+    Ok(q.order(findings::id.asc()).load(conn)?)
+}

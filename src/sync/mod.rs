@@ -1,0 +1,218 @@
+//! `sinergi sync`: the client that nightly batch jobs run against a Sinergi
+//! server. `push` sends an agency's export (CSV, NDJSON, spreadsheet) through
+//! `POST /api/v1/batch`; `pull` follows `GET /api/v1/changes` into NDJSON files.
+
+mod body;
+mod client;
+mod convert;
+mod mapping;
+mod pull;
+mod push;
+mod read;
+mod schema;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+/// Exit status when the run completed but some rows were not stored
+/// (1 is a run that could not complete, 2 a usage error).
+pub const EXIT_ROWS_FAILED: i32 = 4;
+/// Exit status when the saved change-feed cursor has expired (export again).
+pub const EXIT_CURSOR_EXPIRED: i32 = 3;
+
+/// `sinergi sync ...`.
+#[derive(Subcommand)]
+pub enum SyncCommand {
+    /// Push a CSV, NDJSON or spreadsheet file as batches of upserts (safe to re-run).
+    Push(PushArgs),
+    /// Append the change feed to DIR/changes-YYYY-MM-DD.ndjson and keep the cursor in DIR/cursor.
+    Pull(PullArgs),
+}
+
+/// API client credentials (prefer the environment variables to keep the secret out of `ps`).
+#[derive(Args)]
+pub struct Credentials {
+    /// Client id.
+    #[arg(long, env = "SINERGI_CLIENT_ID", allow_hyphen_values = true)]
+    pub client_id: String,
+    /// Client secret (may start with `-`: secrets are base64url).
+    #[arg(
+        long,
+        env = "SINERGI_CLIENT_SECRET",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
+    pub client_secret: String,
+}
+
+/// `sinergi sync push`.
+#[derive(Args)]
+pub struct PushArgs {
+    /// The file: .csv/.tsv, .ndjson/.jsonl, or .xlsx/.xlsm/.xls/.ods.
+    pub file: PathBuf,
+    /// Server base URL, e.g. https://sinergi.example.go.id
+    #[arg(long, env = "SINERGI_URL")]
+    pub to: String,
+    #[command(flatten)]
+    pub credentials: Credentials,
+    /// Mapping file (docs/sync-mapping.md); without it, columns must be named as the fields.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Record type (residence_permit, employer, ...); required without a mapping.
+    #[arg(long = "type")]
+    pub type_: Option<String>,
+    /// Sheet of a workbook (default: the mapping's, else the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Check everything against the stored data but store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Operations per request (1 to 1000).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub batch_size: u64,
+    /// Each batch all or nothing; nothing is sent if any row fails the local checks.
+    #[arg(long)]
+    pub atomic: bool,
+    /// Stop after this many batches, as if the job had been killed (for tests).
+    #[arg(long, hide = true)]
+    pub stop_after_batches: Option<usize>,
+}
+
+/// `sinergi sync pull`.
+#[derive(Args)]
+pub struct PullArgs {
+    /// Server base URL.
+    #[arg(long, env = "SINERGI_URL")]
+    pub from: String,
+    #[command(flatten)]
+    pub credentials: Credentials,
+    /// Folder for the NDJSON files and the cursor.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Only these record types, comma-separated (e.g. residence_permit,assignment).
+    #[arg(long)]
+    pub types: Option<String>,
+    /// Purpose declared for reading personal data (X-Purpose).
+    #[arg(long, default_value = "supervision")]
+    pub purpose: String,
+    /// Keep waiting for new changes (long poll) instead of stopping when drained.
+    #[arg(long)]
+    pub follow: bool,
+    /// Changes per request (1 to 1000).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub limit: u64,
+}
+
+/// Runs a sync command; returns the process exit status.
+pub fn run(command: SyncCommand) -> anyhow::Result<i32> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match command {
+        SyncCommand::Push(args) => rt.block_on(push::run(args)),
+        SyncCommand::Pull(args) => rt.block_on(pull::run(args)),
+    }
+}
+
+/// One row that was not stored, and why.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// File line or sheet row.
+    pub line: usize,
+    /// Body field (`worker.passport_no`), `permit_no` for the key, or empty for the whole row.
+    pub field: String,
+    /// The file's column for that field.
+    pub column: Option<String>,
+    /// Stable code (the server's, or a local one such as `invalid_date`).
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// One operation of a batch, from one row.
+#[derive(Debug)]
+pub struct Op {
+    /// File line or sheet row it came from.
+    pub line: usize,
+    /// Record type.
+    pub type_: &'static str,
+    /// Natural key (employers, RPTKA approvals, residence permits).
+    pub key: Option<String>,
+    /// The record body.
+    pub body: Value,
+    /// Required stored version.
+    pub if_match: Option<String>,
+}
+
+impl Op {
+    /// The operation as `POST /api/v1/batch` takes it.
+    pub fn to_json(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        m.insert("type".into(), self.type_.into());
+        if let Some(k) = &self.key {
+            m.insert("key".into(), k.clone().into());
+        }
+        m.insert("body".into(), self.body.clone());
+        if let Some(v) = &self.if_match {
+            m.insert("if_match".into(), v.clone().into());
+        }
+        Value::Object(m)
+    }
+}
+
+/// Progress on stderr: one line redrawn in place on a terminal, otherwise a
+/// plain line at most every few seconds.
+pub struct Progress {
+    tty: bool,
+    last: Option<Instant>,
+    drawn: bool,
+}
+
+impl Progress {
+    /// Starts reporting.
+    pub fn new() -> Progress {
+        Progress {
+            tty: std::io::stderr().is_terminal(),
+            last: None,
+            drawn: false,
+        }
+    }
+
+    /// Shows `text` now if due (always when `force`).
+    pub fn show(&mut self, text: &str, force: bool) {
+        let every = if self.tty {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(2)
+        };
+        if !force && self.last.is_some_and(|t| t.elapsed() < every) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2K{text}");
+            self.drawn = true;
+        } else {
+            let _ = writeln!(err, "{text}");
+        }
+        let _ = err.flush();
+    }
+
+    /// Ends the in-place line so later output starts on a fresh one.
+    pub fn done(&mut self) {
+        if self.tty && self.drawn {
+            eprintln!();
+            self.drawn = false;
+        }
+    }
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,315 @@
+//! The shape of each record type's request body, as `POST /api/v1/batch`
+//! takes it, so rows are checked locally before anything is sent: unknown
+//! fields, missing required fields, and values of the wrong type (dates that
+//! are not `YYYY-MM-DD`, counts that are not whole numbers).
+
+use chrono::NaiveDate;
+use serde_json::Value;
+
+/// The JSON type of a field.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// Text.
+    Str,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// A whole number >= 0.
+    Int,
+    /// A number.
+    Float,
+    /// A list of texts.
+    StrList,
+    /// A nested object.
+    Obj(&'static [Field]),
+    /// A list of objects.
+    ObjList(&'static [Field]),
+}
+
+/// One field of a body.
+#[derive(Debug)]
+pub struct Field {
+    /// JSON name.
+    pub name: &'static str,
+    /// JSON type.
+    pub kind: Kind,
+    /// Must be present (inside its parent object, if that is present).
+    pub required: bool,
+}
+
+const fn req(name: &'static str, kind: Kind) -> Field {
+    Field {
+        name,
+        kind,
+        required: true,
+    }
+}
+
+const fn opt(name: &'static str, kind: Kind) -> Field {
+    Field {
+        name,
+        kind,
+        required: false,
+    }
+}
+
+use Kind::*;
+
+const PERSON: &[Field] = &[
+    req("passport_no", Str),
+    req("nationality", Str),
+    req("full_name", Str),
+    opt("sex", Str),
+    opt("birth_date", Date),
+    opt("passport_expires_on", Date),
+];
+
+const COMPANION: &[Field] = &[req("nik", Str), req("name", Str)];
+
+const POSITION: &[Field] = &[
+    req("code", Str),
+    req("title", Str),
+    req("level", Str),
+    req("headcount", Int),
+];
+
+const EMPLOYER: &[Field] = &[
+    opt("npwp", Str),
+    req("name", Str),
+    req("capital", Str),
+    req("kbli", StrList),
+    opt("address", Str),
+    req("region_code", Str),
+    opt("source_ref", Str),
+];
+
+const RPTKA_APPROVAL: &[Field] = &[
+    req("employer_nib", Str),
+    req("type", Str),
+    req("issued_on", Date),
+    req("valid_from", Date),
+    req("valid_until", Date),
+    req("location_scope", StrList),
+    req("positions", ObjList(POSITION)),
+    req("status", Str),
+    opt("source_ref", Str),
+];
+
+const RESIDENCE_PERMIT: &[Field] = &[
+    req("worker", Obj(PERSON)),
+    req("kind", Str),
+    opt("visa_index", Str),
+    opt("sponsor_nib", Str),
+    req("issued_on", Date),
+    req("valid_from", Date),
+    req("valid_until", Date),
+    opt("issuing_office", Str),
+    opt("address_region_code", Str),
+    req("status", Str),
+    opt("source_ref", Str),
+];
+
+const WORK_SITE: &[Field] = &[
+    req("source_ref", Str),
+    req("employer_nib", Str),
+    req("name", Str),
+    req("kind", Str),
+    req("region_code", Str),
+    opt("lat", Float),
+    opt("lon", Float),
+];
+
+const ASSIGNMENT: &[Field] = &[
+    req("source_ref", Str),
+    req("worker", Obj(PERSON)),
+    opt("approval_no", Str),
+    opt("position_code", Str),
+    req("employer_nib", Str),
+    req("start_on", Date),
+    req("end_on", Date),
+    req("status", Str),
+    opt("companion", Obj(COMPANION)),
+    opt("legacy_notifikasi_no", Str),
+];
+
+const PRESENCE_REPORT: &[Field] = &[
+    req("source_ref", Str),
+    req("observed_on", Date),
+    req("source", Str),
+    req("region_code", Str),
+    opt("work_site_ref", Str),
+    opt("employer_nib", Str),
+    opt("worker", Obj(PERSON)),
+    opt("headcount", Int),
+    opt("activity", Str),
+    opt("notes", Str),
+];
+
+/// A record type the batch endpoint writes.
+#[derive(Debug)]
+pub struct RecordSchema {
+    /// Type code as the batch takes it.
+    pub name: &'static str,
+    /// Name of the natural key in exports (`permit_no`); `None` for types keyed by `source_ref`.
+    pub key: Option<&'static str>,
+    /// Body fields.
+    pub fields: &'static [Field],
+}
+
+/// Every writable record type.
+pub const TYPES: &[RecordSchema] = &[
+    RecordSchema {
+        name: "employer",
+        key: Some("nib"),
+        fields: EMPLOYER,
+    },
+    RecordSchema {
+        name: "rptka_approval",
+        key: Some("approval_no"),
+        fields: RPTKA_APPROVAL,
+    },
+    RecordSchema {
+        name: "residence_permit",
+        key: Some("permit_no"),
+        fields: RESIDENCE_PERMIT,
+    },
+    RecordSchema {
+        name: "work_site",
+        key: None,
+        fields: WORK_SITE,
+    },
+    RecordSchema {
+        name: "assignment",
+        key: None,
+        fields: ASSIGNMENT,
+    },
+    RecordSchema {
+        name: "presence_report",
+        key: None,
+        fields: PRESENCE_REPORT,
+    },
+];
+
+/// Finds a type by code (`residence_permit`) or collection name (`residence-permits`).
+pub fn record_schema(name: &str) -> Option<&'static RecordSchema> {
+    let n = name.trim().replace('-', "_");
+    let singular = n.strip_suffix('s').unwrap_or(&n);
+    TYPES.iter().find(|t| t.name == n || t.name == singular)
+}
+
+/// The names of every writable type, for messages.
+pub fn type_names() -> String {
+    TYPES.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+}
+
+/// A field problem found before sending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    /// Body path (`worker.birth_date`, `positions[0].headcount`).
+    pub field: String,
+    /// Stable code, like the server's (`required`, `invalid_date`, `unknown_field`).
+    pub code: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// Checks a body against `fields`, collecting every problem.
+pub fn check(fields: &[Field], body: &Value, prefix: &str, out: &mut Vec<Issue>) {
+    let Some(map) = body.as_object() else {
+        out.push(Issue {
+            field: prefix.to_string(),
+            code: "invalid_type",
+            message: "expected a JSON object".into(),
+        });
+        return;
+    };
+    for key in map.keys() {
+        if !fields.iter().any(|f| f.name == key) {
+            out.push(Issue {
+                field: join(prefix, key),
+                code: "unknown_field",
+                message: format!("unknown field {key}"),
+            });
+        }
+    }
+    for f in fields {
+        let path = join(prefix, f.name);
+        match map.get(f.name) {
+            None | Some(Value::Null) if f.required => out.push(Issue {
+                field: path,
+                code: "required",
+                message: format!("{} is required", f.name),
+            }),
+            None | Some(Value::Null) => {}
+            Some(v) => check_value(f.kind, v, &path, out),
+        }
+    }
+}
+
+fn check_value(kind: Kind, v: &Value, path: &str, out: &mut Vec<Issue>) {
+    let bad = |expected: &str| Issue {
+        field: path.to_string(),
+        code: "invalid_type",
+        message: format!("expected {expected}"),
+    };
+    match kind {
+        Str if !v.is_string() => out.push(bad("text")),
+        Date => match v.as_str() {
+            Some(s) if NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() => {}
+            _ => out.push(Issue {
+                field: path.to_string(),
+                code: "invalid_date",
+                message: "expected a date YYYY-MM-DD".into(),
+            }),
+        },
+        Int if !v.is_u64() => out.push(bad("a whole number")),
+        Float if !v.is_number() => out.push(bad("a number")),
+        StrList => match v.as_array() {
+            Some(items) if items.iter().all(Value::is_string) => {}
+            _ => out.push(bad("a list of texts")),
+        },
+        Obj(fields) => check(fields, v, path, out),
+        ObjList(fields) => match v.as_array() {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    check(fields, item, &format!("{path}[{i}]"), out);
+                }
+            }
+            None => out.push(bad("a list of objects")),
+        },
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_unknown_missing_and_mistyped_fields() {
+        let t = record_schema("residence-permits").unwrap();
+        let body = json!({"worker": {"passport_no": "E1234567", "nationality": "CHN",
+            "birth_date": "12/04/1985"}, "kind": "ITAS", "colour": "red",
+            "issued_on": "2026-01-05", "valid_from": "2026-01-05", "valid_until": "2027-01-04",
+            "status": "active"});
+        let mut out = vec![];
+        check(t.fields, &body, "", &mut out);
+        let got: Vec<(&str, &str)> = out.iter().map(|i| (i.field.as_str(), i.code)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("colour", "unknown_field"),
+                ("worker.full_name", "required"),
+                ("worker.birth_date", "invalid_date"),
+            ]
+        );
+    }
+}
