@@ -16,6 +16,7 @@ api_tests!(
     owning_agency_sees_who_read_its_worker,
     district_sees_masked_passports_unless_pii_scope,
     audit_events_need_the_audit_scope,
+    each_role_sees_what_it_needs,
 );
 
 async fn personal_data_needs_a_registered_purpose(app: TestApp) {
@@ -422,4 +423,48 @@ async fn audit_events_need_the_audit_scope(app: TestApp) {
         "validation_failed",
     )
     .await;
+}
+
+async fn each_role_sees_what_it_needs(app: TestApp) {
+    let imi = agency_token(&app, "IMI", "immigration", Some("64")).await;
+    json(
+        put(
+            &app,
+            "/api/v1/residence-permits/ITAS-1",
+            &imi,
+            &permit("E51234567"),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let roles = [
+        ("KEMNAKER", "manpower", None, "E51234567"),
+        ("KESBANG", "regional", Some("64.02"), "E51234567"),
+        ("KEC", "district", Some("64.02.06"), "******567"),
+        ("ADMIN", "admin", None, "E51234567"),
+    ];
+    for (code, kind, jurisdiction, expected) in roles {
+        app.agency(code, kind, jurisdiction);
+        let token = token_with(&app, code, &["records:read"]).await;
+        let v = json(
+            read_as(&app, "/api/v1/residence-permits/ITAS-1", &token).await,
+            200,
+        )
+        .await;
+        assert_eq!(
+            v["worker"]["passport_no"], expected,
+            "{kind} sees {}",
+            v["worker"]["passport_no"]
+        );
+    }
+    let v = json(
+        read_as(&app, "/api/v1/residence-permits/ITAS-1", &imi).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        v["worker"]["passport_no"], "E51234567",
+        "immigration sees it whole"
+    );
 }
