@@ -287,8 +287,8 @@ async fn daily_sweep_catches_dates_passing(app: TestApp) {
     assert!(findings(&app, &mp, "?rule=PERMIT_WITHOUT_ASSIGNMENT")
         .await
         .is_empty());
-    // The assignment ends on 2026-12-31; the permit runs to 2027-01-04.
-    let jan2 = NaiveDate::from_ymd_opt(2027, 1, 2).unwrap();
+    // The assignment ends on 2030-06-30; the permit runs to 2030-12-31.
+    let jan2 = NaiveDate::from_ymd_opt(2030, 7, 2).unwrap();
     sinergi_api::findings::engine::sweep(&app.db, jan2).unwrap();
     let opened = findings(&app, &mp, "?rule=PERMIT_WITHOUT_ASSIGNMENT&status=open").await;
     assert_eq!(

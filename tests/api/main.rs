@@ -64,6 +64,8 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod records;
+mod rules;
 mod sync;
 mod sync_client;
 mod webhooks;
+mod webhooks_crash;

@@ -89,7 +89,7 @@ pub fn permit(passport: &str) -> Value {
     json!({
         "worker": person(passport, "ZHANG WEI"),
         "kind": "ITAS", "visa_index": "E23", "sponsor_nib": NIB,
-        "issued_on": "2026-01-05", "valid_from": "2026-01-05", "valid_until": "2027-01-04",
+        "issued_on": "2026-01-05", "valid_from": "2026-01-05", "valid_until": "2030-12-31",
         "issuing_office": "Kantor Imigrasi Samarinda", "address_region_code": "64.02.06",
         "status": "active"
     })
@@ -98,7 +98,7 @@ pub fn permit(passport: &str) -> Value {
 pub fn approval() -> Value {
     json!({
         "employer_nib": NIB, "type": "new", "issued_on": "2026-01-01",
-        "valid_from": "2026-01-01", "valid_until": "2027-06-30", "location_scope": ["64.02"],
+        "valid_from": "2026-01-01", "valid_until": "2031-06-30", "location_scope": ["64.02"],
         "positions": [{"code": "P01", "title": "Mining Engineer", "level": "professional", "headcount": 2}],
         "status": "active"
     })
@@ -108,7 +108,7 @@ pub fn assignment(sref: &str, passport: &str) -> Value {
     json!({
         "source_ref": sref, "worker": person(passport, "ZHANG WEI"),
         "approval_no": "KEP-1-2026", "position_code": "P01", "employer_nib": NIB,
-        "start_on": "2026-02-01", "end_on": "2026-12-31", "status": "active",
+        "start_on": "2026-02-01", "end_on": "2030-06-30", "status": "active",
         "companion": {"nik": "6402061203900001", "name": "Budi Santoso"}
     })
 }
@@ -193,7 +193,7 @@ async fn permit_validation_names_every_field(app: TestApp) {
     let mut bad = permit("E5-123");
     bad["worker"]["nationality"] = json!("XYZ");
     bad["kind"] = json!("VISA");
-    bad["valid_from"] = json!("2027-02-01");
+    bad["valid_from"] = json!("2031-02-01");
     bad["sponsor_nib"] = json!("12345");
     let p = problem(
         put(&app, "/api/v1/residence-permits/ITAS-2", &imi, &bad).await,
@@ -386,7 +386,7 @@ async fn assignment_needs_a_known_approval_and_position(app: TestApp) {
     .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     let none = json(
-        read_as(&app, "/api/v1/assignments?active_on=2027-06-01", &mp).await,
+        read_as(&app, "/api/v1/assignments?active_on=2030-07-01", &mp).await,
         200,
     )
     .await;
@@ -634,7 +634,7 @@ async fn approval_positions_are_checked_and_closed_ones_flagged(app: TestApp) {
     .await;
     assert_eq!(valid["items"].as_array().unwrap().len(), 1);
     let expired = json(
-        app.get("/api/v1/rptka-approvals?valid_on=2028-01-01", &mp)
+        app.get("/api/v1/rptka-approvals?valid_on=2031-07-01", &mp)
             .send()
             .await
             .unwrap(),

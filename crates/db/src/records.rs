@@ -126,8 +126,8 @@ pub enum WriteOutcome {
     Unchanged,
 }
 
-/// Finds the record a write targets.
-fn find_target(conn: &mut DbConn, w: &RecordWrite) -> Result<Option<RecordRow>, StoreError> {
+/// Finds the record a write targets (its current version, if any).
+pub fn find_target(conn: &mut DbConn, w: &RecordWrite) -> Result<Option<RecordRow>, StoreError> {
     let q = records::table
         .filter(records::record_type.eq(w.record_type))
         .select(RecordRow::as_select());

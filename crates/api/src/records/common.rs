@@ -207,6 +207,7 @@ pub fn apply(
     pending: &mut Pending,
 ) -> Result<(WriteOutcome, RecordRow), StoreError> {
     (p.check)(c)?;
+    let previous = records::find_target(c, &p.write)?;
     let (outcome, row) = records::upsert_record(c, &p.write)?;
     audit.subject(row.worker_id.as_deref());
     let status = if outcome == WriteOutcome::Created {
@@ -236,6 +237,12 @@ pub fn apply(
         // Findings follow in the same transaction (flushed before it commits):
         // a write is never left without them.
         pending.note(c, &row)?;
+        // The worker or employer the record named before may have lost a cause or gained one.
+        if let Some(prev) =
+            previous.filter(|p| p.worker_id != row.worker_id || p.employer_nib != row.employer_nib)
+        {
+            pending.note(c, &prev)?;
+        }
     }
     Ok((outcome, row))
 }
