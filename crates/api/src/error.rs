@@ -100,6 +100,9 @@ pub enum ApiError {
     /// Valid JSON whose references do not fit stored data (422).
     #[error("the request refers to records that do not fit")]
     Unprocessable(Vec<FieldProblem>),
+    /// The request body did not arrive in time (408).
+    #[error("the request body did not arrive in time; send it faster or in smaller parts")]
+    RequestTimeout,
     /// The database is unreachable (503).
     #[error("service temporarily unavailable")]
     Unavailable,
@@ -133,6 +136,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => "unresolved_reference",
             ApiError::TooManyRequests(_) => "rate_limited",
             ApiError::Unavailable => "service_unavailable",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -152,6 +156,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => "Unprocessable request",
             ApiError::TooManyRequests(_) => "Too many requests",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::RequestTimeout => "Request timeout",
             ApiError::Internal(_) => "Internal error",
         }
     }
@@ -204,6 +209,7 @@ impl ResponseError for ApiError {
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -5,6 +5,7 @@ pub mod accountability;
 pub mod admin;
 pub mod audit_log;
 pub mod auth;
+pub mod body_deadline;
 pub mod config;
 pub mod dashboard;
 pub mod error;

@@ -221,6 +221,9 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
         app.wrap(actix_web::middleware::from_fn(
             crate::accountability::accountability,
         ))
+        .wrap(actix_web::middleware::from_fn(
+            crate::body_deadline::body_deadline,
+        ))
         .wrap(cors)
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
         .route(
