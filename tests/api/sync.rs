@@ -12,6 +12,7 @@ use crate::records::{agency_token, approval, assignment, permit, post, read_as, 
 
 api_tests!(
     batch_reports_each_operation,
+    store_failures_in_a_batch_undo_only_their_operation,
     atomic_batch_is_all_or_nothing,
     dry_run_checks_and_stores_nothing,
     idempotency_key_replays_refuses_reuse_and_in_flight,
@@ -91,6 +92,114 @@ async fn batch_reports_each_operation(app: TestApp) {
         json!({"created": 1, "updated": 0, "unchanged": 0, "failed": 3})
     );
     assert_eq!(employer_count(&app, &mp).await, 1);
+}
+
+/// Operations that pass validation but fail against stored data (stale or
+/// impossible If-Match, a permit of a record another agency owns) undo only
+/// themselves: the others are stored once, with one audit event and one
+/// change each, and the feed stays gap-free.
+async fn store_failures_in_a_batch_undo_only_their_operation(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let imi = agency_token(&app, "IMI", "immigration", None).await;
+    json(
+        batch(
+            &app,
+            &mp,
+            &json!({"operations": [employer_op("9120000000001", "PT A")]}),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let mut stale = employer_op("9120000000001", "PT A renamed");
+    stale["if_match"] = json!("\"7\"");
+    let mut missing = employer_op("9120000000004", "PT D");
+    missing["if_match"] = json!("*");
+    let body = json!({"operations": [
+        employer_op("9120000000002", "PT B"),
+        stale,
+        {"type": "residence_permit", "key": "ITAS-9", "body": permit("E51234567")},
+        missing,
+        employer_op("9120000000003", "PT C"),
+    ]});
+    let v = json(batch(&app, &mp, &body, None).await, 200).await;
+    let statuses: Vec<u64> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [201, 412, 403, 412, 201]);
+    assert_eq!(
+        v["summary"],
+        json!({"created": 2, "updated": 0, "unchanged": 0, "failed": 3})
+    );
+    // Immigration's permits go through the same path and name a worker each.
+    let ops: Vec<Value> = (1..=3)
+        .map(|n| {
+            json!({"type": "residence_permit", "key": format!("ITAS-{n}"),
+                        "body": permit(&format!("E5123456{n}"))})
+        })
+        .chain([{
+            let mut p = json!({"type": "residence_permit", "key": "ITAS-4",
+                               "body": permit("E51234564")});
+            p["if_match"] = json!("\"2\"");
+            p
+        }])
+        .collect();
+    let v = json(
+        batch(&app, &imi, &json!({"operations": ops}), None).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        v["summary"],
+        json!({"created": 3, "updated": 0, "unchanged": 0, "failed": 1})
+    );
+    assert_eq!(employer_count(&app, &mp).await, 3);
+    let feed = changes(&app, &mp, "?types=employer,residence_permit").await;
+    let keys: Vec<&str> = feed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "9120000000001",
+            "9120000000002",
+            "9120000000003",
+            "ITAS-1",
+            "ITAS-2",
+            "ITAS-3"
+        ]
+    );
+    let all = app
+        .db
+        .read(|c| sinergi_db::changes::list_after(c, 0, &[], 1000))
+        .unwrap();
+    for (i, ch) in all.iter().enumerate() {
+        assert_eq!(ch.seq, i as i64 + 1, "the feed has no gap");
+    }
+    // No worker for the permit that failed; one per stored permit.
+    let workers = app.db.read(sinergi_db::workers::all_ids).unwrap();
+    assert_eq!(workers.len(), 3);
+    // One audit event per operation, failed ones included; the chain holds.
+    let writes = app
+        .db
+        .read(|c| sinergi_db::audit::list(c, &sinergi_db::audit::AuditFilter::default(), 0, 1000))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "batch_write" && e.status < 300)
+        .count();
+    assert_eq!(writes, 6);
+    let report = app.db.read(sinergi_db::audit::verify).unwrap();
+    assert!(
+        matches!(report, sinergi_db::audit::ChainReport::Intact { .. }),
+        "audit chain intact: {report:?}"
+    );
 }
 
 async fn atomic_batch_is_all_or_nothing(app: TestApp) {

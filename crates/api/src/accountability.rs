@@ -11,7 +11,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, ResponseError};
 use chrono::Utc;
-use sinergi_db::audit::{self, AuditEntry};
+use sinergi_db::audit::AuditEntry;
 
 use crate::auth::Purpose;
 use crate::error::ApiError;
@@ -211,9 +211,8 @@ pub async fn accountability(
                 .and_then(|p| res.request().match_info().get(p))
                 .map(|k| k.chars().take(128).collect::<String>());
             let entry = handle.entry(action, rtype, key.as_deref(), status);
-            let db = state.db.clone();
-            let stored = web::block(move || db.write(|c| audit::append(c, &entry))).await;
-            if !matches!(stored, Ok(Ok(_))) {
+            let stored = state.audit_writer.store(entry).await;
+            if stored.is_err() {
                 // No answer about personal data leaves without its audit event.
                 tracing::error!(request_id = %request_id, "audit event could not be stored");
                 let (http_req, _) = res.into_parts();

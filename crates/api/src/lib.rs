@@ -4,6 +4,7 @@
 pub mod accountability;
 pub mod admin;
 pub mod audit_log;
+pub mod audit_writer;
 pub mod auth;
 pub mod body_deadline;
 pub mod config;

@@ -195,6 +195,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     actix_web::rt::spawn(crate::webhooks::delivery::run(std::sync::Arc::downgrade(
         &data.clone().into_inner(),
     )));
+    let blocking_threads = (data.settings.db_pool_size as usize).max(4);
     let server = HttpServer::new(move || {
         // Closed by default: browsers may call the API only from configured origins.
         let cors = cors_origins.iter().fold(
@@ -237,6 +238,9 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
         .configure(crate::dashboard::configure)
         .default_service(web::to(not_found))
     })
+    // Database work runs on each worker's blocking threads; more of them than
+    // pooled connections only adds threads waiting for a connection.
+    .worker_max_blocking_threads(blocking_threads)
     .client_request_timeout(std::time::Duration::from_secs(15))
     .client_disconnect_timeout(std::time::Duration::from_secs(5))
     .keep_alive(std::time::Duration::from_secs(30))

@@ -26,6 +26,8 @@ pub struct AppState {
     pub cursor_secret: Arc<[u8; 32]>,
     /// Woken when this instance commits a change (long-polling readers of the feed).
     pub changes_notify: Arc<tokio::sync::Notify>,
+    /// Stores the audit events of reads, many per transaction.
+    pub audit_writer: crate::audit_writer::AuditWriter,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
         )?;
         let cursor_secret = Arc::new(crate::auth::keys::cursor_secret(&db)?);
         Ok(AppState {
+            audit_writer: crate::audit_writer::AuditWriter::start(db.clone()),
             db,
             keys: Arc::new(keys),
             limiter: Arc::new(RateLimiter::new(

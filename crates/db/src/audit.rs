@@ -119,48 +119,62 @@ pub fn event_hash(r: &AuditRow) -> String {
     hex(&Sha256::digest(&buf))
 }
 
-/// Appends one event to the chain; call inside a write transaction. The
-/// update of the head row locks it, so concurrent appends queue up and the
-/// chain never forks.
+/// Appends one event to the chain; call inside a write transaction.
 pub fn append(conn: &mut DbConn, e: &AuditEntry) -> Result<AuditRow, StoreError> {
+    append_many(conn, std::slice::from_ref(e))?
+        .pop()
+        .ok_or(StoreError::Retry)
+}
+
+/// Appends events to the chain in order, with one update of the head row and
+/// multi-row inserts; call inside a write transaction. Updating the head row
+/// first locks it, so concurrent appends queue up and the chain never forks.
+pub fn append_many(conn: &mut DbConn, entries: &[AuditEntry]) -> Result<Vec<AuditRow>, StoreError> {
+    if entries.is_empty() {
+        return Ok(vec![]);
+    }
+    let n = entries.len() as i64;
     diesel::update(audit_head::table.find(1))
-        .set(audit_head::seq.eq(audit_head::seq + 1))
+        .set(audit_head::seq.eq(audit_head::seq + n))
         .execute(conn)?;
-    let (seq, prev_hash): (i64, String) = audit_head::table
+    let (last, mut prev_hash): (i64, String) = audit_head::table
         .find(1)
         .select((audit_head::seq, audit_head::last_hash))
         .first(conn)?;
-    // Timestamps are kept to the microsecond so both databases store them exactly.
-    let occurred_at = e
-        .occurred_at
-        .with_nanosecond((e.occurred_at.nanosecond() / 1000) * 1000)
-        .unwrap_or(e.occurred_at);
-    let mut row = AuditRow {
-        seq,
-        id: uuid::Uuid::new_v4().to_string(),
-        occurred_at,
-        client_id: e.client_id.clone(),
-        agency_code: e.agency_code.clone(),
-        action: e.action.clone(),
-        resource_type: e.resource_type.clone(),
-        resource_key: e.resource_key.clone(),
-        subject_worker_id: e.subject_worker_id.clone(),
-        result_count: e.result_count,
-        purpose: e.purpose.clone(),
-        case_ref: e.case_ref.clone(),
-        status: e.status,
-        request_id: e.request_id.clone(),
-        prev_hash,
-        hash: String::new(),
-    };
-    row.hash = event_hash(&row);
-    diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(conn)?;
+    let mut rows = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        // Timestamps are kept to the microsecond so both databases store them exactly.
+        let occurred_at = e
+            .occurred_at
+            .with_nanosecond((e.occurred_at.nanosecond() / 1000) * 1000)
+            .unwrap_or(e.occurred_at);
+        let mut row = AuditRow {
+            seq: last - n + 1 + i as i64,
+            id: uuid::Uuid::new_v4().to_string(),
+            occurred_at,
+            client_id: e.client_id.clone(),
+            agency_code: e.agency_code.clone(),
+            action: e.action.clone(),
+            resource_type: e.resource_type.clone(),
+            resource_key: e.resource_key.clone(),
+            subject_worker_id: e.subject_worker_id.clone(),
+            result_count: e.result_count,
+            purpose: e.purpose.clone(),
+            case_ref: e.case_ref.clone(),
+            status: e.status,
+            request_id: e.request_id.clone(),
+            prev_hash: std::mem::take(&mut prev_hash),
+            hash: String::new(),
+        };
+        row.hash = event_hash(&row);
+        prev_hash = row.hash.clone();
+        rows.push(row);
+    }
+    crate::insert_all!(conn, audit_events::table, &rows);
     diesel::update(audit_head::table.find(1))
-        .set(audit_head::last_hash.eq(&row.hash))
+        .set(audit_head::last_hash.eq(&prev_hash))
         .execute(conn)?;
-    Ok(row)
+    Ok(rows)
 }
 
 /// Filters for reading the audit log.

@@ -57,16 +57,29 @@ pub struct NewChange {
 
 /// Appends a change; call as the last statement of a write transaction.
 pub fn append(conn: &mut DbConn, c: &NewChange) -> Result<i64, StoreError> {
+    append_many(conn, std::slice::from_ref(c))
+}
+
+/// Appends changes in order with one update of the head row and multi-row
+/// inserts; call as the last statement of a write transaction. Returns the
+/// last sequence number taken (the head, unchanged, when there is nothing).
+pub fn append_many(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, StoreError> {
+    if items.is_empty() {
+        return Ok(head(conn)?.0);
+    }
+    let n = items.len() as i64;
     diesel::update(change_head::table.find(1))
-        .set(change_head::seq.eq(change_head::seq + 1))
+        .set(change_head::seq.eq(change_head::seq + n))
         .execute(conn)?;
-    let seq: i64 = change_head::table
+    let last: i64 = change_head::table
         .find(1)
         .select(change_head::seq)
         .first(conn)?;
-    diesel::insert_into(changes::table)
-        .values(&ChangeRow {
-            seq,
+    let rows: Vec<ChangeRow> = items
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ChangeRow {
+            seq: last - n + 1 + i as i64,
             record_type: c.record_type.clone(),
             record_key: c.record_key.clone(),
             op: c.op.to_string(),
@@ -76,8 +89,9 @@ pub fn append(conn: &mut DbConn, c: &NewChange) -> Result<i64, StoreError> {
             payload: c.payload.clone(),
             changed_at: c.changed_at,
         })
-        .execute(conn)?;
-    Ok(seq)
+        .collect();
+    crate::insert_all!(conn, changes::table, &rows);
+    Ok(last)
 }
 
 /// The newest committed sequence number and the highest pruned one.

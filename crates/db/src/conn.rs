@@ -109,9 +109,12 @@ pub type PooledConn = r2d2::PooledConnection<DbManager>;
 pub struct Db {
     pool: r2d2::Pool<DbManager>,
     backend: Backend,
+    manager: DbManager,
     // SQLite allows one writer at a time; serialising writers in process avoids
-    // lock-upgrade failures that a busy timeout cannot resolve.
-    sqlite_writer: Arc<Mutex<()>>,
+    // lock-upgrade failures that a busy timeout cannot resolve. They share one
+    // connection of their own: its page cache stays warm from one write to the
+    // next (a pooled connection loses its cache whenever another one wrote).
+    sqlite_writer: Arc<Mutex<Option<DbConn>>>,
     waits: Arc<std::sync::atomic::AtomicU64>,
     timeouts: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -161,12 +164,13 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(3))
-            .build(manager)
+            .build(manager.clone())
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(Db {
             pool,
             backend,
-            sqlite_writer: Arc::new(Mutex::new(())),
+            manager,
+            sqlite_writer: Arc::new(Mutex::new(None)),
             waits: Arc::default(),
             timeouts: Arc::default(),
         })
@@ -223,31 +227,57 @@ impl Db {
         &self,
         mut f: impl FnMut(&mut DbConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn()?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = {
-                let sqlite = self.backend == Backend::Sqlite;
-                let _guard = match self.backend {
-                    Backend::Sqlite => {
-                        Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner()))
-                    }
-                    Backend::Postgres => None,
-                };
-                conn.transaction(|c| {
-                    if sqlite {
-                        // Take the write lock first (like BEGIN IMMEDIATE): waiting for it under the
-                        // busy timeout beats failing later when a read snapshot cannot be upgraded.
-                        c.batch_execute("UPDATE change_head SET seq = seq WHERE id = 0")?;
-                    }
-                    f(c)
-                })
-            };
-            match result {
-                Err(e) if e.is_retryable() && attempt < WRITE_ATTEMPTS => continue,
-                other => return other,
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = self.conn()?;
+                retry_write(&mut conn, false, &mut f)
             }
+            Backend::Sqlite => {
+                let mut slot = self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner());
+                if slot.is_none() {
+                    let mut c = self
+                        .manager
+                        .connect()
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                    // The writer touches every table: a bigger cache than the readers'.
+                    c.batch_execute("PRAGMA cache_size = -16384;")?;
+                    *slot = Some(c);
+                }
+                let conn = slot.as_mut().expect("writer connection present");
+                let result = retry_write(conn, true, &mut f);
+                if matches!(
+                    result,
+                    Err(StoreError::Unavailable(_) | StoreError::Database(_))
+                ) {
+                    // Start the next write on a fresh connection.
+                    *slot = None;
+                }
+                result
+            }
+        }
+    }
+}
+
+/// Runs `f` in a transaction on `conn`, again when it lost a race.
+fn retry_write<T>(
+    conn: &mut DbConn,
+    sqlite: bool,
+    f: &mut impl FnMut(&mut DbConn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = conn.transaction(|c| {
+            if sqlite {
+                // Take the write lock first (like BEGIN IMMEDIATE): waiting for it under the
+                // busy timeout beats failing later when a read snapshot cannot be upgraded.
+                c.batch_execute("UPDATE change_head SET seq = seq WHERE id = 0")?;
+            }
+            f(c)
+        });
+        match result {
+            Err(e) if e.is_retryable() && attempt < WRITE_ATTEMPTS => continue,
+            other => return other,
         }
     }
 }

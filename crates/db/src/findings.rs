@@ -63,6 +63,25 @@ pub fn of_subject(conn: &mut DbConn, kind: &str, id: &str) -> Result<Vec<Finding
         .load(conn)?)
 }
 
+/// All findings about any of the subjects of one kind.
+pub fn of_subjects(
+    conn: &mut DbConn,
+    kind: &str,
+    ids: &[String],
+) -> Result<Vec<FindingRow>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            findings::table
+                .filter(findings::subject_kind.eq(kind))
+                .filter(findings::subject_id.eq_any(chunk))
+                .select(FindingRow::as_select())
+                .load::<FindingRow>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// Inserts a new finding.
 pub fn insert(conn: &mut DbConn, row: &FindingRow) -> Result<(), StoreError> {
     diesel::insert_into(findings::table)

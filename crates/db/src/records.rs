@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::error::StoreError;
+use crate::lookups::Lookups;
 use crate::schema::records;
 use crate::workers::{resolve_person, PersonRef};
 
@@ -127,7 +128,14 @@ pub enum WriteOutcome {
 }
 
 /// Finds the record a write targets (its current version, if any).
-pub fn find_target(conn: &mut DbConn, w: &RecordWrite) -> Result<Option<RecordRow>, StoreError> {
+pub fn find_target(
+    conn: &mut DbConn,
+    w: &RecordWrite,
+    lookups: &Lookups,
+) -> Result<Option<RecordRow>, StoreError> {
+    if let Some(found) = lookups.target(w) {
+        return Ok(found);
+    }
     let q = records::table
         .filter(records::record_type.eq(w.record_type))
         .select(RecordRow::as_select());
@@ -150,7 +158,18 @@ pub fn upsert_record(
     conn: &mut DbConn,
     w: &RecordWrite,
 ) -> Result<(WriteOutcome, RecordRow), StoreError> {
-    let existing = find_target(conn, w)?;
+    let existing = find_target(conn, w, &Lookups::default())?;
+    upsert_found(conn, w, existing, &mut Lookups::default())
+}
+
+/// Creates or updates one record whose current version (`find_target`)
+/// the caller has just read in the same transaction.
+pub fn upsert_found(
+    conn: &mut DbConn,
+    w: &RecordWrite,
+    existing: Option<RecordRow>,
+    lookups: &mut Lookups,
+) -> Result<(WriteOutcome, RecordRow), StoreError> {
     match (w.if_match, &existing) {
         (Some(IfMatch::Version(v)), Some(row)) if row.version != v => {
             return Err(StoreError::PreconditionFailed {
@@ -170,14 +189,17 @@ pub fn upsert_record(
     }
     if let (Some(key), Some(sref)) = (&w.natural_key, &w.source_ref) {
         // The agency's own id must name one record only.
-        let clash: Option<String> = records::table
-            .filter(records::record_type.eq(w.record_type))
-            .filter(records::agency_code.eq(&w.agency_code))
-            .filter(records::source_ref.eq(sref))
-            .filter(records::record_key.ne(key))
-            .select(records::record_key)
-            .first(conn)
-            .optional()?;
+        let clash: Option<String> = match lookups.source_ref(w.record_type, &w.agency_code, sref) {
+            Some(found) => found.map(|r| r.record_key).filter(|k| k != key),
+            None => records::table
+                .filter(records::record_type.eq(w.record_type))
+                .filter(records::agency_code.eq(&w.agency_code))
+                .filter(records::source_ref.eq(sref))
+                .filter(records::record_key.ne(key))
+                .select(records::record_key)
+                .first(conn)
+                .optional()?,
+        };
         if let Some(other) = clash {
             return Err(StoreError::Reference {
                 field: "source_ref".into(),
@@ -200,6 +222,7 @@ pub fn upsert_record(
             w.record_type,
             &record_key,
             w.now,
+            lookups,
         )?),
         None => None,
     };
@@ -229,6 +252,7 @@ pub fn upsert_record(
             diesel::insert_into(records::table)
                 .values(&row)
                 .execute(conn)?;
+            lookups.forget_record(&row, None);
             Ok((WriteOutcome::Created, row))
         }
         Some(old) => {
@@ -277,6 +301,7 @@ pub fn upsert_record(
             if n == 0 {
                 return Err(StoreError::Retry);
             }
+            lookups.forget_record(&row, Some(&old));
             Ok((WriteOutcome::Updated, row))
         }
     }
@@ -339,12 +364,13 @@ pub fn list_records(
         q = q.filter(records::employer_nib.eq(v.clone()));
     }
     if let Some(p) = &filter.region_prefix {
-        // Region codes are validated digits and dots, so LIKE has nothing to escape.
-        q = q.filter(
-            records::region_code
-                .eq(p.clone())
-                .or(records::region_code.like(format!("{p}.%"))),
-        );
+        // The code itself and every code below it ("64.02" → "64.02.06", not
+        // "64.021"): region codes are digits and dots, compared byte by byte
+        // (BINARY in SQLite, COLLATE "C" in PostgreSQL), and '/' follows '.',
+        // so this is one range over the region index.
+        q = q
+            .filter(records::region_code.ge(p.clone()))
+            .filter(records::region_code.lt(format!("{p}/")));
     }
     if let Some(v) = &filter.status {
         q = q.filter(records::status.eq(v.clone()));
@@ -381,13 +407,59 @@ pub fn list_records(
     Ok(q.order(records::record_key.asc()).limit(limit).load(conn)?)
 }
 
-/// All records that name one worker, oldest first.
+/// All records that name one worker, by type, oldest first.
 pub fn records_of_worker(conn: &mut DbConn, worker_id: &str) -> Result<Vec<RecordRow>, StoreError> {
     Ok(records::table
         .filter(records::worker_id.eq(worker_id))
-        .order((records::record_type.asc(), records::created_at.asc()))
+        .order((
+            records::record_type.asc(),
+            records::created_at.asc(),
+            records::record_key.asc(),
+        ))
         .select(RecordRow::as_select())
         .load(conn)?)
+}
+
+/// All records that name any of the workers, in the order of `records_of_worker` per worker.
+pub fn records_of_workers(
+    conn: &mut DbConn,
+    worker_ids: &[String],
+) -> Result<Vec<RecordRow>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in worker_ids.chunks(500) {
+        out.extend(
+            records::table
+                .filter(records::worker_id.eq_any(chunk))
+                .order((
+                    records::worker_id.asc(),
+                    records::record_type.asc(),
+                    records::created_at.asc(),
+                    records::record_key.asc(),
+                ))
+                .select(RecordRow::as_select())
+                .load::<RecordRow>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// The records of one type with any of the keys (unknown keys are left out).
+pub fn get_records(
+    conn: &mut DbConn,
+    record_type: &str,
+    keys: &[String],
+) -> Result<Vec<RecordRow>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(500) {
+        out.extend(
+            records::table
+                .filter(records::record_type.eq(record_type))
+                .filter(records::record_key.eq_any(chunk))
+                .select(RecordRow::as_select())
+                .load::<RecordRow>(conn)?,
+        );
+    }
+    Ok(out)
 }
 
 /// Whether `agency` holds a record naming the worker, or reported their identity.

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::error::StoreError;
+use crate::lookups::Lookups;
 use crate::schema::{worker_identities, worker_passports, workers};
 
 /// The identity a record gives for the person it names (already validated).
@@ -113,6 +114,7 @@ pub fn find_by_passport(
 /// Ensures a passport exists and returns its holder, creating the person if new.
 /// A racing creator makes the insert fail on the primary key and the
 /// transaction is retried, so one passport never yields two people.
+#[allow(clippy::too_many_arguments)]
 fn ensure_passport(
     conn: &mut DbConn,
     number: &str,
@@ -121,8 +123,13 @@ fn ensure_passport(
     holder: Option<&str>,
     agency: &str,
     now: NaiveDateTime,
+    lookups: &mut Lookups,
 ) -> Result<(String, bool), StoreError> {
-    if let Some(p) = find_by_passport(conn, number, country)? {
+    let found = match lookups.passport(number, country) {
+        Some(found) => found,
+        None => find_by_passport(conn, number, country)?,
+    };
+    if let Some(p) = found {
         if let Some(h) = holder {
             if h != p.worker_id {
                 return Err(StoreError::Conflict {
@@ -140,6 +147,7 @@ fn ensure_passport(
                     worker_passports::updated_at.eq(now),
                 ))
                 .execute(conn)?;
+            lookups.forget_passport(number, country);
             bump_worker(conn, &p.worker_id, now)?;
         }
         return Ok((p.worker_id, false));
@@ -159,6 +167,8 @@ fn ensure_passport(
                     updated_at: now,
                 })
                 .execute(conn)?;
+            // A person seen for the first time has no reported identity yet.
+            lookups.note_new_worker(&id, agency);
             (id, true)
         }
     };
@@ -173,10 +183,12 @@ fn ensure_passport(
             updated_at: now,
         })
         .execute(conn)?;
+    lookups.forget_passport(number, country);
     Ok((worker_id, created))
 }
 
 /// Resolves the person a record names and keeps the agency's view of their identity.
+#[allow(clippy::too_many_arguments)]
 pub fn resolve_person(
     conn: &mut DbConn,
     person: &PersonRef,
@@ -185,6 +197,7 @@ pub fn resolve_person(
     record_type: &str,
     record_key: &str,
     now: NaiveDateTime,
+    lookups: &mut Lookups,
 ) -> Result<String, StoreError> {
     let (worker_id, _) = ensure_passport(
         conn,
@@ -194,6 +207,7 @@ pub fn resolve_person(
         None,
         agency,
         now,
+        lookups,
     )?;
     record_identity(
         conn,
@@ -204,6 +218,7 @@ pub fn resolve_person(
         record_type,
         record_key,
         now,
+        lookups,
     )?;
     Ok(worker_id)
 }
@@ -218,6 +233,7 @@ fn record_identity(
     record_type: &str,
     record_key: &str,
     now: NaiveDateTime,
+    lookups: &mut Lookups,
 ) -> Result<(), StoreError> {
     let row = IdentityRow {
         worker_id: worker_id.to_string(),
@@ -232,16 +248,20 @@ fn record_identity(
         record_key: record_key.to_string(),
         updated_at: now,
     };
-    let current: Option<IdentityRow> = worker_identities::table
-        .find((worker_id, agency))
-        .select(IdentityRow::as_select())
-        .first(conn)
-        .optional()?;
+    let current: Option<IdentityRow> = match lookups.identity(worker_id, agency) {
+        Some(found) => found,
+        None => worker_identities::table
+            .find((worker_id, agency))
+            .select(IdentityRow::as_select())
+            .first(conn)
+            .optional()?,
+    };
     match current {
         None => {
             diesel::insert_into(worker_identities::table)
                 .values(&row)
                 .execute(conn)?;
+            lookups.forget_identity(worker_id, agency);
             bump_worker(conn, worker_id, now)?;
         }
         Some(cur)
@@ -263,6 +283,7 @@ fn record_identity(
                     worker_identities::updated_at.eq(now),
                 ))
                 .execute(conn)?;
+            lookups.forget_identity(worker_id, agency);
             bump_worker(conn, worker_id, now)?;
         }
         Some(_) => {}
@@ -313,6 +334,7 @@ pub fn register_worker(
             }
         }
     }
+    let lookups = &mut Lookups::default();
     let (worker_id, created) = ensure_passport(
         conn,
         &person.passport_no,
@@ -321,6 +343,7 @@ pub fn register_worker(
         holder.as_deref(),
         agency,
         now,
+        lookups,
     )?;
     for p in extra {
         ensure_passport(
@@ -331,10 +354,11 @@ pub fn register_worker(
             Some(&worker_id),
             agency,
             now,
+            lookups,
         )?;
     }
     record_identity(
-        conn, &worker_id, person, agency, client, "worker", &worker_id, now,
+        conn, &worker_id, person, agency, client, "worker", &worker_id, now, lookups,
     )?;
     Ok((worker_id, created))
 }
@@ -422,9 +446,32 @@ pub fn list_workers(
         q = q.filter(workers::id.gt(a.to_string()));
     }
     let rows: Vec<WorkerRow> = q.order(workers::id.asc()).limit(limit).load(conn)?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    with_identity(conn, rows)
+}
+
+/// Reads many people at once (in the order of their ids; unknown ids are left out).
+pub fn get_workers(conn: &mut DbConn, ids: &[String]) -> Result<Vec<WorkerDetail>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows: Vec<WorkerRow> = workers::table
+            .filter(workers::id.eq_any(chunk))
+            .order(workers::id.asc())
+            .select(WorkerRow::as_select())
+            .load(conn)?;
+        out.extend(with_identity(conn, rows)?);
+    }
+    Ok(out)
+}
+
+/// Adds passports and reported identities to worker rows (two queries).
+fn with_identity(conn: &mut DbConn, rows: Vec<WorkerRow>) -> Result<Vec<WorkerDetail>, StoreError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let passports: Vec<PassportRow> = worker_passports::table
         .filter(worker_passports::worker_id.eq_any(&ids))
+        .order((
+            worker_passports::country.asc(),
+            worker_passports::number.asc(),
+        ))
         .select(PassportRow::as_select())
         .load(conn)?;
     let identities: Vec<IdentityRow> = worker_identities::table
@@ -432,22 +479,28 @@ pub fn list_workers(
         .order(worker_identities::agency_code.asc())
         .select(IdentityRow::as_select())
         .load(conn)?;
+    let mut passports = group_by_worker(passports, |p| &p.worker_id);
+    let mut identities = group_by_worker(identities, |i| &i.worker_id);
     Ok(rows
         .into_iter()
         .map(|w| WorkerDetail {
-            passports: passports
-                .iter()
-                .filter(|p| p.worker_id == w.id)
-                .cloned()
-                .collect(),
-            identities: identities
-                .iter()
-                .filter(|i| i.worker_id == w.id)
-                .cloned()
-                .collect(),
+            passports: passports.remove(&w.id).unwrap_or_default(),
+            identities: identities.remove(&w.id).unwrap_or_default(),
             worker: w,
         })
         .collect())
+}
+
+/// Groups rows by the worker they belong to, keeping their order.
+pub fn group_by_worker<T>(
+    rows: Vec<T>,
+    worker_of: impl Fn(&T) -> &String,
+) -> std::collections::HashMap<String, Vec<T>> {
+    let mut out: std::collections::HashMap<String, Vec<T>> = std::collections::HashMap::new();
+    for r in rows {
+        out.entry(worker_of(&r).clone()).or_default().push(r);
+    }
+    out
 }
 
 /// Every worker id.

@@ -331,11 +331,15 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     let kid = head
         .kid
         .ok_or_else(|| unauthorized("invalid_token", "the token has no key id (kid)"))?;
-    let keys = state.keys.clone();
-    let lookup = kid.clone();
-    let key = web::block(move || keys.verifying(&lookup))
-        .await?
-        .ok_or_else(|| unauthorized("invalid_token", "the token was signed with an unknown key"))?;
+    // A known key is in memory; only an unknown one sends us to the database.
+    let key = match state.keys.loaded(&kid) {
+        Some(k) => Some(k),
+        None => {
+            let keys = state.keys.clone();
+            web::block(move || keys.verifying(&kid)).await?
+        }
+    }
+    .ok_or_else(|| unauthorized("invalid_token", "the token was signed with an unknown key"))?;
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_issuer(&[state.settings.issuer.as_str()]);
     validation.set_audience(&[state.settings.audience.as_str()]);

@@ -210,14 +210,7 @@ impl KeyStore {
 
     /// The verification key for `kid`, reloading once if it is unknown.
     pub fn verifying(&self, kid: &str) -> Option<DecodingKey> {
-        let find = |s: &Self| {
-            s.keys
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .find(|k| k.kid == kid)
-                .map(|k| k.decoding.clone())
-        };
+        let find = |s: &Self| s.loaded(kid);
         find(self).or_else(|| {
             {
                 let mut last = self.last_reload.lock().unwrap_or_else(|p| p.into_inner());
@@ -229,6 +222,16 @@ impl KeyStore {
             self.reload().ok()?;
             find(self)
         })
+    }
+
+    /// The verifying key of `kid` if it is loaded already (no database access).
+    pub fn loaded(&self, kid: &str) -> Option<DecodingKey> {
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|k| k.kid == kid)
+            .map(|k| k.decoding.clone())
     }
 
     /// The public keys as a JWKS.

@@ -218,7 +218,9 @@ pub async fn update_finding(
             row.status_changed_at = Utc::now().naive_utc();
             row.version = old.version + 1;
             findings::update(c, &row, old.version)?;
-            super::engine::announce_change(c, &row)?;
+            let mut journal = sinergi_db::journal::Journal::default();
+            super::engine::announce_change(&mut journal, &row)?;
+            journal.write(c)?;
             Ok(row)
         })
     })

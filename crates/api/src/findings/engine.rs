@@ -6,8 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime, Utc};
-use sinergi_db::changes::{self, NewChange};
+use sinergi_db::changes::NewChange;
 use sinergi_db::findings::{self, FindingRow};
+use sinergi_db::journal::Journal;
 use sinergi_db::records::{self, RecordFilter, RecordRow};
 use sinergi_db::{Db, DbConn, StoreError};
 use sinergi_domain::rules::{self, Finding, Subject};
@@ -56,51 +57,75 @@ pub fn affected(conn: &mut DbConn, row: &RecordRow) -> Result<Vec<Subject>, Stor
     Ok(out.into_iter().collect())
 }
 
+/// District of the latest presence report, when there is one.
+fn presence_district(presence: &[rules::PresenceFact]) -> Option<Option<String>> {
+    presence
+        .iter()
+        .max_by_key(|f| (f.observed_on, f.r.key.clone()))
+        .map(|latest| latest.region.district().map(|d| d.as_str().to_string()))
+}
+
+/// The employer a worker's region falls back to: the first assignment's.
+fn assignment_employer(rows: &[RecordRow]) -> Option<String> {
+    rows.iter()
+        .filter(|r| r.record_type == RecordType::Assignment.as_str())
+        .find_map(|r| r.employer_nib.clone())
+}
+
+/// District of an employer's registered address.
+fn employer_district(employer: Option<&RecordRow>) -> Option<String> {
+    employer
+        .and_then(|e| e.region_code.as_deref())
+        .and_then(|r| RegionCode::parse(r).ok())
+        .and_then(|r| r.district())
+        .map(|d| d.as_str().to_string())
+}
+
 /// District of a subject, for filtering findings by region.
 fn region_of(
     conn: &mut DbConn,
     subject: &Subject,
     facts_presence: Option<&[rules::PresenceFact]>,
 ) -> Result<Option<String>, StoreError> {
-    if let Some(latest) =
-        facts_presence.and_then(|p| p.iter().max_by_key(|f| (f.observed_on, f.r.key.clone())))
-    {
-        return Ok(latest.region.district().map(|d| d.as_str().to_string()));
+    if let Some(d) = facts_presence.and_then(presence_district) {
+        return Ok(d);
     }
     let nib = match subject {
         Subject::Employer(nib) => Some(nib.clone()),
-        Subject::Worker(id) => records::records_of_worker(conn, id)?
-            .into_iter()
-            .filter(|r| r.record_type == RecordType::Assignment.as_str())
-            .find_map(|r| r.employer_nib)
-            .or(None),
+        Subject::Worker(id) => assignment_employer(&records::records_of_worker(conn, id)?),
     };
     let Some(nib) = nib else { return Ok(None) };
-    Ok(
-        records::get_record(conn, RecordType::Employer.as_str(), &nib)?
-            .and_then(|e| e.region_code)
-            .and_then(|r| RegionCode::parse(&r).ok())
-            .and_then(|r| r.district())
-            .map(|d| d.as_str().to_string()),
-    )
+    Ok(employer_district(
+        records::get_record(conn, RecordType::Employer.as_str(), &nib)?.as_ref(),
+    ))
 }
 
-/// Announces a finding change in the change feed.
-pub fn announce_change(conn: &mut DbConn, row: &FindingRow) -> Result<(), StoreError> {
+/// A worker's findings as of `today`, and the employer they are filed under:
+/// the active assignment's, else any.
+fn evaluate_worker(f: &rules::WorkerFacts, today: NaiveDate) -> (Vec<Finding>, Option<String>) {
+    let employer = f
+        .assignments
+        .iter()
+        .find(|a| a.is_active_on(today))
+        .or(f.assignments.first())
+        .map(|a| a.employer_nib.clone())
+        .or_else(|| f.permits.iter().find_map(|p| p.sponsor_nib.clone()));
+    (rules::evaluate_worker(f, today), employer)
+}
+
+/// Announces a finding change in the change feed (written with the journal).
+pub fn announce_change(journal: &mut Journal, row: &FindingRow) -> Result<(), StoreError> {
     let payload = serde_json::to_string(&FindingView::of(row))?;
-    changes::append(
-        conn,
-        &NewChange {
-            record_type: "finding".into(),
-            record_key: row.id.clone(),
-            op: "upsert",
-            version: row.version,
-            agency_code: SYSTEM.into(),
-            worker_id: row.worker_id.clone(),
-            payload: Some(payload),
-            changed_at: row.status_changed_at.max(row.last_seen_at),
-        },
-    )?;
+    journal.change(NewChange {
+        record_type: "finding".into(),
+        record_key: row.id.clone(),
+        op: "upsert",
+        version: row.version,
+        agency_code: SYSTEM.into(),
+        worker_id: row.worker_id.clone(),
+        payload: Some(payload),
+        changed_at: row.status_changed_at.max(row.last_seen_at),
+    });
     Ok(())
 }
 
@@ -113,23 +138,13 @@ fn recompute_inner(
     subject: &Subject,
     today: NaiveDate,
     now: NaiveDateTime,
+    journal: &mut Journal,
 ) -> Result<usize, StoreError> {
     let (computed, presence, worker_employer) = match subject {
         Subject::Worker(id) => match facts::worker(conn, id)? {
             Some(f) => {
-                // The employer a worker's findings are filed under: the active assignment's, else any.
-                let employer = f
-                    .assignments
-                    .iter()
-                    .find(|a| a.is_active_on(today))
-                    .or(f.assignments.first())
-                    .map(|a| a.employer_nib.clone())
-                    .or_else(|| f.permits.iter().find_map(|p| p.sponsor_nib.clone()));
-                (
-                    rules::evaluate_worker(&f, today),
-                    Some(f.presence),
-                    employer,
-                )
+                let (computed, employer) = evaluate_worker(&f, today);
+                (computed, Some(f.presence), employer)
             }
             None => (vec![], None, None),
         },
@@ -140,14 +155,104 @@ fn recompute_inner(
         ),
     };
     let region = region_of(conn, subject, presence.as_deref())?;
-    let existing: BTreeMap<(String, String), FindingRow> =
-        findings::of_subject(conn, subject.kind(), subject.id())?
-            .into_iter()
-            .map(|r| ((r.rule.clone(), r.discriminator.clone()), r))
+    let existing = findings::of_subject(conn, subject.kind(), subject.id())?;
+    reconcile(
+        conn,
+        &computed,
+        worker_employer,
+        region,
+        existing,
+        now,
+        journal,
+    )
+}
+
+/// Recomputes many subjects: workers with a few queries per 500 of them,
+/// employers one by one.
+fn recompute_all(
+    conn: &mut DbConn,
+    subjects: &[Subject],
+    today: NaiveDate,
+    now: NaiveDateTime,
+    journal: &mut Journal,
+) -> Result<usize, StoreError> {
+    let mut changed = 0;
+    let worker_ids: Vec<String> = subjects
+        .iter()
+        .filter_map(|s| match s {
+            Subject::Worker(id) => Some(id.clone()),
+            Subject::Employer(_) => None,
+        })
+        .collect();
+    for chunk in worker_ids.chunks(500) {
+        let started = std::time::Instant::now();
+        let all = facts::workers(conn, chunk)?;
+        let mut existing = sinergi_db::workers::group_by_worker(
+            findings::of_subjects(conn, "worker", chunk)?,
+            |f| &f.subject_id,
+        );
+        // Region falls back to the employer of the first assignment when no presence report places the worker.
+        let nibs: BTreeSet<String> = all
+            .iter()
+            .filter(|(f, _)| f.presence.is_empty())
+            .filter_map(|(_, rows)| assignment_employer(rows))
             .collect();
+        let nibs: Vec<String> = nibs.into_iter().collect();
+        let employers: BTreeMap<String, RecordRow> =
+            records::get_records(conn, RecordType::Employer.as_str(), &nibs)?
+                .into_iter()
+                .map(|r| (r.record_key.clone(), r))
+                .collect();
+        let mut done = BTreeSet::new();
+        for (f, rows) in &all {
+            let (computed, employer) = evaluate_worker(f, today);
+            let region = match presence_district(&f.presence) {
+                Some(d) => d,
+                None => {
+                    employer_district(assignment_employer(rows).and_then(|n| employers.get(&n)))
+                }
+            };
+            let mine = existing.remove(&f.worker_id).unwrap_or_default();
+            changed += reconcile(conn, &computed, employer, region, mine, now, journal)?;
+            done.insert(f.worker_id.clone());
+        }
+        // A worker no longer stored keeps no open findings.
+        for id in chunk.iter().filter(|id| !done.contains(*id)) {
+            let mine = existing.remove(id).unwrap_or_default();
+            changed += reconcile(conn, &[], None, None, mine, now, journal)?;
+        }
+        let per_subject = started.elapsed().as_secs_f64() / chunk.len().max(1) as f64;
+        for _ in chunk {
+            crate::metrics::observe_recompute(per_subject);
+        }
+    }
+    for s in subjects
+        .iter()
+        .filter(|s| matches!(s, Subject::Employer(_)))
+    {
+        changed += recompute(conn, s, today, now, journal)?;
+    }
+    Ok(changed)
+}
+
+/// Brings a subject's stored findings in line with the computed ones:
+/// new ones inserted, changed or recurring ones updated (reopened), the rest resolved.
+fn reconcile(
+    conn: &mut DbConn,
+    computed: &[Finding],
+    worker_employer: Option<String>,
+    region: Option<String>,
+    existing: Vec<FindingRow>,
+    now: NaiveDateTime,
+    journal: &mut Journal,
+) -> Result<usize, StoreError> {
+    let existing: BTreeMap<(String, String), FindingRow> = existing
+        .into_iter()
+        .map(|r| ((r.rule.clone(), r.discriminator.clone()), r))
+        .collect();
     let mut seen = BTreeSet::new();
     let mut changed = 0;
-    for f in &computed {
+    for f in computed {
         let key = (f.rule.as_str().to_string(), f.discriminator.clone());
         seen.insert(key.clone());
         let evidence = evidence_json(f)?;
@@ -180,7 +285,7 @@ fn recompute_inner(
                     version: 1,
                 };
                 findings::insert(conn, &row)?;
-                announce_change(conn, &row)?;
+                announce_change(journal, &row)?;
                 changed += 1;
             }
             Some(old) => {
@@ -209,7 +314,7 @@ fn recompute_inner(
                 row.last_seen_at = now;
                 row.version = old.version + 1;
                 findings::update(conn, &row, old.version)?;
-                announce_change(conn, &row)?;
+                announce_change(journal, &row)?;
                 changed += 1;
             }
         }
@@ -225,7 +330,7 @@ fn recompute_inner(
         row.status_changed_at = now;
         row.version = old.version + 1;
         findings::update(conn, &row, old.version)?;
-        announce_change(conn, &row)?;
+        announce_change(journal, &row)?;
         changed += 1;
     }
     Ok(changed)
@@ -237,51 +342,51 @@ pub fn recompute(
     subject: &Subject,
     today: NaiveDate,
     now: NaiveDateTime,
+    journal: &mut Journal,
 ) -> Result<usize, StoreError> {
     let started = std::time::Instant::now();
-    let r = recompute_inner(conn, subject, today, now);
+    let r = recompute_inner(conn, subject, today, now, journal);
     crate::metrics::observe_recompute(started.elapsed().as_secs_f64());
     r
 }
 
-/// The subjects to recompute before a transaction commits; each once, however
-/// many of its records the transaction wrote.
+/// What a write transaction owes before it commits: the subjects whose
+/// findings to recompute (each once, however many of its records the
+/// transaction wrote) and the journal of audit events and changes.
 #[derive(Debug, Default)]
-pub struct Pending(BTreeSet<Subject>);
+pub struct Pending {
+    subjects: BTreeSet<Subject>,
+    /// Audit events and changes to write at the end.
+    pub journal: Journal,
+}
 
 impl Pending {
     /// Notes the subjects a changed record touches.
     pub fn note(&mut self, conn: &mut DbConn, row: &RecordRow) -> Result<(), StoreError> {
-        self.0.extend(affected(conn, row)?);
+        self.subjects.extend(affected(conn, row)?);
         Ok(())
     }
 
-    /// Takes over another queue's subjects.
+    /// Takes over another queue's subjects and journal (after its savepoint succeeded).
     pub fn absorb(&mut self, other: Pending) {
-        self.0.extend(other.0);
+        self.subjects.extend(other.subjects);
+        self.journal.absorb(other.journal);
     }
 
     /// Notes one subject.
     pub fn note_subject(&mut self, s: Subject) {
-        self.0.insert(s);
+        self.subjects.insert(s);
     }
 
-    /// Recomputes every noted subject (inside the writing transaction).
+    /// Recomputes every noted subject, then writes the journal: the last
+    /// step of the writing transaction.
     pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
         let now = Utc::now().naive_utc();
         let today = today();
-        for s in std::mem::take(&mut self.0) {
-            recompute(conn, &s, today, now)?;
-        }
-        Ok(())
+        let subjects: Vec<Subject> = std::mem::take(&mut self.subjects).into_iter().collect();
+        recompute_all(conn, &subjects, today, now, &mut self.journal)?;
+        self.journal.write(conn)
     }
-}
-
-/// Recomputes the subjects touched by a changed record (inside its transaction).
-pub fn after_write(conn: &mut DbConn, row: &RecordRow) -> Result<(), StoreError> {
-    let mut pending = Pending::default();
-    pending.note(conn, row)?;
-    pending.flush(conn)
 }
 
 /// The daily sweep: every worker and employer, each in its own transaction.
@@ -295,7 +400,12 @@ pub fn sweep(db: &Db, today: NaiveDate) -> Result<(usize, usize), StoreError> {
         .collect();
     let mut changed = 0;
     for s in &subjects {
-        changed += db.write(|c| recompute(c, s, today, Utc::now().naive_utc()))?;
+        changed += db.write(|c| {
+            let mut journal = Journal::default();
+            let n = recompute(c, s, today, Utc::now().naive_utc(), &mut journal)?;
+            journal.write(c)?;
+            Ok(n)
+        })?;
     }
     Ok((subjects.len(), changed))
 }

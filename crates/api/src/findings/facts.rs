@@ -114,28 +114,59 @@ pub fn presence(row: &RecordRow) -> Result<(PresenceFact, Option<u32>), StoreErr
     ))
 }
 
-fn approvals_by_key(
-    conn: &mut DbConn,
-    keys: impl Iterator<Item = String>,
-) -> Result<Vec<ApprovalFact>, StoreError> {
-    let mut out = BTreeMap::new();
-    for k in keys {
-        if out.contains_key(&k) {
-            continue;
-        }
-        if let Some(row) = records::get_record(conn, RecordType::RptkaApproval.as_str(), &k)? {
-            out.insert(k, approval(&row)?);
-        }
-    }
-    Ok(out.into_values().collect())
-}
-
 /// Everything known about one worker.
 pub fn worker(conn: &mut DbConn, worker_id: &str) -> Result<Option<WorkerFacts>, StoreError> {
     let Some(detail) = people::get_worker(conn, worker_id)? else {
         return Ok(None);
     };
     let rows = records::records_of_worker(conn, worker_id)?;
+    let keys = approval_keys(&rows)?;
+    let approvals = records::get_records(conn, RecordType::RptkaApproval.as_str(), &keys)?;
+    worker_from(&detail, &rows, &approvals).map(Some)
+}
+
+/// Everything known about many workers, read with a few queries for all of
+/// them; each with the records that name them.
+pub fn workers(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<Vec<(WorkerFacts, Vec<RecordRow>)>, StoreError> {
+    let details = people::get_workers(conn, ids)?;
+    let rows = records::records_of_workers(conn, ids)?;
+    let keys = approval_keys(&rows)?;
+    let approvals = records::get_records(conn, RecordType::RptkaApproval.as_str(), &keys)?;
+    let mut rows = people::group_by_worker(
+        rows.into_iter().filter(|r| r.worker_id.is_some()).collect(),
+        |r| r.worker_id.as_ref().expect("filtered"),
+    );
+    details
+        .iter()
+        .map(|d| {
+            let mine = rows.remove(&d.worker.id).unwrap_or_default();
+            Ok((worker_from(d, &mine, &approvals)?, mine))
+        })
+        .collect()
+}
+
+/// The approval numbers the assignments among `rows` are placed under.
+fn approval_keys(rows: &[RecordRow]) -> Result<Vec<String>, StoreError> {
+    let mut keys = std::collections::BTreeSet::new();
+    for row in rows.iter().filter(|r| r.record_type == "assignment") {
+        if let Some(k) = assignment(row)?.approval_no {
+            keys.insert(k);
+        }
+    }
+    Ok(keys.into_iter().collect())
+}
+
+/// A worker's facts from their identity, the records naming them and the
+/// approvals (any superset) their assignments may refer to.
+fn worker_from(
+    detail: &people::WorkerDetail,
+    rows: &[RecordRow],
+    approvals: &[RecordRow],
+) -> Result<WorkerFacts, StoreError> {
+    let worker_id = &detail.worker.id;
     let mut facts = WorkerFacts {
         worker_id: worker_id.to_string(),
         permits: vec![],
@@ -153,7 +184,7 @@ pub fn worker(conn: &mut DbConn, worker_id: &str) -> Result<Option<WorkerFacts>,
             .collect(),
         identities: vec![],
     };
-    for row in &rows {
+    for row in rows {
         match row.record_type.as_str() {
             "residence_permit" => facts.permits.push(permit(row)?),
             "assignment" => facts.assignments.push(assignment(row)?),
@@ -180,13 +211,19 @@ pub fn worker(conn: &mut DbConn, worker_id: &str) -> Result<Option<WorkerFacts>,
             },
         });
     }
-    let keys: Vec<String> = facts
-        .assignments
+    let mut wanted: BTreeMap<&str, ()> = BTreeMap::new();
+    for a in &facts.assignments {
+        if let Some(k) = &a.approval_no {
+            wanted.insert(k.as_str(), ());
+        }
+    }
+    facts.approvals = approvals
         .iter()
-        .filter_map(|a| a.approval_no.clone())
-        .collect();
-    facts.approvals = approvals_by_key(conn, keys.into_iter())?;
-    Ok(Some(facts))
+        .filter(|r| wanted.contains_key(r.record_key.as_str()))
+        .map(approval)
+        .collect::<Result<Vec<_>, _>>()?;
+    facts.approvals.sort_by(|a, b| a.r.key.cmp(&b.r.key));
+    Ok(facts)
 }
 
 /// Everything known about one employer.

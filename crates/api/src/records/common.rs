@@ -6,7 +6,8 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sinergi_db::changes::{self, NewChange};
+use sinergi_db::changes::NewChange;
+use sinergi_db::lookups::Lookups;
 use sinergi_db::records::{self, IfMatch, RecordFilter, RecordRow, RecordWrite, WriteOutcome};
 use sinergi_db::{DbConn, StoreError};
 use sinergi_domain::FieldError;
@@ -197,43 +198,74 @@ pub fn record_json(row: &RecordRow) -> Result<serde_json::Value, ApiError> {
     Ok(serde_json::Value::Object(out))
 }
 
+/// `record_json` as JSON text, assembled around the stored document without
+/// parsing it (the hot path of exports). Falls back to `record_json` when
+/// the document might hold a key the envelope adds.
+pub fn record_json_text(row: &RecordRow) -> Result<String, ApiError> {
+    let inner = row
+        .doc
+        .strip_prefix('{')
+        .and_then(|d| d.strip_suffix('}'))
+        .filter(|d| {
+            !["\"id\":", "\"worker_id\":", "\"meta\":"]
+                .iter()
+                .any(|k| d.contains(k))
+        });
+    let Some(inner) = inner else {
+        return record_json(row).map(|v| v.to_string());
+    };
+    let text = |e: serde_json::Error| ApiError::Internal(e.to_string());
+    let mut out = String::with_capacity(row.doc.len() + 256);
+    out.push_str("{\"id\":");
+    out.push_str(&serde_json::to_string(&row.record_key).map_err(text)?);
+    if !inner.is_empty() {
+        out.push(',');
+        out.push_str(inner);
+    }
+    out.push_str(",\"worker_id\":");
+    out.push_str(&serde_json::to_string(&row.worker_id).map_err(text)?);
+    out.push_str(",\"meta\":");
+    out.push_str(&serde_json::to_string(&Meta::of(row)).map_err(text)?);
+    out.push('}');
+    Ok(out)
+}
+
 /// Runs a prepared write in the current transaction: reference checks, the
-/// upsert, its audit event and, when something changed, its change-feed entry.
+/// upsert, its audit event and, when something changed, its change-feed entry
+/// (both queued in `pending` until the transaction's end). `lookups` holds
+/// what was read ahead for a batch (empty for a single write).
 pub fn apply(
     c: &mut DbConn,
     p: &Prepared,
     audit: &AuditHandle,
     action: &str,
     pending: &mut Pending,
+    lookups: &mut Lookups,
 ) -> Result<(WriteOutcome, RecordRow), StoreError> {
     (p.check)(c)?;
-    let previous = records::find_target(c, &p.write)?;
-    let (outcome, row) = records::upsert_record(c, &p.write)?;
+    let previous = records::find_target(c, &p.write, lookups)?;
+    let (outcome, row) = records::upsert_found(c, &p.write, previous.clone(), lookups)?;
     audit.subject(row.worker_id.as_deref());
     let status = if outcome == WriteOutcome::Created {
         201
     } else {
         200
     };
-    sinergi_db::audit::append(
-        c,
-        &audit.entry(action, &row.record_type, Some(&row.record_key), status),
-    )?;
+    pending
+        .journal
+        .audit(audit.entry(action, &row.record_type, Some(&row.record_key), status));
     if outcome != WriteOutcome::Unchanged {
         let payload = record_json(&row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        changes::append(
-            c,
-            &NewChange {
-                record_type: row.record_type.clone(),
-                record_key: row.record_key.clone(),
-                op: "upsert",
-                version: row.version,
-                agency_code: row.agency_code.clone(),
-                worker_id: row.worker_id.clone(),
-                payload: Some(payload.to_string()),
-                changed_at: row.updated_at,
-            },
-        )?;
+        pending.journal.change(NewChange {
+            record_type: row.record_type.clone(),
+            record_key: row.record_key.clone(),
+            op: "upsert",
+            version: row.version,
+            agency_code: row.agency_code.clone(),
+            worker_id: row.worker_id.clone(),
+            payload: Some(payload.to_string()),
+            changed_at: row.updated_at,
+        });
         // Findings follow in the same transaction (flushed before it commits):
         // a write is never left without them.
         pending.note(c, &row)?;
@@ -275,22 +307,22 @@ pub async fn withdraw(
             }
             let row = records::delete_record(c, record_type, &key)?.ok_or(StoreError::Retry)?;
             audit.subject(row.worker_id.as_deref());
-            sinergi_db::audit::append(c, &audit.entry("delete", record_type, Some(&key), 204))?;
-            changes::append(
-                c,
-                &NewChange {
-                    record_type: record_type.to_string(),
-                    record_key: key.clone(),
-                    op: "delete",
-                    version: row.version + 1,
-                    agency_code: agency.clone(),
-                    worker_id: row.worker_id.clone(),
-                    payload: None,
-                    changed_at: chrono::Utc::now().naive_utc(),
-                },
-            )?;
-            crate::findings::engine::after_write(c, &row)?;
-            Ok(())
+            let mut pending = Pending::default();
+            pending
+                .journal
+                .audit(audit.entry("delete", record_type, Some(&key), 204));
+            pending.journal.change(NewChange {
+                record_type: record_type.to_string(),
+                record_key: key.clone(),
+                op: "delete",
+                version: row.version + 1,
+                agency_code: agency.clone(),
+                worker_id: row.worker_id.clone(),
+                payload: None,
+                changed_at: chrono::Utc::now().naive_utc(),
+            });
+            pending.note(c, &row)?;
+            pending.flush(c)
         })
     })
     .await??;
@@ -310,7 +342,8 @@ pub async fn store(
     let result = web::block(move || {
         db.write(|c| {
             let mut pending = Pending::default();
-            let result = apply(c, &prepared, &audit, "write", &mut pending)?;
+            let lookups = &mut Lookups::default();
+            let result = apply(c, &prepared, &audit, "write", &mut pending, lookups)?;
             pending.flush(c)?;
             Ok(result)
         })
@@ -459,4 +492,56 @@ pub fn date_param(ck: &mut Checker, field: &str, v: Option<&str>) -> Option<Opti
             )
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(doc: &str) -> RecordRow {
+        let t = chrono::NaiveDate::from_ymd_opt(2030, 1, 2)
+            .and_then(|d| d.and_hms_micro_opt(3, 4, 5, 6))
+            .expect("valid time");
+        RecordRow {
+            record_type: "residence_permit".into(),
+            record_key: "ITAS-\"1\"".into(),
+            agency_code: "IMI".into(),
+            client_id: "c1".into(),
+            source_ref: Some("S-1".into()),
+            worker_id: Some("w-1".into()),
+            employer_nib: None,
+            region_code: None,
+            status: None,
+            kind: None,
+            nationality: None,
+            ref_key: None,
+            valid_from: None,
+            valid_until: None,
+            doc: doc.into(),
+            version: 3,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn record_text_is_the_record_json() {
+        for doc in [
+            r#"{"permit_no":"ITAS-1","worker":{"passport_no":"E1","full_name":"A \"B\""},"kind":"ITAS","positions":[1,2]}"#,
+            r#"{}"#,
+            r#"{"id":"inside","x":1}"#,
+            r#"{"worker":{"meta":{"k":1}}}"#,
+        ] {
+            let r = row(doc);
+            let fast: serde_json::Value =
+                serde_json::from_str(&record_json_text(&r).expect("text")).expect("valid JSON");
+            let slow = record_json(&r).expect("value");
+            assert_eq!(fast, slow, "{doc}");
+            assert_eq!(
+                record_json_text(&r).expect("text"),
+                slow.to_string(),
+                "same key order: {doc}"
+            );
+        }
+    }
 }

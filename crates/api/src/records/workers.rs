@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sinergi_db::changes::{self, NewChange};
+use sinergi_db::changes::NewChange;
 use sinergi_db::records as store;
 use sinergi_db::workers::{self as people, ExtraPassport, WorkerDetail, WorkerFilter};
 use sinergi_domain::{CountryCode, PassportNo, RecordType};
@@ -256,6 +256,7 @@ pub async fn register(
     let audit = caller.audit.clone();
     let (id, created) = web::block(move || {
         db.write(|c| {
+            let mut pending = crate::findings::engine::Pending::default();
             let before =
                 match people::find_by_passport(c, &person.passport_no, &person.nationality)? {
                     Some(p) => people::get_worker(c, &p.worker_id)?.map(|d| d.worker.version),
@@ -274,34 +275,26 @@ pub async fn register(
                 let version = after.worker.version;
                 let changed_at = after.worker.updated_at;
                 let payload = serde_json::to_string(&summary(after))?;
-                changes::append(
-                    c,
-                    &NewChange {
-                        record_type: "worker".into(),
-                        record_key: id.clone(),
-                        op: "upsert",
-                        version,
-                        agency_code: agency.clone(),
-                        worker_id: Some(id.clone()),
-                        payload: Some(payload),
-                        changed_at,
-                    },
-                )?;
+                pending.journal.change(NewChange {
+                    record_type: "worker".into(),
+                    record_key: id.clone(),
+                    op: "upsert",
+                    version,
+                    agency_code: agency.clone(),
+                    worker_id: Some(id.clone()),
+                    payload: Some(payload),
+                    changed_at,
+                });
             }
-            crate::findings::engine::recompute(
-                c,
-                &sinergi_domain::rules::Subject::Worker(id.clone()),
-                crate::findings::engine::today(),
-                Utc::now().naive_utc(),
-            )?;
+            pending.note_subject(sinergi_domain::rules::Subject::Worker(id.clone()));
             audit.subject(Some(&id));
-            let entry = audit.entry(
+            pending.journal.audit(audit.entry(
                 "write",
                 "worker",
                 Some(&id),
                 if created { 201 } else { 200 },
-            );
-            sinergi_db::audit::append(c, &entry)?;
+            ));
+            pending.flush(c)?;
             Ok((id, created))
         })
     })

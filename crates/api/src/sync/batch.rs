@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sinergi_db::idempotency::{self, IdemStart};
+use sinergi_db::lookups::Lookups;
 use sinergi_db::records::WriteOutcome;
 use sinergi_db::StoreError;
 use sinergi_domain::RecordType;
@@ -267,11 +268,23 @@ fn dry_run_rollback() -> StoreError {
     }
 }
 
+/// Marker error that rolls back an optimistic pass in which an operation
+/// failed, so the batch runs again with a savepoint per operation.
+fn needs_savepoints() -> StoreError {
+    StoreError::Conflict {
+        code: "needs_savepoints",
+        message: "an operation failed; run the batch again with savepoints".into(),
+    }
+}
+
 /// Runs the prepared operations and returns per-operation results and whether
 /// the batch failed as a whole. Everything runs in one transaction, so a batch
-/// costs one commit: atomic batches stop at the first failure and roll back;
-/// other batches give each operation a savepoint, so a failing one is undone
-/// alone. Findings are recomputed once per subject before the commit.
+/// costs one commit: atomic batches stop at the first failure and roll back.
+/// Other batches first run optimistically, without savepoints; if an operation
+/// fails there, that pass is rolled back and the batch runs again with a
+/// savepoint per operation, so a failing one is undone alone. Findings are
+/// recomputed once per subject, and the audit events and changes written in
+/// one go, before the commit.
 fn execute(
     db: &sinergi_db::Db,
     ops: &[BatchOperation],
@@ -296,42 +309,57 @@ fn execute(
     }
     let failed_at: Cell<Option<usize>> = Cell::new(None);
     let mut results: Vec<BatchResult> = Vec::new();
-    let outcome = db.write(|c| {
-        results.clear();
-        failed_at.set(None);
-        let mut pending = Pending::default();
-        for (i, (op, p)) in ops.iter().zip(&prepared).enumerate() {
-            let applied = match p {
-                Err(e) => {
-                    results.push(failed(i, op, e));
-                    continue;
+    let mut optimistic = !atomic;
+    let outcome = loop {
+        let outcome = db.write(|c| {
+            results.clear();
+            failed_at.set(None);
+            let mut pending = Pending::default();
+            // Targets, passports and identities for the whole batch in a few queries.
+            let mut lookups = Lookups::prefetch(c, prepared.iter().flatten().map(|p| &p.write))?;
+            for (i, (op, p)) in ops.iter().zip(&prepared).enumerate() {
+                let applied = match p {
+                    Err(e) => {
+                        results.push(failed(i, op, e));
+                        continue;
+                    }
+                    Ok(p) if atomic || optimistic => {
+                        common::apply(c, p, audit, "batch_write", &mut pending, &mut lookups)
+                    }
+                    Ok(p) => sinergi_db::conn::savepoint(c, |c| {
+                        // A failed operation must leave neither subjects nor journal entries queued.
+                        let mut mine = Pending::default();
+                        let r = common::apply(c, p, audit, "batch_write", &mut mine, &mut lookups)?;
+                        pending.absorb(mine);
+                        Ok(r)
+                    }),
+                };
+                match applied {
+                    Ok((o, row)) => results.push(succeeded(i, op, o, &row)),
+                    Err(e) if e.is_retryable() => return Err(e),
+                    Err(e) if atomic => {
+                        failed_at.set(Some(i));
+                        results.push(failed(i, op, &ApiError::from(e)));
+                        return Err(dry_run_rollback());
+                    }
+                    Err(_) if optimistic => return Err(needs_savepoints()),
+                    Err(e) => results.push(failed(i, op, &ApiError::from(e))),
                 }
-                Ok(p) if atomic => common::apply(c, p, audit, "batch_write", &mut pending),
-                Ok(p) => sinergi_db::conn::savepoint(c, |c| {
-                    // A failed operation must not leave its subjects queued.
-                    let mut mine = Pending::default();
-                    let r = common::apply(c, p, audit, "batch_write", &mut mine)?;
-                    pending.absorb(mine);
-                    Ok(r)
-                }),
-            };
-            match applied {
-                Ok((o, row)) => results.push(succeeded(i, op, o, &row)),
-                Err(e) if e.is_retryable() => return Err(e),
-                Err(e) if atomic => {
-                    failed_at.set(Some(i));
-                    results.push(failed(i, op, &ApiError::from(e)));
-                    return Err(dry_run_rollback());
-                }
-                Err(e) => results.push(failed(i, op, &ApiError::from(e))),
             }
+            pending.flush(c)?;
+            if dry_run {
+                return Err(dry_run_rollback());
+            }
+            Ok(())
+        });
+        match outcome {
+            Err(StoreError::Conflict {
+                code: "needs_savepoints",
+                ..
+            }) => optimistic = false,
+            other => break other,
         }
-        pending.flush(c)?;
-        if dry_run {
-            return Err(dry_run_rollback());
-        }
-        Ok(())
-    });
+    };
     match outcome {
         Ok(()) => Ok((results, false)),
         Err(StoreError::Conflict {

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sinergi_db::changes::{self, ChangeRow};
 use utoipa::{IntoParams, ToSchema};
 
@@ -33,7 +34,8 @@ pub struct Change {
     /// Commit time.
     pub changed_at: DateTime<Utc>,
     /// The record after the change, as the item endpoint shows it; null for a delete.
-    pub record: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub record: Option<Box<RawValue>>,
 }
 
 /// A page of the change feed.
@@ -74,11 +76,14 @@ pub fn feed_cursor(state: &AppState, seq: i64) -> String {
 }
 
 fn change(state: &AppState, caller: &Caller, row: ChangeRow) -> Result<Change, ApiError> {
-    let record = match &row.payload {
+    let stored = |e: serde_json::Error| ApiError::Internal(format!("stored change: {e}"));
+    let record = match row.payload {
+        // The stored payload is the record as the feed shows it: passed on as is.
+        Some(p) if !caller.masks_pii() => Some(RawValue::from_string(p).map_err(stored)?),
         Some(p) => {
-            let v: serde_json::Value = serde_json::from_str(p)
-                .map_err(|e| ApiError::Internal(format!("stored change: {e}")))?;
-            Some(common::body(caller, &v)?)
+            let v: serde_json::Value = serde_json::from_str(&p).map_err(stored)?;
+            let masked = serde_json::to_string(&common::body(caller, &v)?).map_err(stored)?;
+            Some(RawValue::from_string(masked).map_err(stored)?)
         }
         None => None,
     };

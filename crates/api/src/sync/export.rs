@@ -173,11 +173,18 @@ pub async fn export_records(
                 let Some(last) = rows.last() else { break };
                 after = Some(last.record_key.clone());
                 let mut chunk = String::new();
+                let corrupt = |e: ApiError| StoreError::Corrupt(e.to_string());
                 for row in &rows {
-                    let v = common::record_json(row)
-                        .and_then(|v| common::body(&stream_caller, &v))
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    chunk.push_str(&writer.line(&v));
+                    if format == Format::Ndjson && !stream_caller.masks_pii() {
+                        // Nothing to mask or flatten: the line is built around the stored document.
+                        chunk.push_str(&common::record_json_text(row).map_err(corrupt)?);
+                        chunk.push('\n');
+                    } else {
+                        let v = common::record_json(row)
+                            .and_then(|v| common::body(&stream_caller, &v))
+                            .map_err(corrupt)?;
+                        chunk.push_str(&writer.line(&v));
+                    }
                     count += 1;
                 }
                 if tx.blocking_send(Ok(web::Bytes::from(chunk))).is_err() {

@@ -1,0 +1,49 @@
+//! What a write transaction has to append to the audit log and the change
+//! feed, collected while it runs and written in one go just before it
+//! commits: a few multi-row statements instead of several per record, and
+//! the change-feed head row is locked only for the transaction's last moment.
+
+use crate::audit::{self, AuditEntry};
+use crate::changes::{self, NewChange};
+use crate::conn::DbConn;
+use crate::error::StoreError;
+
+/// Audit events and changes waiting for the end of their transaction.
+#[derive(Debug, Default)]
+pub struct Journal {
+    audit: Vec<AuditEntry>,
+    changes: Vec<NewChange>,
+}
+
+impl Journal {
+    /// Queues an audit event.
+    pub fn audit(&mut self, e: AuditEntry) {
+        self.audit.push(e);
+    }
+
+    /// Queues a change.
+    pub fn change(&mut self, c: NewChange) {
+        self.changes.push(c);
+    }
+
+    /// Takes over what another journal queued (after its savepoint succeeded).
+    pub fn absorb(&mut self, other: Journal) {
+        self.audit.extend(other.audit);
+        self.changes.extend(other.changes);
+    }
+
+    /// Number of queued changes.
+    pub fn change_count(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// Writes the audit events, then the changes (taking the feed's head row
+    /// last); call as the last step of the transaction. Leaves the journal empty.
+    pub fn write(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        audit::append_many(conn, &std::mem::take(&mut self.audit))?;
+        if !self.changes.is_empty() {
+            changes::append_many(conn, &std::mem::take(&mut self.changes))?;
+        }
+        Ok(())
+    }
+}

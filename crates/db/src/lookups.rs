@@ -1,0 +1,213 @@
+//! What a batch of writes would otherwise look up row by row — the records
+//! it targets, the passports and reported identities of the people it names —
+//! read with a few multi-key queries at the start of its transaction.
+//!
+//! An entry says what the database held when the transaction read it; every
+//! write forgets the entries it touches, so later lookups go to the database
+//! and see the write (also after a savepoint was rolled back). A key that is
+//! not here is simply looked up.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use diesel::prelude::*;
+
+use crate::conn::DbConn;
+use crate::error::StoreError;
+use crate::records::{RecordRow, RecordWrite};
+use crate::schema::{records, worker_identities, worker_passports};
+use crate::workers::{IdentityRow, PassportRow};
+
+/// Rows read ahead for one transaction; `None` records a known absence.
+#[derive(Debug, Default)]
+pub struct Lookups {
+    by_key: HashMap<(String, String), Option<RecordRow>>,
+    by_source_ref: HashMap<(String, String, String), Option<RecordRow>>,
+    passports: HashMap<(String, String), Option<PassportRow>>,
+    identities: HashMap<(String, String), Option<IdentityRow>>,
+}
+
+/// Keys per query: within both databases' bound-parameter limits.
+const CHUNK: usize = 500;
+
+impl Lookups {
+    /// Reads ahead what `writes` will look up.
+    pub fn prefetch<'a>(
+        conn: &mut DbConn,
+        writes: impl IntoIterator<Item = &'a RecordWrite>,
+    ) -> Result<Lookups, StoreError> {
+        let mut keys: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        let mut srefs: BTreeMap<(&str, &str), BTreeSet<String>> = BTreeMap::new();
+        let mut passports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut agencies: BTreeSet<String> = BTreeSet::new();
+        for w in writes {
+            if let Some(k) = &w.natural_key {
+                keys.entry(w.record_type).or_default().insert(k.clone());
+            }
+            if let Some(s) = &w.source_ref {
+                srefs
+                    .entry((w.record_type, w.agency_code.as_str()))
+                    .or_default()
+                    .insert(s.clone());
+            }
+            if let Some(p) = &w.person {
+                passports
+                    .entry(p.nationality.clone())
+                    .or_default()
+                    .insert(p.passport_no.clone());
+                agencies.insert(w.agency_code.clone());
+            }
+        }
+        let mut out = Lookups::default();
+        for (rt, wanted) in &keys {
+            let wanted: Vec<String> = wanted.iter().cloned().collect();
+            for k in &wanted {
+                out.by_key.insert((rt.to_string(), k.clone()), None);
+            }
+            for chunk in wanted.chunks(CHUNK) {
+                let rows: Vec<RecordRow> = records::table
+                    .filter(records::record_type.eq(*rt))
+                    .filter(records::record_key.eq_any(chunk))
+                    .select(RecordRow::as_select())
+                    .load(conn)?;
+                for r in rows {
+                    out.by_key
+                        .insert((r.record_type.clone(), r.record_key.clone()), Some(r));
+                }
+            }
+        }
+        for ((rt, agency), wanted) in &srefs {
+            let wanted: Vec<String> = wanted.iter().cloned().collect();
+            for s in &wanted {
+                out.by_source_ref
+                    .insert((rt.to_string(), agency.to_string(), s.clone()), None);
+            }
+            for chunk in wanted.chunks(CHUNK) {
+                let rows: Vec<RecordRow> = records::table
+                    .filter(records::record_type.eq(*rt))
+                    .filter(records::agency_code.eq(*agency))
+                    .filter(records::source_ref.eq_any(chunk))
+                    .select(RecordRow::as_select())
+                    .load(conn)?;
+                for r in rows {
+                    let sref = r.source_ref.clone().unwrap_or_default();
+                    out.by_source_ref.insert(
+                        (r.record_type.clone(), r.agency_code.clone(), sref),
+                        Some(r),
+                    );
+                }
+            }
+        }
+        let mut holders: BTreeSet<String> = BTreeSet::new();
+        for (country, numbers) in &passports {
+            let numbers: Vec<String> = numbers.iter().cloned().collect();
+            for n in &numbers {
+                out.passports.insert((n.clone(), country.clone()), None);
+            }
+            for chunk in numbers.chunks(CHUNK) {
+                let rows: Vec<PassportRow> = worker_passports::table
+                    .filter(worker_passports::country.eq(country))
+                    .filter(worker_passports::number.eq_any(chunk))
+                    .select(PassportRow::as_select())
+                    .load(conn)?;
+                for p in rows {
+                    holders.insert(p.worker_id.clone());
+                    out.passports
+                        .insert((p.number.clone(), p.country.clone()), Some(p));
+                }
+            }
+        }
+        let holders: Vec<String> = holders.into_iter().collect();
+        for agency in &agencies {
+            for h in &holders {
+                out.identities.insert((h.clone(), agency.clone()), None);
+            }
+            for chunk in holders.chunks(CHUNK) {
+                let rows: Vec<IdentityRow> = worker_identities::table
+                    .filter(worker_identities::agency_code.eq(agency))
+                    .filter(worker_identities::worker_id.eq_any(chunk))
+                    .select(IdentityRow::as_select())
+                    .load(conn)?;
+                for i in rows {
+                    out.identities
+                        .insert((i.worker_id.clone(), i.agency_code.clone()), Some(i));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The record a write targets, if read ahead.
+    pub(crate) fn target(&self, w: &RecordWrite) -> Option<Option<RecordRow>> {
+        match (&w.natural_key, &w.source_ref) {
+            (Some(k), _) => self
+                .by_key
+                .get(&(w.record_type.to_string(), k.clone()))
+                .cloned(),
+            (None, Some(s)) => self.source_ref(w.record_type, &w.agency_code, s),
+            (None, None) => Some(None),
+        }
+    }
+
+    /// The record an agency's own id names, if read ahead.
+    pub(crate) fn source_ref(
+        &self,
+        record_type: &str,
+        agency: &str,
+        sref: &str,
+    ) -> Option<Option<RecordRow>> {
+        self.by_source_ref
+            .get(&(
+                record_type.to_string(),
+                agency.to_string(),
+                sref.to_string(),
+            ))
+            .cloned()
+    }
+
+    /// Forgets what a write to a record changes (its version before, if any, and after).
+    pub(crate) fn forget_record(&mut self, row: &RecordRow, before: Option<&RecordRow>) {
+        for r in std::iter::once(row).chain(before) {
+            self.by_key
+                .remove(&(r.record_type.clone(), r.record_key.clone()));
+            if let Some(s) = &r.source_ref {
+                self.by_source_ref.remove(&(
+                    r.record_type.clone(),
+                    r.agency_code.clone(),
+                    s.clone(),
+                ));
+            }
+        }
+    }
+
+    /// A passport, if read ahead.
+    pub(crate) fn passport(&self, number: &str, country: &str) -> Option<Option<PassportRow>> {
+        self.passports
+            .get(&(number.to_string(), country.to_string()))
+            .cloned()
+    }
+
+    /// Forgets a passport that was written.
+    pub(crate) fn forget_passport(&mut self, number: &str, country: &str) {
+        self.passports
+            .remove(&(number.to_string(), country.to_string()));
+    }
+
+    /// The identity an agency reported for a worker, if read ahead.
+    pub(crate) fn identity(&self, worker: &str, agency: &str) -> Option<Option<IdentityRow>> {
+        self.identities
+            .get(&(worker.to_string(), agency.to_string()))
+            .cloned()
+    }
+
+    /// Notes a worker created in this transaction: no agency has reported them yet.
+    pub(crate) fn note_new_worker(&mut self, worker: &str, agency: &str) {
+        self.identities
+            .insert((worker.to_string(), agency.to_string()), None);
+    }
+
+    /// Forgets an identity that was written.
+    pub(crate) fn forget_identity(&mut self, worker: &str, agency: &str) {
+        self.identities
+            .remove(&(worker.to_string(), agency.to_string()));
+    }
+}

@@ -1,0 +1,1 @@
+ALTER TABLE records ALTER COLUMN region_code TYPE TEXT COLLATE "default";
