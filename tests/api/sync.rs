@@ -13,6 +13,7 @@ use crate::records::{agency_token, approval, assignment, permit, post, read_as, 
 api_tests!(
     batch_reports_each_operation,
     store_failures_in_a_batch_undo_only_their_operation,
+    one_batch_builds_on_its_own_writes,
     atomic_batch_is_all_or_nothing,
     dry_run_checks_and_stores_nothing,
     idempotency_key_replays_refuses_reuse_and_in_flight,
@@ -199,6 +200,104 @@ async fn store_failures_in_a_batch_undo_only_their_operation(app: TestApp) {
     assert!(
         matches!(report, sinergi_db::audit::ChainReport::Intact { .. }),
         "audit chain intact: {report:?}"
+    );
+}
+
+/// Later operations of a batch see what earlier ones wrote: an assignment
+/// under an approval created two operations before, an update of a record
+/// created in the same batch, a changed identity reported twice.
+async fn one_batch_builds_on_its_own_writes(app: TestApp) {
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let imi = agency_token(&app, "IMI", "immigration", None).await;
+    let mut longer = assignment("A-1", "E51234567");
+    longer["end_on"] = json!("2030-12-31");
+    let mut renamed = assignment("A-2", "E51234567");
+    renamed["worker"]["full_name"] = json!("ZHANG WEI JR");
+    for atomic in [false, true] {
+        let approval_no = if atomic { "KEP-2-2026" } else { "KEP-1-2026" };
+        let with = |mut a: Value, sref: &str| {
+            a["approval_no"] = json!(approval_no);
+            a["source_ref"] = json!(format!("{sref}-{atomic}"));
+            json!({"type": "assignment", "body": a})
+        };
+        let body = json!({"atomic": atomic, "operations": [
+            employer_op(NIB, "PT Tambang"),
+            {"type": "rptka_approval", "key": approval_no, "body": approval()},
+            with(assignment("A-1", "E51234567"), "A-1"),
+            with(longer.clone(), "A-1"),
+            with(renamed.clone(), "A-2"),
+        ]});
+        let v = json(batch(&app, &mp, &body, None).await, 200).await;
+        let r = v["results"].as_array().unwrap();
+        let got: Vec<(u64, i64)> = r
+            .iter()
+            .map(|x| {
+                (
+                    x["status"].as_u64().unwrap(),
+                    x["version"].as_i64().unwrap_or(0),
+                )
+            })
+            .collect();
+        let employer_status = if atomic { 200 } else { 201 };
+        assert_eq!(
+            got,
+            [(employer_status, 1), (201, 1), (201, 1), (200, 2), (201, 1)],
+            "atomic {atomic}: {v}"
+        );
+        assert_eq!(
+            r[0]["outcome"],
+            if atomic { "unchanged" } else { "created" }
+        );
+    }
+    // A permit created and changed in one batch, for a person first seen there.
+    let mut cancelled = permit("E59999999");
+    cancelled["status"] = json!("cancelled");
+    let body = json!({"operations": [
+        {"type": "residence_permit", "key": "ITAS-7", "body": permit("E59999999")},
+        {"type": "residence_permit", "key": "ITAS-7", "body": cancelled},
+    ]});
+    let v = json(batch(&app, &imi, &body, None).await, 200).await;
+    assert_eq!(
+        v["summary"],
+        json!({"created": 1, "updated": 1, "unchanged": 0, "failed": 0})
+    );
+    let permit = json(
+        read_as(&app, "/api/v1/residence-permits/ITAS-7", &imi).await,
+        200,
+    )
+    .await;
+    assert_eq!(permit["status"], "cancelled");
+    assert_eq!(permit["meta"]["version"], 2);
+    // One person for E51234567, whose manpower identity is the last reported.
+    let workers = json(
+        read_as(&app, "/api/v1/workers?passport_no=E51234567", &mp).await,
+        200,
+    )
+    .await;
+    let items = workers["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{workers}");
+    let names: Vec<&str> = items[0]["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["full_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ZHANG WEI JR"]);
+    let worker = json(
+        read_as(
+            &app,
+            &format!("/api/v1/workers/{}", items[0]["id"].as_str().unwrap()),
+            &mp,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(worker["assignments"].as_array().unwrap().len(), 4);
+    let report = app.db.read(sinergi_db::audit::verify).unwrap();
+    assert!(
+        matches!(report, sinergi_db::audit::ChainReport::Intact { .. }),
+        "{report:?}"
     );
 }
 

@@ -6,15 +6,23 @@
 //! write forgets the entries it touches, so later lookups go to the database
 //! and see the write (also after a savepoint was rolled back). A key that is
 //! not here is simply looked up.
+//!
+//! When a batch runs without savepoints (any failure undoes the whole
+//! transaction), new records and reported identities and the version bumps
+//! of the workers they name are held back and written with multi-row
+//! statements: before anything reads them from the database (a reference
+//! check, an update, findings) and at the latest before the commit. Until
+//! then the entries here stand for them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::error::StoreError;
 use crate::records::{RecordRow, RecordWrite};
-use crate::schema::{records, worker_identities, worker_passports};
+use crate::schema::{records, worker_identities, worker_passports, workers};
 use crate::workers::{IdentityRow, PassportRow};
 
 /// Rows read ahead for one transaction; `None` records a known absence.
@@ -24,6 +32,10 @@ pub struct Lookups {
     by_source_ref: HashMap<(String, String, String), Option<RecordRow>>,
     passports: HashMap<(String, String), Option<PassportRow>>,
     identities: HashMap<(String, String), Option<IdentityRow>>,
+    deferring: bool,
+    new_records: Vec<RecordRow>,
+    new_identities: Vec<IdentityRow>,
+    bumps: BTreeMap<String, NaiveDateTime>,
 }
 
 /// Keys per query: within both databases' bound-parameter limits.
@@ -134,6 +146,77 @@ impl Lookups {
             }
         }
         Ok(out)
+    }
+
+    /// Holds new records and identities back until `write_deferred` (only
+    /// where a failure rolls back the whole transaction).
+    pub fn defer_writes(&mut self) {
+        self.deferring = true;
+    }
+
+    /// Whether writes are held back.
+    pub(crate) fn deferring(&self) -> bool {
+        self.deferring
+    }
+
+    /// Holds back a new record; later lookups in this transaction find it.
+    pub(crate) fn defer_record(&mut self, row: RecordRow) {
+        self.by_key.insert(
+            (row.record_type.clone(), row.record_key.clone()),
+            Some(row.clone()),
+        );
+        if let Some(s) = &row.source_ref {
+            self.by_source_ref.insert(
+                (row.record_type.clone(), row.agency_code.clone(), s.clone()),
+                Some(row.clone()),
+            );
+        }
+        self.new_records.push(row);
+    }
+
+    /// Holds back a new reported identity; later lookups find it.
+    pub(crate) fn defer_identity(&mut self, row: IdentityRow) {
+        self.identities.insert(
+            (row.worker_id.clone(), row.agency_code.clone()),
+            Some(row.clone()),
+        );
+        self.new_identities.push(row);
+    }
+
+    /// Holds back a worker's version bump (one per transaction).
+    pub(crate) fn defer_bump(&mut self, worker: &str, now: NaiveDateTime) {
+        let at = self.bumps.entry(worker.to_string()).or_insert(now);
+        *at = (*at).max(now);
+    }
+
+    /// Writes what was held back: multi-row inserts, one update per 500 workers.
+    pub fn write_deferred(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        if !self.new_records.is_empty() {
+            crate::insert_all!(conn, records::table, &std::mem::take(&mut self.new_records));
+        }
+        if !self.new_identities.is_empty() {
+            crate::insert_all!(
+                conn,
+                worker_identities::table,
+                &std::mem::take(&mut self.new_identities)
+            );
+        }
+        let bumps = std::mem::take(&mut self.bumps);
+        let mut by_time: BTreeMap<NaiveDateTime, Vec<String>> = BTreeMap::new();
+        for (id, at) in bumps {
+            by_time.entry(at).or_default().push(id);
+        }
+        for (at, ids) in by_time {
+            for chunk in ids.chunks(CHUNK) {
+                diesel::update(workers::table.filter(workers::id.eq_any(chunk)))
+                    .set((
+                        workers::version.eq(workers::version + 1),
+                        workers::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Ok(())
     }
 
     /// The record a write targets, if read ahead.

@@ -131,11 +131,12 @@ pub enum WriteOutcome {
 pub fn find_target(
     conn: &mut DbConn,
     w: &RecordWrite,
-    lookups: &Lookups,
+    lookups: &mut Lookups,
 ) -> Result<Option<RecordRow>, StoreError> {
     if let Some(found) = lookups.target(w) {
         return Ok(found);
     }
+    lookups.write_deferred(conn)?;
     let q = records::table
         .filter(records::record_type.eq(w.record_type))
         .select(RecordRow::as_select());
@@ -158,7 +159,7 @@ pub fn upsert_record(
     conn: &mut DbConn,
     w: &RecordWrite,
 ) -> Result<(WriteOutcome, RecordRow), StoreError> {
-    let existing = find_target(conn, w, &Lookups::default())?;
+    let existing = find_target(conn, w, &mut Lookups::default())?;
     upsert_found(conn, w, existing, &mut Lookups::default())
 }
 
@@ -191,14 +192,17 @@ pub fn upsert_found(
         // The agency's own id must name one record only.
         let clash: Option<String> = match lookups.source_ref(w.record_type, &w.agency_code, sref) {
             Some(found) => found.map(|r| r.record_key).filter(|k| k != key),
-            None => records::table
-                .filter(records::record_type.eq(w.record_type))
-                .filter(records::agency_code.eq(&w.agency_code))
-                .filter(records::source_ref.eq(sref))
-                .filter(records::record_key.ne(key))
-                .select(records::record_key)
-                .first(conn)
-                .optional()?,
+            None => {
+                lookups.write_deferred(conn)?;
+                records::table
+                    .filter(records::record_type.eq(w.record_type))
+                    .filter(records::agency_code.eq(&w.agency_code))
+                    .filter(records::source_ref.eq(sref))
+                    .filter(records::record_key.ne(key))
+                    .select(records::record_key)
+                    .first(conn)
+                    .optional()?
+            }
         };
         if let Some(other) = clash {
             return Err(StoreError::Reference {
@@ -249,13 +253,19 @@ pub fn upsert_found(
                 created_at: w.now,
                 updated_at: w.now,
             };
-            diesel::insert_into(records::table)
-                .values(&row)
-                .execute(conn)?;
-            lookups.forget_record(&row, None);
+            if lookups.deferring() {
+                lookups.defer_record(row.clone());
+            } else {
+                diesel::insert_into(records::table)
+                    .values(&row)
+                    .execute(conn)?;
+                lookups.forget_record(&row, None);
+            }
             Ok((WriteOutcome::Created, row))
         }
         Some(old) => {
+            // The row may be one this transaction still holds back.
+            lookups.write_deferred(conn)?;
             let row = RecordRow {
                 agency_code: w.agency_code.clone(),
                 client_id: w.client_id.clone(),

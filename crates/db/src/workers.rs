@@ -32,7 +32,7 @@ pub struct PersonRef {
 pub struct WorkerRow {
     /// Internal id.
     pub id: String,
-    /// +1 whenever identity or passports change.
+    /// +1 with each write or batch that changes the identity or passports.
     pub version: i64,
     /// First seen.
     pub created_at: NaiveDateTime,
@@ -88,7 +88,16 @@ pub struct IdentityRow {
     pub updated_at: NaiveDateTime,
 }
 
-fn bump_worker(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<(), StoreError> {
+fn bump_worker(
+    conn: &mut DbConn,
+    id: &str,
+    now: NaiveDateTime,
+    lookups: &mut Lookups,
+) -> Result<(), StoreError> {
+    if lookups.deferring() {
+        lookups.defer_bump(id, now);
+        return Ok(());
+    }
     diesel::update(workers::table.find(id))
         .set((
             workers::version.eq(workers::version + 1),
@@ -148,13 +157,13 @@ fn ensure_passport(
                 ))
                 .execute(conn)?;
             lookups.forget_passport(number, country);
-            bump_worker(conn, &p.worker_id, now)?;
+            bump_worker(conn, &p.worker_id, now, lookups)?;
         }
         return Ok((p.worker_id, false));
     }
     let (worker_id, created) = match holder {
         Some(h) => {
-            bump_worker(conn, h, now)?;
+            bump_worker(conn, h, now, lookups)?;
             (h.to_string(), false)
         }
         None => {
@@ -257,12 +266,16 @@ fn record_identity(
             .optional()?,
     };
     match current {
+        None if lookups.deferring() => {
+            lookups.defer_identity(row);
+            bump_worker(conn, worker_id, now, lookups)?;
+        }
         None => {
             diesel::insert_into(worker_identities::table)
                 .values(&row)
                 .execute(conn)?;
             lookups.forget_identity(worker_id, agency);
-            bump_worker(conn, worker_id, now)?;
+            bump_worker(conn, worker_id, now, lookups)?;
         }
         Some(cur)
             if cur.full_name != row.full_name
@@ -270,6 +283,8 @@ fn record_identity(
                 || cur.birth_date != row.birth_date
                 || cur.passport_no != row.passport_no =>
         {
+            // The identity may be one this transaction still holds back.
+            lookups.write_deferred(conn)?;
             diesel::update(worker_identities::table.find((worker_id, agency)))
                 .set((
                     worker_identities::client_id.eq(&row.client_id),
@@ -284,7 +299,7 @@ fn record_identity(
                 ))
                 .execute(conn)?;
             lookups.forget_identity(worker_id, agency);
-            bump_worker(conn, worker_id, now)?;
+            bump_worker(conn, worker_id, now, lookups)?;
         }
         Some(_) => {}
     }

@@ -355,20 +355,25 @@ pub fn recompute(
 /// transaction wrote) and the journal of audit events and changes.
 #[derive(Debug, Default)]
 pub struct Pending {
+    changed: Vec<RecordRow>,
     subjects: BTreeSet<Subject>,
     /// Audit events and changes to write at the end.
     pub journal: Journal,
 }
 
 impl Pending {
-    /// Notes the subjects a changed record touches.
-    pub fn note(&mut self, conn: &mut DbConn, row: &RecordRow) -> Result<(), StoreError> {
-        self.subjects.extend(affected(conn, row)?);
-        Ok(())
+    /// Notes a changed record (its version before or after): the subjects it
+    /// touches are worked out at `flush`, when every write is stored.
+    pub fn note(&mut self, row: &RecordRow) {
+        self.changed.push(RecordRow {
+            doc: String::new(),
+            ..row.clone()
+        });
     }
 
-    /// Takes over another queue's subjects and journal (after its savepoint succeeded).
+    /// Takes over another queue's records, subjects and journal (after its savepoint succeeded).
     pub fn absorb(&mut self, other: Pending) {
+        self.changed.extend(other.changed);
         self.subjects.extend(other.subjects);
         self.journal.absorb(other.journal);
     }
@@ -378,9 +383,12 @@ impl Pending {
         self.subjects.insert(s);
     }
 
-    /// Recomputes every noted subject, then writes the journal: the last
-    /// step of the writing transaction.
+    /// Recomputes the findings of every subject the noted records touch,
+    /// then writes the journal: the last step of the writing transaction.
     pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        for row in std::mem::take(&mut self.changed) {
+            self.subjects.extend(affected(conn, &row)?);
+        }
         let now = Utc::now().naive_utc();
         let today = today();
         let subjects: Vec<Subject> = std::mem::take(&mut self.subjects).into_iter().collect();

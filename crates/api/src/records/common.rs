@@ -164,7 +164,7 @@ pub type ReferenceCheck = Box<dyn Fn(&mut DbConn) -> Result<(), StoreError> + Se
 pub struct Prepared {
     /// The record write.
     pub write: RecordWrite,
-    check: ReferenceCheck,
+    check: Option<ReferenceCheck>,
 }
 
 impl Prepared {
@@ -175,8 +175,13 @@ impl Prepared {
     ) -> Prepared {
         Prepared {
             write,
-            check: Box::new(check),
+            check: Some(Box::new(check)),
         }
+    }
+
+    /// A write that refers to no other stored record.
+    pub fn unchecked(write: RecordWrite) -> Prepared {
+        Prepared { write, check: None }
     }
 }
 
@@ -242,7 +247,11 @@ pub fn apply(
     pending: &mut Pending,
     lookups: &mut Lookups,
 ) -> Result<(WriteOutcome, RecordRow), StoreError> {
-    (p.check)(c)?;
+    if let Some(check) = &p.check {
+        // The check reads stored records: those this batch still holds back go in first.
+        lookups.write_deferred(c)?;
+        check(c)?;
+    }
     let previous = records::find_target(c, &p.write, lookups)?;
     let (outcome, row) = records::upsert_found(c, &p.write, previous.clone(), lookups)?;
     audit.subject(row.worker_id.as_deref());
@@ -268,12 +277,12 @@ pub fn apply(
         });
         // Findings follow in the same transaction (flushed before it commits):
         // a write is never left without them.
-        pending.note(c, &row)?;
+        pending.note(&row);
         // The worker or employer the record named before may have lost a cause or gained one.
         if let Some(prev) =
             previous.filter(|p| p.worker_id != row.worker_id || p.employer_nib != row.employer_nib)
         {
-            pending.note(c, &prev)?;
+            pending.note(&prev);
         }
     }
     Ok((outcome, row))
@@ -321,7 +330,7 @@ pub async fn withdraw(
                 payload: None,
                 changed_at: chrono::Utc::now().naive_utc(),
             });
-            pending.note(c, &row)?;
+            pending.note(&row);
             pending.flush(c)
         })
     })
@@ -344,6 +353,7 @@ pub async fn store(
             let mut pending = Pending::default();
             let lookups = &mut Lookups::default();
             let result = apply(c, &prepared, &audit, "write", &mut pending, lookups)?;
+            lookups.write_deferred(c)?;
             pending.flush(c)?;
             Ok(result)
         })

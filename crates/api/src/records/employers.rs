@@ -162,7 +162,7 @@ pub fn prepare(
         ownership: Ownership::Shared,
         now: chrono::Utc::now().naive_utc(),
     };
-    Ok(Prepared::new(write, |_| Ok(())))
+    Ok(Prepared::unchecked(write))
 }
 
 /// Validates and stores an employer for `caller`.

@@ -182,7 +182,7 @@ pub fn prepare(
         ownership: Ownership::CreatorOnly,
         now: chrono::Utc::now().naive_utc(),
     };
-    Ok(Prepared::new(write, |_| Ok(())))
+    Ok(Prepared::unchecked(write))
 }
 
 /// Validates and stores a presence report for `caller`.

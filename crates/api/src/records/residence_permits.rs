@@ -185,7 +185,7 @@ pub fn prepare(
         ownership: Ownership::CreatorOnly,
         now: chrono::Utc::now().naive_utc(),
     };
-    Ok(Prepared::new(write, |_| Ok(())))
+    Ok(Prepared::unchecked(write))
 }
 
 /// Validates and stores a permit for `caller`.

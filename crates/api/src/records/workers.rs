@@ -105,7 +105,7 @@ pub struct IdentityView {
 pub struct WorkerSummary {
     /// Sinergi id.
     pub id: String,
-    /// +1 whenever identity or passports change.
+    /// +1 with each write or batch that changes the identity or passports.
     pub version: i64,
     /// Passports held.
     pub passports: Vec<PassportView>,

@@ -317,6 +317,10 @@ fn execute(
             let mut pending = Pending::default();
             // Targets, passports and identities for the whole batch in a few queries.
             let mut lookups = Lookups::prefetch(c, prepared.iter().flatten().map(|p| &p.write))?;
+            if atomic || optimistic {
+                // Any failure undoes the whole pass: new rows can wait for multi-row inserts.
+                lookups.defer_writes();
+            }
             for (i, (op, p)) in ops.iter().zip(&prepared).enumerate() {
                 let applied = match p {
                     Err(e) => {
@@ -346,6 +350,7 @@ fn execute(
                     Err(e) => results.push(failed(i, op, &ApiError::from(e))),
                 }
             }
+            lookups.write_deferred(c)?;
             pending.flush(c)?;
             if dry_run {
                 return Err(dry_run_rollback());
