@@ -366,9 +366,31 @@ pub fn list_records(
     after_key: Option<&str>,
     limit: i64,
 ) -> Result<Vec<RecordRow>, StoreError> {
+    let q = filtered(record_type, filter, after_key).order(records::record_key.asc());
+    if filter.region_prefix.is_none() {
+        return Ok(q.select(RecordRow::as_select()).limit(limit).load(conn)?);
+    }
+    // A region is a range of the region index, not in key order: sort the
+    // keys alone, then read the page's rows (sorting whole documents would
+    // spill to disk for a district with thousands of records).
+    let keys: Vec<String> = q.select(records::record_key).limit(limit).load(conn)?;
+    Ok(records::table
+        .filter(records::record_type.eq(record_type))
+        .filter(records::record_key.eq_any(&keys))
+        .order(records::record_key.asc())
+        .select(RecordRow::as_select())
+        .load(conn)?)
+}
+
+/// The records of a type matching `filter` after `after_key`, as a query to
+/// choose columns, order and limit for.
+fn filtered<'a>(
+    record_type: &'a str,
+    filter: &RecordFilter,
+    after_key: Option<&str>,
+) -> records::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend> {
     let mut q = records::table
         .filter(records::record_type.eq(record_type))
-        .select(RecordRow::as_select())
         .into_boxed();
     if let Some(v) = &filter.employer_nib {
         q = q.filter(records::employer_nib.eq(v.clone()));
@@ -414,7 +436,7 @@ pub fn list_records(
     if let Some(k) = after_key {
         q = q.filter(records::record_key.gt(k.to_string()));
     }
-    Ok(q.order(records::record_key.asc()).limit(limit).load(conn)?)
+    q
 }
 
 /// All records that name one worker, by type, oldest first.

@@ -1,1 +1,5 @@
+DROP INDEX records_ref;
+CREATE INDEX records_ref ON records (record_type, ref_key);
+DROP INDEX records_employer;
+CREATE INDEX records_employer ON records (record_type, employer_nib);
 ALTER TABLE records ALTER COLUMN region_code TYPE TEXT COLLATE "default";
