@@ -110,7 +110,7 @@ CREATE TABLE bench_raw_records (
     UNIQUE (record_type, agency_code, source_ref)
 );
 CREATE INDEX bench_raw_records_employer ON bench_raw_records (record_type, employer_nib, record_key);
-CREATE INDEX bench_raw_records_region ON bench_raw_records (record_type, region_code);
+CREATE INDEX bench_raw_records_region ON bench_raw_records (record_type, region_code, status, record_key);
 CREATE INDEX bench_raw_records_worker ON bench_raw_records (worker_id);
 CREATE INDEX bench_raw_records_ref ON bench_raw_records (record_type, ref_key, record_key);
 """

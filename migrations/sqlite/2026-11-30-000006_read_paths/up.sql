@@ -8,3 +8,8 @@ DROP INDEX records_employer;
 CREATE INDEX records_employer ON records (record_type, employer_nib, record_key);
 DROP INDEX records_ref;
 CREATE INDEX records_ref ON records (record_type, ref_key, record_key);
+
+-- A region page (region range, status, key order) is read from the index
+-- alone; only the page's own rows are fetched.
+DROP INDEX records_region;
+CREATE INDEX records_region ON records (record_type, region_code, status, record_key);
