@@ -32,11 +32,6 @@ impl Journal {
         self.changes.extend(other.changes);
     }
 
-    /// Number of queued changes.
-    pub fn change_count(&self) -> usize {
-        self.changes.len()
-    }
-
     /// Writes the audit events, then the changes (taking the feed's head row
     /// last); call as the last step of the transaction. Leaves the journal empty.
     pub fn write(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {

@@ -75,16 +75,9 @@ impl Lookups {
             for k in &wanted {
                 out.by_key.insert((rt.to_string(), k.clone()), None);
             }
-            for chunk in wanted.chunks(CHUNK) {
-                let rows: Vec<RecordRow> = records::table
-                    .filter(records::record_type.eq(*rt))
-                    .filter(records::record_key.eq_any(chunk))
-                    .select(RecordRow::as_select())
-                    .load(conn)?;
-                for r in rows {
-                    out.by_key
-                        .insert((r.record_type.clone(), r.record_key.clone()), Some(r));
-                }
+            for r in crate::records::get_records(conn, rt, &wanted)? {
+                out.by_key
+                    .insert((r.record_type.clone(), r.record_key.clone()), Some(r));
             }
         }
         for ((rt, agency), wanted) in &srefs {

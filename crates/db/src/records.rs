@@ -154,15 +154,6 @@ pub fn find_target(
     })
 }
 
-/// Creates or updates one record; call inside a write transaction.
-pub fn upsert_record(
-    conn: &mut DbConn,
-    w: &RecordWrite,
-) -> Result<(WriteOutcome, RecordRow), StoreError> {
-    let existing = find_target(conn, w, &mut Lookups::default())?;
-    upsert_found(conn, w, existing, &mut Lookups::default())
-}
-
 /// Creates or updates one record whose current version (`find_target`)
 /// the caller has just read in the same transaction.
 pub fn upsert_found(
@@ -374,12 +365,9 @@ pub fn list_records(
     // keys alone, then read the page's rows (sorting whole documents would
     // spill to disk for a district with thousands of records).
     let keys: Vec<String> = q.select(records::record_key).limit(limit).load(conn)?;
-    Ok(records::table
-        .filter(records::record_type.eq(record_type))
-        .filter(records::record_key.eq_any(&keys))
-        .order(records::record_key.asc())
-        .select(RecordRow::as_select())
-        .load(conn)?)
+    let mut rows = get_records(conn, record_type, &keys)?;
+    rows.sort_by(|a, b| a.record_key.cmp(&b.record_key));
+    Ok(rows)
 }
 
 /// The records of a type matching `filter` after `after_key`, as a query to
@@ -441,15 +429,7 @@ fn filtered<'a>(
 
 /// All records that name one worker, by type, oldest first.
 pub fn records_of_worker(conn: &mut DbConn, worker_id: &str) -> Result<Vec<RecordRow>, StoreError> {
-    Ok(records::table
-        .filter(records::worker_id.eq(worker_id))
-        .order((
-            records::record_type.asc(),
-            records::created_at.asc(),
-            records::record_key.asc(),
-        ))
-        .select(RecordRow::as_select())
-        .load(conn)?)
+    records_of_workers(conn, &[worker_id.to_string()])
 }
 
 /// All records that name any of the workers, in the order of `records_of_worker` per worker.

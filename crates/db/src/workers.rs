@@ -391,32 +391,7 @@ pub struct WorkerDetail {
 
 /// Reads one person.
 pub fn get_worker(conn: &mut DbConn, id: &str) -> Result<Option<WorkerDetail>, StoreError> {
-    let Some(worker) = workers::table
-        .find(id)
-        .select(WorkerRow::as_select())
-        .first(conn)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let passports = worker_passports::table
-        .filter(worker_passports::worker_id.eq(id))
-        .order((
-            worker_passports::country.asc(),
-            worker_passports::number.asc(),
-        ))
-        .select(PassportRow::as_select())
-        .load(conn)?;
-    let identities = worker_identities::table
-        .filter(worker_identities::worker_id.eq(id))
-        .order(worker_identities::agency_code.asc())
-        .select(IdentityRow::as_select())
-        .load(conn)?;
-    Ok(Some(WorkerDetail {
-        worker,
-        passports,
-        identities,
-    }))
+    Ok(get_workers(conn, &[id.to_string()])?.pop())
 }
 
 /// Filters for listing workers.

@@ -81,25 +81,6 @@ fn employer_district(employer: Option<&RecordRow>) -> Option<String> {
         .map(|d| d.as_str().to_string())
 }
 
-/// District of a subject, for filtering findings by region.
-fn region_of(
-    conn: &mut DbConn,
-    subject: &Subject,
-    facts_presence: Option<&[rules::PresenceFact]>,
-) -> Result<Option<String>, StoreError> {
-    if let Some(d) = facts_presence.and_then(presence_district) {
-        return Ok(d);
-    }
-    let nib = match subject {
-        Subject::Employer(nib) => Some(nib.clone()),
-        Subject::Worker(id) => assignment_employer(&records::records_of_worker(conn, id)?),
-    };
-    let Some(nib) = nib else { return Ok(None) };
-    Ok(employer_district(
-        records::get_record(conn, RecordType::Employer.as_str(), &nib)?.as_ref(),
-    ))
-}
-
 /// A worker's findings as of `today`, and the employer they are filed under:
 /// the active assignment's, else any.
 fn evaluate_worker(f: &rules::WorkerFacts, today: NaiveDate) -> (Vec<Finding>, Option<String>) {
@@ -133,42 +114,7 @@ fn evidence_json(f: &Finding) -> Result<String, StoreError> {
     Ok(serde_json::to_string(&f.evidence)?)
 }
 
-fn recompute_inner(
-    conn: &mut DbConn,
-    subject: &Subject,
-    today: NaiveDate,
-    now: NaiveDateTime,
-    journal: &mut Journal,
-) -> Result<usize, StoreError> {
-    let (computed, presence, worker_employer) = match subject {
-        Subject::Worker(id) => match facts::worker(conn, id)? {
-            Some(f) => {
-                let (computed, employer) = evaluate_worker(&f, today);
-                (computed, Some(f.presence), employer)
-            }
-            None => (vec![], None, None),
-        },
-        Subject::Employer(nib) => (
-            rules::evaluate_employer(&facts::employer(conn, nib)?, today),
-            None,
-            None,
-        ),
-    };
-    let region = region_of(conn, subject, presence.as_deref())?;
-    let existing = findings::of_subject(conn, subject.kind(), subject.id())?;
-    reconcile(
-        conn,
-        &computed,
-        worker_employer,
-        region,
-        existing,
-        now,
-        journal,
-    )
-}
-
-/// Recomputes many subjects: workers with a few queries per 500 of them,
-/// employers one by one.
+/// Recomputes many subjects: workers in bulk, employers one by one.
 fn recompute_all(
     conn: &mut DbConn,
     subjects: &[Subject],
@@ -176,7 +122,6 @@ fn recompute_all(
     now: NaiveDateTime,
     journal: &mut Journal,
 ) -> Result<usize, StoreError> {
-    let mut changed = 0;
     let worker_ids: Vec<String> = subjects
         .iter()
         .filter_map(|s| match s {
@@ -184,6 +129,25 @@ fn recompute_all(
             Subject::Employer(_) => None,
         })
         .collect();
+    let mut changed = recompute_workers(conn, &worker_ids, today, now, journal)?;
+    for s in subjects
+        .iter()
+        .filter(|s| matches!(s, Subject::Employer(_)))
+    {
+        changed += recompute(conn, s, today, now, journal)?;
+    }
+    Ok(changed)
+}
+
+/// Recomputes workers' findings with a few queries per 500 of them.
+fn recompute_workers(
+    conn: &mut DbConn,
+    worker_ids: &[String],
+    today: NaiveDate,
+    now: NaiveDateTime,
+    journal: &mut Journal,
+) -> Result<usize, StoreError> {
+    let mut changed = 0;
     for chunk in worker_ids.chunks(500) {
         let started = std::time::Instant::now();
         let all = facts::workers(conn, chunk)?;
@@ -225,12 +189,6 @@ fn recompute_all(
         for _ in chunk {
             crate::metrics::observe_recompute(per_subject);
         }
-    }
-    for s in subjects
-        .iter()
-        .filter(|s| matches!(s, Subject::Employer(_)))
-    {
-        changed += recompute(conn, s, today, now, journal)?;
     }
     Ok(changed)
 }
@@ -344,8 +302,25 @@ pub fn recompute(
     now: NaiveDateTime,
     journal: &mut Journal,
 ) -> Result<usize, StoreError> {
+    let nib = match subject {
+        Subject::Worker(id) => {
+            return recompute_workers(conn, std::slice::from_ref(id), today, now, journal)
+        }
+        Subject::Employer(nib) => nib,
+    };
     let started = std::time::Instant::now();
-    let r = recompute_inner(conn, subject, today, now, journal);
+    let computed = rules::evaluate_employer(&facts::employer(conn, nib)?, today);
+    let employer = records::get_record(conn, RecordType::Employer.as_str(), nib)?;
+    let existing = findings::of_subject(conn, subject.kind(), subject.id())?;
+    let r = reconcile(
+        conn,
+        &computed,
+        None,
+        employer_district(employer.as_ref()),
+        existing,
+        now,
+        journal,
+    );
     crate::metrics::observe_recompute(started.elapsed().as_secs_f64());
     r
 }

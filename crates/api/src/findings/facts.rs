@@ -114,17 +114,6 @@ pub fn presence(row: &RecordRow) -> Result<(PresenceFact, Option<u32>), StoreErr
     ))
 }
 
-/// Everything known about one worker.
-pub fn worker(conn: &mut DbConn, worker_id: &str) -> Result<Option<WorkerFacts>, StoreError> {
-    let Some(detail) = people::get_worker(conn, worker_id)? else {
-        return Ok(None);
-    };
-    let rows = records::records_of_worker(conn, worker_id)?;
-    let keys = approval_keys(&rows)?;
-    let approvals = records::get_records(conn, RecordType::RptkaApproval.as_str(), &keys)?;
-    worker_from(&detail, &rows, &approvals).map(Some)
-}
-
 /// Everything known about many workers, read with a few queries for all of
 /// them; each with the records that name them.
 pub fn workers(

@@ -351,9 +351,14 @@ pub async fn store(
     let result = web::block(move || {
         db.write(|c| {
             let mut pending = Pending::default();
-            let lookups = &mut Lookups::default();
-            let result = apply(c, &prepared, &audit, "write", &mut pending, lookups)?;
-            lookups.write_deferred(c)?;
+            let result = apply(
+                c,
+                &prepared,
+                &audit,
+                "write",
+                &mut pending,
+                &mut Lookups::default(),
+            )?;
             pending.flush(c)?;
             Ok(result)
         })
