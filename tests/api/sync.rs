@@ -294,6 +294,32 @@ async fn one_batch_builds_on_its_own_writes(app: TestApp) {
     )
     .await;
     assert_eq!(worker["assignments"].as_array().unwrap().len(), 4);
+    // A later permit's passport expiry reaches the passport an earlier
+    // operation of the same batch created for a person first seen there.
+    let mut renewed = crate::records::permit("E58888888");
+    renewed["worker"]["passport_expires_on"] = json!("2036-06-30");
+    let body = json!({"operations": [
+        {"type": "residence_permit", "key": "ITAS-8", "body": crate::records::permit("E58888888")},
+        {"type": "residence_permit", "key": "ITAS-9", "body": renewed},
+    ]});
+    let v = json(batch(&app, &imi, &body, None).await, 200).await;
+    assert_eq!(v["summary"]["created"], 2, "{v}");
+    let page = json(
+        read_as(&app, "/api/v1/workers?passport_no=E58888888", &imi).await,
+        200,
+    )
+    .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    let person = &page["items"][0];
+    assert_eq!(
+        person["passports"][0]["expires_on"], "2036-06-30",
+        "{person}"
+    );
+    assert_eq!(
+        person["identities"].as_array().unwrap().len(),
+        1,
+        "{person}"
+    );
     let report = app.db.read(sinergi_db::audit::verify).unwrap();
     assert!(
         matches!(report, sinergi_db::audit::ChainReport::Intact { .. }),

@@ -82,12 +82,64 @@ pub fn of_subjects(
     Ok(out)
 }
 
-/// Inserts a new finding.
-pub fn insert(conn: &mut DbConn, row: &FindingRow) -> Result<(), StoreError> {
-    diesel::insert_into(findings::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
+/// Findings a recomputation opens or resolves, written together by `write`:
+/// multi-row inserts, and one update per version for the resolved ones.
+#[derive(Debug, Default)]
+pub struct FindingWrites {
+    new: Vec<FindingRow>,
+    resolved: std::collections::BTreeMap<i64, Vec<String>>,
+}
+
+impl FindingWrites {
+    /// A new finding.
+    pub fn insert(&mut self, row: FindingRow) {
+        self.new.push(row);
+    }
+
+    /// A finding resolved by the data, still at `expected_version`.
+    pub fn resolve(&mut self, id: &str, expected_version: i64) {
+        self.resolved
+            .entry(expected_version)
+            .or_default()
+            .push(id.to_string());
+    }
+
+    /// Writes them: every resolved one gets status `resolved` set by `by`
+    /// with `note` at `at` and its version raised by one; a finding that
+    /// another transaction changed meanwhile makes this one retry.
+    pub fn write(
+        &mut self,
+        conn: &mut DbConn,
+        by: &str,
+        note: &str,
+        at: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        let new = std::mem::take(&mut self.new);
+        if !new.is_empty() {
+            crate::insert_all!(conn, findings::table, &new);
+        }
+        for (version, ids) in std::mem::take(&mut self.resolved) {
+            for chunk in ids.chunks(500) {
+                let n = diesel::update(
+                    findings::table
+                        .filter(findings::id.eq_any(chunk))
+                        .filter(findings::version.eq(version)),
+                )
+                .set((
+                    findings::status.eq("resolved"),
+                    findings::status_by.eq(by),
+                    findings::status_note.eq(Some(note)),
+                    findings::status_changed_at.eq(at),
+                    findings::version.eq(version + 1),
+                ))
+                .execute(conn)?;
+                if n != chunk.len() {
+                    return Err(StoreError::Retry);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Replaces a finding's mutable fields if it is still at `expected_version`.

@@ -8,11 +8,11 @@
 //! not here is simply looked up.
 //!
 //! When a batch runs without savepoints (any failure undoes the whole
-//! transaction), new records and reported identities and the version bumps
-//! of the workers they name are held back and written with multi-row
-//! statements: before anything reads them from the database (a reference
-//! check, an update, findings) and at the latest before the commit. Until
-//! then the entries here stand for them.
+//! transaction), new people and their passports, new records and reported
+//! identities, and the version bumps of the workers they name are held back
+//! and written with multi-row statements: before anything reads them from the
+//! database (a reference check, an update, findings) and at the latest before
+//! the commit. Until then the entries here stand for them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -23,7 +23,7 @@ use crate::conn::DbConn;
 use crate::error::StoreError;
 use crate::records::{RecordRow, RecordWrite};
 use crate::schema::{records, worker_identities, worker_passports, workers};
-use crate::workers::{IdentityRow, PassportRow};
+use crate::workers::{IdentityRow, PassportRow, WorkerRow};
 
 /// Rows read ahead for one transaction; `None` records a known absence.
 #[derive(Debug, Default)]
@@ -33,9 +33,12 @@ pub struct Lookups {
     passports: HashMap<(String, String), Option<PassportRow>>,
     identities: HashMap<(String, String), Option<IdentityRow>>,
     deferring: bool,
+    new_workers: Vec<WorkerRow>,
+    new_passports: Vec<PassportRow>,
     new_records: Vec<RecordRow>,
     new_identities: Vec<IdentityRow>,
-    bumps: BTreeMap<String, NaiveDateTime>,
+    bumps: BTreeSet<String>,
+    bumped_at: Option<NaiveDateTime>,
 }
 
 /// Keys per query: within both databases' bound-parameter limits.
@@ -176,14 +179,46 @@ impl Lookups {
         self.new_identities.push(row);
     }
 
-    /// Holds back a worker's version bump (one per transaction).
+    /// Holds back a new person.
+    pub(crate) fn defer_worker(&mut self, row: WorkerRow) {
+        self.new_workers.push(row);
+    }
+
+    /// Holds back a new passport; later lookups in this transaction find it.
+    pub(crate) fn defer_passport(&mut self, row: PassportRow) {
+        self.passports
+            .insert((row.number.clone(), row.country.clone()), Some(row.clone()));
+        self.new_passports.push(row);
+    }
+
+    /// Holds back a worker's version bump (one per transaction). Every
+    /// worker the transaction bumps gets the time of its latest write: the
+    /// writes become visible together at the commit.
     pub(crate) fn defer_bump(&mut self, worker: &str, now: NaiveDateTime) {
-        let at = self.bumps.entry(worker.to_string()).or_insert(now);
-        *at = (*at).max(now);
+        self.bumps.insert(worker.to_string());
+        self.bumped_at = Some(self.bumped_at.map_or(now, |at| at.max(now)));
     }
 
     /// Writes what was held back: multi-row inserts, one update per 500 workers.
     pub fn write_deferred(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        let mut new_workers = std::mem::take(&mut self.new_workers);
+        if !new_workers.is_empty() {
+            // A person created in this transaction is stored at its final version.
+            for w in &mut new_workers {
+                if let (true, Some(at)) = (self.bumps.remove(&w.id), self.bumped_at) {
+                    w.version += 1;
+                    w.updated_at = at;
+                }
+            }
+            crate::insert_all!(conn, workers::table, &new_workers);
+        }
+        if !self.new_passports.is_empty() {
+            crate::insert_all!(
+                conn,
+                worker_passports::table,
+                &std::mem::take(&mut self.new_passports)
+            );
+        }
         if !self.new_records.is_empty() {
             crate::insert_all!(conn, records::table, &std::mem::take(&mut self.new_records));
         }
@@ -194,12 +229,8 @@ impl Lookups {
                 &std::mem::take(&mut self.new_identities)
             );
         }
-        let bumps = std::mem::take(&mut self.bumps);
-        let mut by_time: BTreeMap<NaiveDateTime, Vec<String>> = BTreeMap::new();
-        for (id, at) in bumps {
-            by_time.entry(at).or_default().push(id);
-        }
-        for (at, ids) in by_time {
+        let ids: Vec<String> = std::mem::take(&mut self.bumps).into_iter().collect();
+        if let Some(at) = self.bumped_at {
             for chunk in ids.chunks(CHUNK) {
                 diesel::update(workers::table.filter(workers::id.eq_any(chunk)))
                     .set((

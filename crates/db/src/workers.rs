@@ -150,6 +150,8 @@ fn ensure_passport(
             }
         }
         if expires_on.is_some() && expires_on != p.expires_on {
+            // The passport may be one this transaction still holds back.
+            lookups.write_deferred(conn)?;
             diesel::update(worker_passports::table.find((number, country)))
                 .set((
                     worker_passports::expires_on.eq(expires_on),
@@ -168,31 +170,41 @@ fn ensure_passport(
         }
         None => {
             let id = uuid::Uuid::new_v4().to_string();
-            diesel::insert_into(workers::table)
-                .values(&WorkerRow {
-                    id: id.clone(),
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                })
-                .execute(conn)?;
+            let row = WorkerRow {
+                id: id.clone(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            if lookups.deferring() {
+                lookups.defer_worker(row);
+            } else {
+                diesel::insert_into(workers::table)
+                    .values(&row)
+                    .execute(conn)?;
+            }
             // A person seen for the first time has no reported identity yet.
             lookups.note_new_worker(&id, agency);
             (id, true)
         }
     };
-    diesel::insert_into(worker_passports::table)
-        .values(&PassportRow {
-            number: number.to_string(),
-            country: country.to_string(),
-            worker_id: worker_id.clone(),
-            expires_on,
-            agency_code: agency.to_string(),
-            created_at: now,
-            updated_at: now,
-        })
-        .execute(conn)?;
-    lookups.forget_passport(number, country);
+    let passport = PassportRow {
+        number: number.to_string(),
+        country: country.to_string(),
+        worker_id: worker_id.clone(),
+        expires_on,
+        agency_code: agency.to_string(),
+        created_at: now,
+        updated_at: now,
+    };
+    if lookups.deferring() {
+        lookups.defer_passport(passport);
+    } else {
+        diesel::insert_into(worker_passports::table)
+            .values(&passport)
+            .execute(conn)?;
+        lookups.forget_passport(number, country);
+    }
     Ok((worker_id, created))
 }
 

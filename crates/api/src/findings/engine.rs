@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use sinergi_db::changes::NewChange;
-use sinergi_db::findings::{self, FindingRow};
+use sinergi_db::findings::{self, FindingRow, FindingWrites};
 use sinergi_db::journal::Journal;
 use sinergi_db::records::{self, RecordFilter, RecordRow};
 use sinergi_db::{Db, DbConn, StoreError};
@@ -168,6 +168,7 @@ fn recompute_workers(
                 .map(|r| (r.record_key.clone(), r))
                 .collect();
         let mut done = BTreeSet::new();
+        let mut writes = FindingWrites::default();
         for (f, rows) in &all {
             let (computed, employer) = evaluate_worker(f, today);
             let region = match presence_district(&f.presence) {
@@ -177,14 +178,24 @@ fn recompute_workers(
                 }
             };
             let mine = existing.remove(&f.worker_id).unwrap_or_default();
-            changed += reconcile(conn, &computed, employer, region, mine, now, journal)?;
+            changed += reconcile(
+                conn,
+                &computed,
+                employer,
+                region,
+                mine,
+                now,
+                journal,
+                &mut writes,
+            )?;
             done.insert(f.worker_id.clone());
         }
         // A worker no longer stored keeps no open findings.
         for id in chunk.iter().filter(|id| !done.contains(*id)) {
             let mine = existing.remove(id).unwrap_or_default();
-            changed += reconcile(conn, &[], None, None, mine, now, journal)?;
+            changed += reconcile(conn, &[], None, None, mine, now, journal, &mut writes)?;
         }
+        writes.write(conn, SYSTEM, RESOLVED_NOTE, now)?;
         let per_subject = started.elapsed().as_secs_f64() / chunk.len().max(1) as f64;
         for _ in chunk {
             crate::metrics::observe_recompute(per_subject);
@@ -193,8 +204,12 @@ fn recompute_workers(
     Ok(changed)
 }
 
+/// Why the data resolved a finding.
+const RESOLVED_NOTE: &str = "resolved: the cause is no longer present in the records";
+
 /// Brings a subject's stored findings in line with the computed ones:
 /// new ones inserted, changed or recurring ones updated (reopened), the rest resolved.
+#[allow(clippy::too_many_arguments)]
 fn reconcile(
     conn: &mut DbConn,
     computed: &[Finding],
@@ -203,6 +218,7 @@ fn reconcile(
     existing: Vec<FindingRow>,
     now: NaiveDateTime,
     journal: &mut Journal,
+    writes: &mut FindingWrites,
 ) -> Result<usize, StoreError> {
     let existing: BTreeMap<(String, String), FindingRow> = existing
         .into_iter()
@@ -242,8 +258,8 @@ fn reconcile(
                     last_seen_at: now,
                     version: 1,
                 };
-                findings::insert(conn, &row)?;
                 announce_change(journal, &row)?;
+                writes.insert(row);
                 changed += 1;
             }
             Some(old) => {
@@ -284,10 +300,10 @@ fn reconcile(
         let mut row = old.clone();
         row.status = "resolved".into();
         row.status_by = SYSTEM.into();
-        row.status_note = Some("resolved: the cause is no longer present in the records".into());
+        row.status_note = Some(RESOLVED_NOTE.into());
         row.status_changed_at = now;
         row.version = old.version + 1;
-        findings::update(conn, &row, old.version)?;
+        writes.resolve(&row.id, old.version);
         announce_change(journal, &row)?;
         changed += 1;
     }
@@ -312,7 +328,8 @@ pub fn recompute(
     let computed = rules::evaluate_employer(&facts::employer(conn, nib)?, today);
     let employer = records::get_record(conn, RecordType::Employer.as_str(), nib)?;
     let existing = findings::of_subject(conn, subject.kind(), subject.id())?;
-    let r = reconcile(
+    let mut writes = FindingWrites::default();
+    let changed = reconcile(
         conn,
         &computed,
         None,
@@ -320,9 +337,11 @@ pub fn recompute(
         existing,
         now,
         journal,
-    );
+        &mut writes,
+    )?;
+    writes.write(conn, SYSTEM, RESOLVED_NOTE, now)?;
     crate::metrics::observe_recompute(started.elapsed().as_secs_f64());
-    r
+    Ok(changed)
 }
 
 /// What a write transaction owes before it commits: the subjects whose
@@ -372,7 +391,11 @@ impl Pending {
     }
 }
 
-/// The daily sweep: every worker and employer, each in its own transaction.
+/// Subjects per transaction of the sweep: large enough for the bulk reads,
+/// small enough that a transaction never holds the writer for long.
+const SWEEP_CHUNK: usize = 200;
+
+/// The daily sweep: every worker and employer, `SWEEP_CHUNK` of them per transaction.
 pub fn sweep(db: &Db, today: NaiveDate) -> Result<(usize, usize), StoreError> {
     let workers = db.read(sinergi_db::workers::all_ids)?;
     let employers = db.read(records::employer_nibs)?;
@@ -382,10 +405,10 @@ pub fn sweep(db: &Db, today: NaiveDate) -> Result<(usize, usize), StoreError> {
         .chain(employers.into_iter().map(Subject::Employer))
         .collect();
     let mut changed = 0;
-    for s in &subjects {
+    for chunk in subjects.chunks(SWEEP_CHUNK) {
         changed += db.write(|c| {
             let mut journal = Journal::default();
-            let n = recompute(c, s, today, Utc::now().naive_utc(), &mut journal)?;
+            let n = recompute_all(c, chunk, today, Utc::now().naive_utc(), &mut journal)?;
             journal.write(c)?;
             Ok(n)
         })?;
