@@ -19,6 +19,7 @@ api_tests!(
     tampered_token_is_401,
     token_signed_by_another_key_is_401,
     revoked_client_is_refused_at_once,
+    revocation_by_another_process_takes_effect_within_a_second,
     read_only_token_cannot_write,
 );
 
@@ -274,6 +275,37 @@ async fn token_signed_by_another_key_is_401(app: TestApp) {
         let forged = jsonwebtoken::encode(&header, &claims, &foreign_key()).unwrap();
         let resp = app.get("/api/v1/employers", &forged).send().await.unwrap();
         problem(resp, 401, "invalid_token").await;
+    }
+}
+
+/// The CLI revokes through its own database handle: the server notices
+/// within its client cache's lifetime (one second by default).
+async fn revocation_by_another_process_takes_effect_within_a_second(app: TestApp) {
+    assert_eq!(app.settings.client_cache_ms, 1000);
+    let agency = app.agency("DISNAKER", "manpower", None);
+    let client = app.client(&agency, &["records:read"]);
+    let token = app.token(&client).await;
+    json(
+        app.get("/api/v1/employers", &token).send().await.unwrap(),
+        200,
+    )
+    .await;
+    let cli = sinergi_db::Db::connect(app.database_url(), 1).unwrap();
+    sinergi_api::admin::revoke_client(&cli, &client.0).unwrap();
+    let revoked = std::time::Instant::now();
+    loop {
+        let resp = app.get("/api/v1/employers", &token).send().await.unwrap();
+        if resp.status() == 401 {
+            problem(resp, 401, "client_revoked").await;
+            break;
+        }
+        assert_eq!(resp.status(), 200);
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_millis(1500),
+            "still accepted {:?} after the revocation",
+            revoked.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 

@@ -212,6 +212,11 @@ impl TestApp {
     }
 
     /// The absolute URL of `path`.
+    /// The URL of the server's database (to open a second handle, as the CLI does).
+    pub fn database_url(&self) -> &str {
+        self._database.url()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -143,9 +143,11 @@ pub fn create_client_with_purposes(
     })
 }
 
-/// Revokes a client; its tokens stop working at once.
+/// Revokes a client; its tokens stop working at once on every server using
+/// this handle, and within `SINERGI_CLIENT_CACHE_MS` on the others.
 pub fn revoke_client(db: &Db, client_id: &str) -> Result<(), AdminError> {
     let done = db.write(|c| identity::revoke_client(c, client_id, Utc::now().naive_utc()))?;
+    db.note_revocation();
     if done {
         Ok(())
     } else {

@@ -25,6 +25,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// How often signing keys are re-read (to pick up a rotation), in seconds.
     pub key_refresh_secs: u64,
+    /// How long a client read for a request is reused, in milliseconds (0: never).
+    pub client_cache_ms: u64,
     /// Most operations in one batch.
     pub max_batch_operations: usize,
     /// Largest batch body in bytes.
@@ -58,6 +60,7 @@ impl Default for Settings {
             rate_limit_burst: 600,
             cors_origins: vec![],
             key_refresh_secs: 60,
+            client_cache_ms: 1000,
             max_batch_operations: 1000,
             max_batch_bytes: 32 * 1024 * 1024,
             change_retention_days: 30,
@@ -142,6 +145,13 @@ impl Settings {
                 .ok()
                 .filter(|n| *n <= 3600)
                 .ok_or("SINERGI_KEY_REFRESH_SECS must be 0..=3600")?;
+        }
+        if let Some(v) = var("SINERGI_CLIENT_CACHE_MS") {
+            s.client_cache_ms = v
+                .parse()
+                .ok()
+                .filter(|n| *n <= 60_000)
+                .ok_or("SINERGI_CLIENT_CACHE_MS must be 0..=60000")?;
         }
         if let Some(v) = var("SINERGI_WEBHOOK_ALLOW_HOSTS") {
             s.webhook_allow_hosts = v

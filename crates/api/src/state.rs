@@ -28,6 +28,8 @@ pub struct AppState {
     pub changes_notify: Arc<tokio::sync::Notify>,
     /// Stores the audit events of reads, many per transaction.
     pub audit_writer: crate::audit_writer::AuditWriter,
+    /// Clients read recently.
+    pub clients: Arc<crate::auth::clients::ClientCache>,
 }
 
 impl AppState {
@@ -51,6 +53,9 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(
                 settings.rate_limit_per_minute,
                 settings.rate_limit_burst,
+            )),
+            clients: Arc::new(crate::auth::clients::ClientCache::new(
+                std::time::Duration::from_millis(settings.client_cache_ms),
             )),
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),

@@ -117,6 +117,7 @@ pub struct Db {
     sqlite_writer: Arc<Mutex<Option<DbConn>>>,
     waits: Arc<std::sync::atomic::AtomicU64>,
     timeouts: Arc<std::sync::atomic::AtomicU64>,
+    revocations: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Pool figures for monitoring.
@@ -173,6 +174,7 @@ impl Db {
             sqlite_writer: Arc::new(Mutex::new(None)),
             waits: Arc::default(),
             timeouts: Arc::default(),
+            revocations: Arc::default(),
         })
     }
 
@@ -192,6 +194,18 @@ impl Db {
             self.timeouts.fetch_add(1, Relaxed);
             StoreError::Unavailable(e.to_string())
         })
+    }
+
+    /// How many client revocations went through this handle (and its clones):
+    /// whatever was cached about clients before the count changed is stale.
+    pub fn revocation_epoch(&self) -> u64 {
+        self.revocations.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Notes a committed client revocation.
+    pub fn note_revocation(&self) {
+        self.revocations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Pool figures for monitoring.

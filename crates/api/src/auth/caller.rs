@@ -354,9 +354,22 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
             _ => unauthorized("invalid_token", "the token is invalid"),
         })?
         .claims;
-    let db = state.db.clone();
-    let sub = claims.sub.clone();
-    let found = web::block(move || db.read(|c| identity::find_client(c, &sub))).await??;
+    // Read the revocation count first: a revocation while the client is
+    // being read keeps that read out of the cache.
+    let epoch = state.db.revocation_epoch();
+    let found = match state.clients.get(&claims.sub, epoch) {
+        Some(hit) => Some(hit),
+        None => {
+            let db = state.db.clone();
+            let sub = claims.sub.clone();
+            let read_at = std::time::Instant::now();
+            let found = web::block(move || db.read(|c| identity::find_client(c, &sub))).await??;
+            if let Some((client, agency)) = &found {
+                state.clients.put(read_at, epoch, client, agency);
+            }
+            found
+        }
+    };
     let (client, agency) = found
         .filter(|(c, _)| c.revoked_at.is_none())
         .ok_or_else(|| {

@@ -2,6 +2,7 @@
 //! authenticated caller of each request.
 
 pub mod caller;
+pub mod clients;
 pub mod keys;
 pub mod secrets;
 pub mod token;
