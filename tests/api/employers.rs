@@ -184,6 +184,39 @@ async fn region_filter_is_segment_aware(app: TestApp) {
     // Tenggarong (64.02.06) does not include Tenggarong Seberang (64.02.16).
     let tenggarong = list(&app, &token, "region=64.02.06").await;
     assert_eq!(tenggarong, ["9120000000001", "9120000000002"]);
+    // Pages of two walk the district and the villages below it in key order.
+    for (nib, region) in [
+        ("9120000000006", "64.02.06.1003"),
+        ("9120000000007", "64.02.06"),
+    ] {
+        put_ok(&app, &token, nib, &employer(region, "05100")).await;
+    }
+    let mut walked = Vec::new();
+    let mut query = "region=64.02.06&limit=2".to_string();
+    loop {
+        let resp = app
+            .get(&format!("/api/v1/employers?{query}"), &token)
+            .send()
+            .await
+            .unwrap();
+        let page = json(resp, 200).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        walked.extend(items.iter().map(|e| e["nib"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(c) => query = format!("region=64.02.06&limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        walked,
+        [
+            "9120000000001",
+            "9120000000002",
+            "9120000000006",
+            "9120000000007"
+        ]
+    );
     // "64.02.1" is not a code; it must not select 64.02.1x by text prefix.
     let resp = app
         .get("/api/v1/employers?region=64.02.1", &token)

@@ -357,14 +357,38 @@ pub fn list_records(
     after_key: Option<&str>,
     limit: i64,
 ) -> Result<Vec<RecordRow>, StoreError> {
-    let q = filtered(record_type, filter, after_key).order(records::record_key.asc());
-    if filter.region_prefix.is_none() {
+    let Some(p) = &filter.region_prefix else {
+        let q = filtered(record_type, filter, after_key).order(records::record_key.asc());
         return Ok(q.select(RecordRow::as_select()).limit(limit).load(conn)?);
-    }
-    // A region is a range of the region index, not in key order: sort the
-    // keys alone, then read the page's rows (sorting whole documents would
-    // spill to disk for a district with thousands of records).
-    let keys: Vec<String> = q.select(records::record_key).limit(limit).load(conn)?;
+    };
+    // A region and the codes below it are a range of the region index, not in
+    // key order. The code itself (a district holds thousands of records) is
+    // one value of the index: with a status it is read in key order and stops
+    // after the page. The codes below it are a range whose keys are sorted
+    // (usually few or none). The page's rows are then read by key (sorting
+    // whole documents would spill to disk).
+    let plain = RecordFilter {
+        region_prefix: None,
+        ..filter.clone()
+    };
+    let mut keys: Vec<String> = filtered(record_type, &plain, after_key)
+        .filter(records::region_code.eq(p.clone()))
+        .order(records::record_key.asc())
+        .select(records::record_key)
+        .limit(limit)
+        .load(conn)?;
+    // Codes are digits and dots compared byte by byte, and '/' follows '.'.
+    keys.extend(
+        filtered(record_type, &plain, after_key)
+            .filter(records::region_code.ge(format!("{p}.")))
+            .filter(records::region_code.lt(format!("{p}/")))
+            .order(records::record_key.asc())
+            .select(records::record_key)
+            .limit(limit)
+            .load::<String>(conn)?,
+    );
+    keys.sort_unstable();
+    keys.truncate(usize::try_from(limit).unwrap_or(0));
     let mut rows = get_records(conn, record_type, &keys)?;
     rows.sort_by(|a, b| a.record_key.cmp(&b.record_key));
     Ok(rows)
