@@ -1019,8 +1019,11 @@ def fill_the_disk(sc, d, method, path, url, creds, preexec):
     if full_resp is None:
         sc.check(False, "the disk filled up", "no failure")
         return
-    good, detail = problem_ok(full_resp, 503) if full_resp.status == 503 else problem_ok(full_resp, 507)
-    sc.check(good, "a write on the full disk gets 503/507 problem+json, no internals", detail)
+    good, detail = problem_ok(full_resp, 507)
+    if good:
+        code = full_resp.json().get("code")
+        good, detail = code == "storage_full", f"507 {code}"
+    sc.check(good, "a write on the full disk gets 507 storage_full problem+json, no internals", detail)
     logtext = srv.log_text()
     sc.check(bool(re.search(r"disk is full|No space left|database or disk is full", logtext, re.I)),
              "the server log names the cause (disk full)",

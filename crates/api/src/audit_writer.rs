@@ -12,7 +12,16 @@ use tokio::sync::oneshot;
 /// Most events stored in one transaction.
 const MAX_GROUP: usize = 1000;
 
-type Waiter = oneshot::Sender<Result<(), String>>;
+/// Why a group could not be stored (cloned to every waiter).
+#[derive(Debug, Clone)]
+enum Failure {
+    /// The database's disk is full.
+    Full(String),
+    /// Anything else: the database is unavailable to this writer.
+    Other(String),
+}
+
+type Waiter = oneshot::Sender<Result<(), Failure>>;
 
 /// Hands audit events to the writer thread.
 #[derive(Debug, Clone)]
@@ -39,7 +48,10 @@ impl AuditWriter {
             .map_err(|_| StoreError::Unavailable("the audit writer has stopped".into()))?;
         wait.await
             .map_err(|_| StoreError::Unavailable("the audit writer has stopped".into()))?
-            .map_err(StoreError::Unavailable)
+            .map_err(|f| match f {
+                Failure::Full(m) => StoreError::StorageFull(m),
+                Failure::Other(m) => StoreError::Unavailable(m),
+            })
     }
 }
 
@@ -55,7 +67,10 @@ fn run(db: Db, rx: mpsc::Receiver<(AuditEntry, Waiter)>) {
         let (entries, waiters): (Vec<AuditEntry>, Vec<Waiter>) = group.into_iter().unzip();
         let stored = db
             .write(|c| audit::append_many(c, &entries).map(|_| ()))
-            .map_err(|e| e.to_string());
+            .map_err(|e| match e {
+                StoreError::StorageFull(m) => Failure::Full(m),
+                other => Failure::Other(other.to_string()),
+            });
         for w in waiters {
             // A waiter that gave up (its client left) needs no answer.
             let _ = w.send(stored.clone());

@@ -106,6 +106,9 @@ pub enum ApiError {
     /// The database is unreachable (503).
     #[error("service temporarily unavailable")]
     Unavailable,
+    /// The database's disk is full (507): nothing of the request was stored.
+    #[error("storage full")]
+    StorageFull,
     /// A fault on our side (500); the cause is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -136,6 +139,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => "unresolved_reference",
             ApiError::TooManyRequests(_) => "rate_limited",
             ApiError::Unavailable => "service_unavailable",
+            ApiError::StorageFull => "storage_full",
             ApiError::RequestTimeout => "request_timeout",
             ApiError::Internal(_) => "internal_error",
         }
@@ -156,6 +160,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => "Unprocessable request",
             ApiError::TooManyRequests(_) => "Too many requests",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::StorageFull => "Storage full",
             ApiError::RequestTimeout => "Request timeout",
             ApiError::Internal(_) => "Internal error",
         }
@@ -173,6 +178,11 @@ impl ApiError {
             }
             ApiError::Internal(_) => "an unexpected error occurred; it has been logged".to_string(),
             ApiError::Unavailable => "the database is unavailable; retry later".to_string(),
+            ApiError::StorageFull => {
+                "the database has run out of storage space: nothing from this request was stored; \
+                 reads still work; retry the write after the operators have freed space"
+                    .to_string()
+            }
             other => other.to_string(),
         };
         let errors = match self {
@@ -209,6 +219,7 @@ impl ResponseError for ApiError {
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -251,6 +262,10 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(cause) => {
                 tracing::error!(cause = %cause, "database unavailable");
                 ApiError::Unavailable
+            }
+            StoreError::StorageFull(cause) => {
+                tracing::error!(cause = %cause, "database disk full; writes are refused");
+                ApiError::StorageFull
             }
             other => ApiError::Internal(other.to_string()),
         }

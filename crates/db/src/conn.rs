@@ -261,7 +261,9 @@ impl Db {
                 let result = retry_write(conn, true, &mut f);
                 if matches!(
                     result,
-                    Err(StoreError::Unavailable(_) | StoreError::Database(_))
+                    Err(StoreError::Unavailable(_)
+                        | StoreError::StorageFull(_)
+                        | StoreError::Database(_))
                 ) {
                     // Start the next write on a fresh connection.
                     *slot = None;

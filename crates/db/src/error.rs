@@ -44,6 +44,9 @@ pub enum StoreError {
     /// The database cannot be reached.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database's disk is full: nothing of the transaction was stored.
+    #[error("database storage full: {0}")]
+    StorageFull(String),
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),
@@ -80,11 +83,21 @@ impl From<DieselError> for StoreError {
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StoreError::Unavailable(info.message().to_string())
             }
+            // SQLite: SQLITE_FULL; PostgreSQL: 53100 disk_full ("could not extend
+            // file ...: No space left on device") and failed WAL writes.
+            DieselError::DatabaseError(_, ref info)
+                if info.message().contains("disk is full")
+                    || info.message().contains("No space left on device")
+                    || info.message().contains("could not extend file") =>
+            {
+                StoreError::StorageFull(info.message().to_string())
+            }
             DieselError::DatabaseError(_, ref info)
                 if info.message().contains("terminating connection")
                     || info.message().contains("server closed the connection")
                     || info.message().contains("no connection to the server")
-                    || info.message().contains("disk is full")
+                    // SQLite could not read or write its file (a failing or vanishing disk).
+                    || info.message().contains("disk I/O error")
                     || info
                         .message()
                         .contains("the database system is shutting down")
@@ -102,5 +115,45 @@ impl From<DieselError> for StoreError {
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::Corrupt(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db_error(message: &str) -> DieselError {
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn a_full_disk_is_storage_full_on_both_databases() {
+        for m in [
+            "database or disk is full",
+            "could not extend file \"base/16384/16385\": No space left on device",
+            "could not write to file \"pg_wal/xlogtemp.123\": No space left on device",
+        ] {
+            assert!(
+                matches!(StoreError::from(db_error(m)), StoreError::StorageFull(_)),
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failing_disk_or_lost_server_is_unavailable_and_anything_else_a_database_error() {
+        for m in [
+            "disk I/O error",
+            "terminating connection due to administrator command",
+        ] {
+            assert!(
+                matches!(StoreError::from(db_error(m)), StoreError::Unavailable(_)),
+                "{m}"
+            );
+        }
+        assert!(matches!(
+            StoreError::from(db_error("syntax error at or near \"SELEC\"")),
+            StoreError::Database(_)
+        ));
     }
 }
