@@ -30,6 +30,8 @@ pub struct AppState {
     pub audit_writer: crate::audit_writer::AuditWriter,
     /// Clients read recently.
     pub clients: Arc<crate::auth::clients::ClientCache>,
+    /// Tokens verified already.
+    pub verified: Arc<crate::auth::verified::VerifiedTokens>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
                 settings.rate_limit_per_minute,
                 settings.rate_limit_burst,
             )),
+            verified: Arc::default(),
             clients: Arc::new(crate::auth::clients::ClientCache::new(
                 std::time::Duration::from_millis(settings.client_cache_ms),
             )),

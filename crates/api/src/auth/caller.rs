@@ -282,6 +282,48 @@ fn declared_purpose(req: &HttpRequest) -> Result<(Option<Purpose>, Option<String
     Ok((purpose, case_ref))
 }
 
+/// Seconds of clock difference tolerated for `exp` and `nbf`.
+const TOKEN_LEEWAY_SECS: i64 = 30;
+
+/// Checks a token's signature and claims.
+async fn verify(state: &AppState, token: &str) -> Result<Claims, ApiError> {
+    let head = jsonwebtoken::decode_header(token)
+        .map_err(|_| unauthorized("invalid_token", "the token is not a well-formed JWT"))?;
+    if head.alg != Algorithm::EdDSA {
+        return Err(unauthorized(
+            "invalid_token",
+            "the token must be signed with EdDSA",
+        ));
+    }
+    let kid = head
+        .kid
+        .ok_or_else(|| unauthorized("invalid_token", "the token has no key id (kid)"))?;
+    // A known key is in memory; only an unknown one sends us to the database.
+    let key = match state.keys.loaded(&kid) {
+        Some(k) => Some(k),
+        None => {
+            let keys = state.keys.clone();
+            web::block(move || keys.verifying(&kid)).await?
+        }
+    }
+    .ok_or_else(|| unauthorized("invalid_token", "the token was signed with an unknown key"))?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[state.settings.issuer.as_str()]);
+    validation.set_audience(&[state.settings.audience.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
+    validation.validate_nbf = true;
+    validation.leeway = TOKEN_LEEWAY_SECS as u64;
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => {
+                unauthorized("token_expired", "the token has expired; request a new one")
+            }
+            _ => unauthorized("invalid_token", "the token is invalid"),
+        })?
+        .claims;
+    Ok(claims)
+}
+
 async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     let audit = req
         .extensions()
@@ -320,40 +362,15 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
                 "the Authorization header must be Bearer <token>",
             )
         })?;
-    let head = jsonwebtoken::decode_header(token)
-        .map_err(|_| unauthorized("invalid_token", "the token is not a well-formed JWT"))?;
-    if head.alg != Algorithm::EdDSA {
-        return Err(unauthorized(
-            "invalid_token",
-            "the token must be signed with EdDSA",
-        ));
-    }
-    let kid = head
-        .kid
-        .ok_or_else(|| unauthorized("invalid_token", "the token has no key id (kid)"))?;
-    // A known key is in memory; only an unknown one sends us to the database.
-    let key = match state.keys.loaded(&kid) {
-        Some(k) => Some(k),
+    let now = chrono::Utc::now().timestamp();
+    let claims = match state.verified.get(token, now, TOKEN_LEEWAY_SECS) {
+        Some(claims) => claims,
         None => {
-            let keys = state.keys.clone();
-            web::block(move || keys.verifying(&kid)).await?
+            let claims = verify(&state, token).await?;
+            state.verified.put(token, &claims);
+            claims
         }
-    }
-    .ok_or_else(|| unauthorized("invalid_token", "the token was signed with an unknown key"))?;
-    let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.set_issuer(&[state.settings.issuer.as_str()]);
-    validation.set_audience(&[state.settings.audience.as_str()]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
-    validation.validate_nbf = true;
-    validation.leeway = 30;
-    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-        .map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => {
-                unauthorized("token_expired", "the token has expired; request a new one")
-            }
-            _ => unauthorized("invalid_token", "the token is invalid"),
-        })?
-        .claims;
+    };
     // Read the revocation count first: a revocation while the client is
     // being read keeps that read out of the cache.
     let epoch = state.db.revocation_epoch();

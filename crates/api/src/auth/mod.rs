@@ -6,5 +6,6 @@ pub mod clients;
 pub mod keys;
 pub mod secrets;
 pub mod token;
+pub mod verified;
 
 pub use caller::{Caller, Purpose, Scope};
