@@ -24,6 +24,7 @@ api_tests!(
     withdrawn_report_is_a_tombstone,
     export_joins_the_feed_without_gap_or_duplicate,
     expired_cursor_is_410_with_a_way_back,
+    connections_the_database_dropped_are_replaced_unnoticed,
 );
 
 fn employer_op(nib: &str, name: &str) -> Value {
@@ -824,4 +825,45 @@ async fn expired_cursor_is_410_with_a_way_back(app: TestApp) {
     )
     .await;
     let _ = join_all(Vec::<std::future::Ready<()>>::new()).await;
+}
+
+/// PostgreSQL drops every connection of the service (a restart, a failover,
+/// an administrator): the next reads and writes are answered as usual, each
+/// on a fresh connection, none with an error.
+async fn connections_the_database_dropped_are_replaced_unnoticed(app: TestApp) {
+    use diesel::RunQueryDsl;
+    let token = app.token_for("manpower").await;
+    let write =
+        |n: usize| json!({"operations": [employer_op(&format!("91200000001{n:02}"), "PT A")]});
+    // Concurrent requests open every connection of the pool.
+    let bodies: Vec<Value> = (0..12).map(write).collect();
+    let opened = join_all(bodies[..4].iter().map(|b| batch(&app, &token, b, None))).await;
+    assert!(opened.iter().all(|r| r.status() == 200));
+    let reads =
+        join_all((0..12).map(|_| app.get("/api/v1/employers?limit=1", &token).send())).await;
+    assert!(reads.iter().all(|r| r.as_ref().unwrap().status() == 200));
+    if app.db.backend() == sinergi_db::Backend::Postgres {
+        let dropped = app
+            .db
+            .read(|c| {
+                Ok(diesel::sql_query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                .execute(c)?)
+            })
+            .unwrap();
+        assert!(dropped > 0, "no connection was dropped");
+    }
+    // Each of them now meets the dropped connections.
+    let writes = join_all(bodies[4..].iter().map(|b| batch(&app, &token, b, None)));
+    let reads = join_all((0..12).map(|_| app.get("/api/v1/employers?limit=1", &token).send()));
+    let (writes, reads) = tokio::join!(writes, reads);
+    let statuses: Vec<u16> = writes
+        .iter()
+        .map(|r| r.status().as_u16())
+        .chain(reads.iter().map(|r| r.as_ref().unwrap().status().as_u16()))
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(employer_count(&app, &token).await, 12);
 }

@@ -97,8 +97,20 @@ impl ManageConnection for DbManager {
     }
 
     fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+        // Set by `discard_connection` on the thread that is giving it back.
+        DISCARD.with(|d| d.replace(false))
     }
+}
+
+thread_local! {
+    static DISCARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the connection this thread gives back next as broken: the pool
+/// closes it instead of handing it out again. Call it when a query failed
+/// because the database went away (`StoreError::Unavailable`).
+pub fn discard_connection() {
+    DISCARD.with(|d| d.set(true));
 }
 
 /// A pooled connection.
@@ -118,6 +130,8 @@ pub struct Db {
     waits: Arc<std::sync::atomic::AtomicU64>,
     timeouts: Arc<std::sync::atomic::AtomicU64>,
     revocations: Arc<std::sync::atomic::AtomicU64>,
+    /// When a checkout last found the database down (Unix milliseconds).
+    down_at: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Pool figures for monitoring.
@@ -141,6 +155,16 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// How long after a checkout found the database down checkouts wait briefly.
+const DOWN_GRACE_MS: u64 = 2_000;
+
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// How many times a write transaction is retried after losing a race.
 const WRITE_ATTEMPTS: usize = 8;
 
@@ -162,8 +186,13 @@ impl Db {
             url: url.to_string(),
             backend,
         };
+        // Connections are not tested with a query on every checkout (a round
+        // trip per request): one that fails because the database went away is
+        // closed, and the work is run again on another when nothing of it
+        // can have taken effect (`read`, `write`).
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(3))
             .build(manager.clone())
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -175,6 +204,7 @@ impl Db {
             waits: Arc::default(),
             timeouts: Arc::default(),
             revocations: Arc::default(),
+            down_at: Arc::default(),
         })
     }
 
@@ -190,8 +220,21 @@ impl Db {
             return Ok(c);
         }
         self.waits.fetch_add(1, Relaxed);
-        self.pool.get().map_err(|e| {
+        // While the database is down (the last wait ended with no connection
+        // open at all), waits are short: requests get their 503 at once
+        // instead of queueing behind each other's timeouts.
+        let now = unix_millis();
+        let down = now.saturating_sub(self.down_at.load(Relaxed)) < DOWN_GRACE_MS;
+        let timeout = if down {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_secs(3)
+        };
+        self.pool.get_timeout(timeout).map_err(|e| {
             self.timeouts.fetch_add(1, Relaxed);
+            if self.pool.state().connections == 0 {
+                self.down_at.store(unix_millis(), Relaxed);
+            }
             StoreError::Unavailable(e.to_string())
         })
     }
@@ -206,6 +249,28 @@ impl Db {
     pub fn note_revocation(&self) {
         self.revocations
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// A pooled connection proven to answer (for work that cannot simply be
+    /// run again, such as a streamed export): one the database dropped is
+    /// closed and another taken.
+    pub fn checked_conn(&self) -> Result<PooledConn, StoreError> {
+        // Every idle connection may have been dropped; a new one is fresh.
+        let mut tries = self.pool.max_size() + 1;
+        loop {
+            let mut conn = self.conn()?;
+            match ping(&mut conn) {
+                Ok(()) => return Ok(conn),
+                Err(e) => {
+                    discard_connection();
+                    drop(conn);
+                    tries -= 1;
+                    if tries == 0 {
+                        return Err(e);
+                    }
+                }
+            }
+        }
     }
 
     /// Pool figures for monitoring.
@@ -226,13 +291,31 @@ impl Db {
         run_migrations(&mut conn)
     }
 
-    /// Runs `f` in a read transaction-free connection.
+    /// Runs `f` on a pooled connection, outside a transaction. A connection
+    /// the database dropped (a restart) is closed and `f` runs once more on
+    /// another: reading twice is harmless.
     pub fn read<T>(
         &self,
-        f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+        mut f: impl FnMut(&mut DbConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn()?;
-        f(&mut conn)
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut conn = if attempt == 1 {
+                self.conn()?
+            } else {
+                self.checked_conn()?
+            };
+            let result = f(&mut conn);
+            if matches!(result, Err(StoreError::Unavailable(_))) {
+                discard_connection();
+                drop(conn);
+                if attempt < 2 {
+                    continue;
+                }
+            }
+            return result;
+        }
     }
 
     /// Runs `f` in one write transaction, retried when it lost a race for a
@@ -243,8 +326,31 @@ impl Db {
     ) -> Result<T, StoreError> {
         match self.backend {
             Backend::Postgres => {
-                let mut conn = self.conn()?;
-                retry_write(&mut conn, false, &mut f)
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    let mut conn = if attempt == 1 {
+                        self.conn()?
+                    } else {
+                        self.checked_conn()?
+                    };
+                    let mut entered = false;
+                    let result = retry_write(&mut conn, false, &mut |c: &mut DbConn| {
+                        entered = true;
+                        f(c)
+                    });
+                    if matches!(result, Err(StoreError::Unavailable(_))) {
+                        discard_connection();
+                        drop(conn);
+                        // Failing before `f` ran (at BEGIN) stored nothing: run it on
+                        // another connection. After that the outcome is unknown and
+                        // the caller hears so.
+                        if !entered && attempt < 2 {
+                            continue;
+                        }
+                    }
+                    return result;
+                }
             }
             Backend::Sqlite => {
                 let mut slot = self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner());

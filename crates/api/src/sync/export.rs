@@ -144,7 +144,7 @@ pub async fn export_records(
     let rtype: &'static str = record_type.as_str();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(4);
     let (head_tx, head_rx) = tokio::sync::oneshot::channel::<Result<i64, ApiError>>();
-    let mut conn = state.db.conn()?;
+    let mut conn = state.db.checked_conn()?;
     let stream_state = state.clone();
     let stream_caller = caller.clone();
     // A dedicated thread holds the snapshot while the client reads; the bounded
@@ -199,6 +199,11 @@ pub async fn export_records(
         });
         if let Err(e) = result {
             tracing::error!(error = %e, "export stopped");
+            if matches!(e, StoreError::Unavailable(_)) {
+                // The database went away: the pool must not hand this connection out again.
+                sinergi_db::conn::discard_connection();
+                drop(conn);
+            }
             match head_tx.take() {
                 Some(h) => {
                     let _ = h.send(Err(ApiError::from(e)));
