@@ -81,6 +81,34 @@ async fn list(app: &TestApp, token: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
+/// The NIBs of every page of `GET /api/v1/employers?{filter}limit=2`, following
+/// `next_cursor` (at most 10 pages).
+async fn walk_pages(app: &TestApp, token: &str, filter: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        // Cursors are base64url, so they need no escaping in a query string.
+        let query = match &cursor {
+            Some(c) => format!("{filter}limit=2&cursor={c}"),
+            None => format!("{filter}limit=2"),
+        };
+        let resp = app
+            .get(&format!("/api/v1/employers?{query}"), token)
+            .send()
+            .await
+            .unwrap();
+        let page = json(resp, 200).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        seen.extend(items.iter().map(|e| e["nib"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    seen
+}
+
 /// Asserts that nothing is stored under `nib`.
 async fn assert_absent(app: &TestApp, token: &str, nib: &str) {
     let resp = app.get(&path(nib), token).send().await.unwrap();
@@ -191,25 +219,8 @@ async fn region_filter_is_segment_aware(app: TestApp) {
     ] {
         put_ok(&app, &token, nib, &employer(region, "05100")).await;
     }
-    let mut walked = Vec::new();
-    let mut query = "region=64.02.06&limit=2".to_string();
-    loop {
-        let resp = app
-            .get(&format!("/api/v1/employers?{query}"), &token)
-            .send()
-            .await
-            .unwrap();
-        let page = json(resp, 200).await;
-        let items = page["items"].as_array().unwrap();
-        assert!(items.len() <= 2, "{page}");
-        walked.extend(items.iter().map(|e| e["nib"].as_str().unwrap().to_string()));
-        match page["next_cursor"].as_str() {
-            Some(c) => query = format!("region=64.02.06&limit=2&cursor={c}"),
-            None => break,
-        }
-    }
     assert_eq!(
-        walked,
+        walk_pages(&app, &token, "region=64.02.06&").await,
         [
             "9120000000001",
             "9120000000002",
@@ -277,29 +288,10 @@ async fn keyset_pagination_visits_each_once(app: TestApp) {
     for nib in nibs.iter().rev() {
         put_ok(&app, &token, nib, &employer("64.02.06", "05100")).await;
     }
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..10 {
-        // Cursors are base64url, so they need no escaping in a query string.
-        let query = match &cursor {
-            Some(c) => format!("limit=2&cursor={c}"),
-            None => "limit=2".to_string(),
-        };
-        let resp = app
-            .get(&format!("/api/v1/employers?{query}"), &token)
-            .send()
-            .await
-            .unwrap();
-        let page = json(resp, 200).await;
-        let items = page["items"].as_array().unwrap();
-        assert!(items.len() <= 2, "{page}");
-        seen.extend(items.iter().map(|e| e["nib"].as_str().unwrap().to_string()));
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => break,
-        }
-    }
-    assert_eq!(seen, nibs.into_iter().collect::<Vec<_>>());
+    assert_eq!(
+        walk_pages(&app, &token, "").await,
+        nibs.into_iter().collect::<Vec<_>>()
+    );
 }
 
 async fn invalid_limit_is_400(app: TestApp) {

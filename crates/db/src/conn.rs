@@ -298,24 +298,33 @@ impl Db {
         &self,
         mut f: impl FnMut(&mut DbConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut conn = if attempt == 1 {
-                self.conn()?
-            } else {
-                self.checked_conn()?
-            };
-            let result = f(&mut conn);
-            if matches!(result, Err(StoreError::Unavailable(_))) {
-                discard_connection();
-                drop(conn);
-                if attempt < 2 {
-                    continue;
-                }
-            }
+        self.on_pooled(|c| (f(c), true))
+    }
+
+    /// Runs `work` on a pooled connection. When the database dropped that
+    /// connection (`Unavailable`) it is closed, and `work` runs once more on a
+    /// checked one if it reported that nothing of it can have taken effect
+    /// (the `bool` beside its result).
+    fn on_pooled<T>(
+        &self,
+        mut work: impl FnMut(&mut DbConn) -> (Result<T, StoreError>, bool),
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn()?;
+        let (result, rerunnable) = work(&mut conn);
+        if !matches!(result, Err(StoreError::Unavailable(_))) {
             return result;
         }
+        discard_connection();
+        drop(conn);
+        if !rerunnable {
+            return result;
+        }
+        let mut conn = self.checked_conn()?;
+        let (result, _) = work(&mut conn);
+        if matches!(result, Err(StoreError::Unavailable(_))) {
+            discard_connection();
+        }
+        result
     }
 
     /// Runs `f` in one write transaction, retried when it lost a race for a
@@ -325,33 +334,17 @@ impl Db {
         mut f: impl FnMut(&mut DbConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         match self.backend {
-            Backend::Postgres => {
-                let mut attempt = 0;
-                loop {
-                    attempt += 1;
-                    let mut conn = if attempt == 1 {
-                        self.conn()?
-                    } else {
-                        self.checked_conn()?
-                    };
-                    let mut entered = false;
-                    let result = retry_write(&mut conn, false, &mut |c: &mut DbConn| {
-                        entered = true;
-                        f(c)
-                    });
-                    if matches!(result, Err(StoreError::Unavailable(_))) {
-                        discard_connection();
-                        drop(conn);
-                        // Failing before `f` ran (at BEGIN) stored nothing: run it on
-                        // another connection. After that the outcome is unknown and
-                        // the caller hears so.
-                        if !entered && attempt < 2 {
-                            continue;
-                        }
-                    }
-                    return result;
-                }
-            }
+            // Failing before `f` ran (at BEGIN) stored nothing: it may run on
+            // another connection. After that the outcome is unknown and the
+            // caller hears so.
+            Backend::Postgres => self.on_pooled(|conn| {
+                let mut entered = false;
+                let result = retry_write(conn, false, &mut |c: &mut DbConn| {
+                    entered = true;
+                    f(c)
+                });
+                (result, !entered)
+            }),
             Backend::Sqlite => {
                 let mut slot = self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner());
                 if slot.is_none() {

@@ -150,13 +150,20 @@ impl Lookups {
         self.deferring = true;
     }
 
-    /// Whether writes are held back.
-    pub(crate) fn deferring(&self) -> bool {
-        self.deferring
-    }
-
-    /// Holds back a new record; later lookups in this transaction find it.
-    pub(crate) fn defer_record(&mut self, row: RecordRow) {
+    /// Stores a new record, or holds it back; later lookups in this
+    /// transaction find it either way.
+    pub(crate) fn insert_record(
+        &mut self,
+        conn: &mut DbConn,
+        row: &RecordRow,
+    ) -> Result<(), StoreError> {
+        if !self.deferring {
+            diesel::insert_into(records::table)
+                .values(row)
+                .execute(conn)?;
+            self.forget_record(row, None);
+            return Ok(());
+        }
         self.by_key.insert(
             (row.record_type.clone(), row.record_key.clone()),
             Some(row.clone()),
@@ -167,36 +174,87 @@ impl Lookups {
                 Some(row.clone()),
             );
         }
-        self.new_records.push(row);
+        self.new_records.push(row.clone());
+        Ok(())
     }
 
-    /// Holds back a new reported identity; later lookups find it.
-    pub(crate) fn defer_identity(&mut self, row: IdentityRow) {
+    /// Stores a new reported identity, or holds it back; later lookups find it.
+    pub(crate) fn insert_identity(
+        &mut self,
+        conn: &mut DbConn,
+        row: IdentityRow,
+    ) -> Result<(), StoreError> {
+        if !self.deferring {
+            diesel::insert_into(worker_identities::table)
+                .values(&row)
+                .execute(conn)?;
+            self.forget_identity(&row.worker_id, &row.agency_code);
+            return Ok(());
+        }
         self.identities.insert(
             (row.worker_id.clone(), row.agency_code.clone()),
             Some(row.clone()),
         );
         self.new_identities.push(row);
+        Ok(())
     }
 
-    /// Holds back a new person.
-    pub(crate) fn defer_worker(&mut self, row: WorkerRow) {
+    /// Stores a new person, or holds them back.
+    pub(crate) fn insert_worker(
+        &mut self,
+        conn: &mut DbConn,
+        row: WorkerRow,
+    ) -> Result<(), StoreError> {
+        if !self.deferring {
+            diesel::insert_into(workers::table)
+                .values(&row)
+                .execute(conn)?;
+            return Ok(());
+        }
         self.new_workers.push(row);
+        Ok(())
     }
 
-    /// Holds back a new passport; later lookups in this transaction find it.
-    pub(crate) fn defer_passport(&mut self, row: PassportRow) {
+    /// Stores a new passport, or holds it back; later lookups find it.
+    pub(crate) fn insert_passport(
+        &mut self,
+        conn: &mut DbConn,
+        row: PassportRow,
+    ) -> Result<(), StoreError> {
+        if !self.deferring {
+            diesel::insert_into(worker_passports::table)
+                .values(&row)
+                .execute(conn)?;
+            self.forget_passport(&row.number, &row.country);
+            return Ok(());
+        }
         self.passports
             .insert((row.number.clone(), row.country.clone()), Some(row.clone()));
         self.new_passports.push(row);
+        Ok(())
     }
 
-    /// Holds back a worker's version bump (one per transaction). Every
-    /// worker the transaction bumps gets the time of its latest write: the
-    /// writes become visible together at the commit.
-    pub(crate) fn defer_bump(&mut self, worker: &str, now: NaiveDateTime) {
+    /// Raises a worker's version, or holds the bump back (one per
+    /// transaction: every worker the transaction bumps gets the time of its
+    /// latest write, as the writes become visible together at the commit).
+    pub(crate) fn bump_worker(
+        &mut self,
+        conn: &mut DbConn,
+        worker: &str,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        if !self.deferring {
+            diesel::update(workers::table.find(worker))
+                .set((
+                    workers::version.eq(workers::version + 1),
+                    workers::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            return Ok(());
+        }
         self.bumps.insert(worker.to_string());
         self.bumped_at = Some(self.bumped_at.map_or(now, |at| at.max(now)));
+        Ok(())
     }
 
     /// Writes what was held back: multi-row inserts, one update per 500 workers.

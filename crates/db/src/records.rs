@@ -244,14 +244,7 @@ pub fn upsert_found(
                 created_at: w.now,
                 updated_at: w.now,
             };
-            if lookups.deferring() {
-                lookups.defer_record(row.clone());
-            } else {
-                diesel::insert_into(records::table)
-                    .values(&row)
-                    .execute(conn)?;
-                lookups.forget_record(&row, None);
-            }
+            lookups.insert_record(conn, &row)?;
             Ok((WriteOutcome::Created, row))
         }
         Some(old) => {
@@ -371,22 +364,19 @@ pub fn list_records(
         region_prefix: None,
         ..filter.clone()
     };
-    let mut keys: Vec<String> = filtered(record_type, &plain, after_key)
-        .filter(records::region_code.eq(p.clone()))
-        .order(records::record_key.asc())
-        .select(records::record_key)
-        .limit(limit)
-        .load(conn)?;
-    // Codes are digits and dots compared byte by byte, and '/' follows '.'.
-    keys.extend(
-        filtered(record_type, &plain, after_key)
-            .filter(records::region_code.ge(format!("{p}.")))
-            .filter(records::region_code.lt(format!("{p}/")))
-            .order(records::record_key.asc())
+    let page_keys = |conn: &mut DbConn, q: records::BoxedQuery<'_, _>| {
+        q.order(records::record_key.asc())
             .select(records::record_key)
             .limit(limit)
-            .load::<String>(conn)?,
-    );
+            .load::<String>(conn)
+    };
+    let code = filtered(record_type, &plain, after_key).filter(records::region_code.eq(p.clone()));
+    // Codes are digits and dots compared byte by byte, and '/' follows '.'.
+    let below = filtered(record_type, &plain, after_key)
+        .filter(records::region_code.ge(format!("{p}.")))
+        .filter(records::region_code.lt(format!("{p}/")));
+    let mut keys = page_keys(conn, code)?;
+    keys.extend(page_keys(conn, below)?);
     keys.sort_unstable();
     keys.truncate(usize::try_from(limit).unwrap_or(0));
     let mut rows = get_records(conn, record_type, &keys)?;

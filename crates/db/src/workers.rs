@@ -88,25 +88,6 @@ pub struct IdentityRow {
     pub updated_at: NaiveDateTime,
 }
 
-fn bump_worker(
-    conn: &mut DbConn,
-    id: &str,
-    now: NaiveDateTime,
-    lookups: &mut Lookups,
-) -> Result<(), StoreError> {
-    if lookups.deferring() {
-        lookups.defer_bump(id, now);
-        return Ok(());
-    }
-    diesel::update(workers::table.find(id))
-        .set((
-            workers::version.eq(workers::version + 1),
-            workers::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// Finds the holder of a passport.
 pub fn find_by_passport(
     conn: &mut DbConn,
@@ -159,13 +140,13 @@ fn ensure_passport(
                 ))
                 .execute(conn)?;
             lookups.forget_passport(number, country);
-            bump_worker(conn, &p.worker_id, now, lookups)?;
+            lookups.bump_worker(conn, &p.worker_id, now)?;
         }
         return Ok((p.worker_id, false));
     }
     let (worker_id, created) = match holder {
         Some(h) => {
-            bump_worker(conn, h, now, lookups)?;
+            lookups.bump_worker(conn, h, now)?;
             (h.to_string(), false)
         }
         None => {
@@ -176,13 +157,7 @@ fn ensure_passport(
                 created_at: now,
                 updated_at: now,
             };
-            if lookups.deferring() {
-                lookups.defer_worker(row);
-            } else {
-                diesel::insert_into(workers::table)
-                    .values(&row)
-                    .execute(conn)?;
-            }
+            lookups.insert_worker(conn, row)?;
             // A person seen for the first time has no reported identity yet.
             lookups.note_new_worker(&id, agency);
             (id, true)
@@ -197,14 +172,7 @@ fn ensure_passport(
         created_at: now,
         updated_at: now,
     };
-    if lookups.deferring() {
-        lookups.defer_passport(passport);
-    } else {
-        diesel::insert_into(worker_passports::table)
-            .values(&passport)
-            .execute(conn)?;
-        lookups.forget_passport(number, country);
-    }
+    lookups.insert_passport(conn, passport)?;
     Ok((worker_id, created))
 }
 
@@ -278,16 +246,9 @@ fn record_identity(
             .optional()?,
     };
     match current {
-        None if lookups.deferring() => {
-            lookups.defer_identity(row);
-            bump_worker(conn, worker_id, now, lookups)?;
-        }
         None => {
-            diesel::insert_into(worker_identities::table)
-                .values(&row)
-                .execute(conn)?;
-            lookups.forget_identity(worker_id, agency);
-            bump_worker(conn, worker_id, now, lookups)?;
+            lookups.insert_identity(conn, row)?;
+            lookups.bump_worker(conn, worker_id, now)?;
         }
         Some(cur)
             if cur.full_name != row.full_name
@@ -311,7 +272,7 @@ fn record_identity(
                 ))
                 .execute(conn)?;
             lookups.forget_identity(worker_id, agency);
-            bump_worker(conn, worker_id, now, lookups)?;
+            lookups.bump_worker(conn, worker_id, now)?;
         }
         Some(_) => {}
     }
