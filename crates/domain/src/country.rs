@@ -42,7 +42,7 @@ impl CountryCode {
     }
 }
 
-text_newtype!(CountryCode);
+text_newtype!(CountryCode, Some("CHN"));
 
 #[cfg(test)]
 mod tests {

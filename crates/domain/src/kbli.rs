@@ -75,7 +75,7 @@ impl Kbli {
     }
 }
 
-text_newtype!(Kbli);
+text_newtype!(Kbli, Some("05100"));
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,22 @@
 /// newtype whose field 0 holds the canonical text and that has a `parse`.
 macro_rules! text_newtype {
     ($name:ident) => {
+        text_newtype!($name, None::<&str>);
+    };
+    ($name:ident, $example:expr) => {
+        #[cfg(feature = "openapi")]
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                ::utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(::utoipa::openapi::schema::Type::String)
+                    .examples($example.map(|e: &str| ::serde_json::Value::from(e)))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl ::utoipa::ToSchema for $name {}
+
         impl $name {
             /// The canonical text.
             pub fn as_str(&self) -> &str {
@@ -102,6 +118,19 @@ macro_rules! code_enum {
                 Self::parse(s)
             }
         }
+
+        #[cfg(feature = "openapi")]
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                ::utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(::utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($code),+]))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl ::utoipa::ToSchema for $name {}
 
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -22,7 +22,7 @@ impl Nib {
     }
 }
 
-text_newtype!(Nib);
+text_newtype!(Nib, Some("9120001234567"));
 
 #[cfg(test)]
 mod tests {

@@ -22,7 +22,7 @@ impl Nik {
     }
 }
 
-text_newtype!(Nik);
+text_newtype!(Nik, Some("6402061203900001"));
 
 #[cfg(test)]
 mod tests {

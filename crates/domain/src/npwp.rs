@@ -35,7 +35,7 @@ fn invalid() -> FieldError {
     )
 }
 
-text_newtype!(Npwp);
+text_newtype!(Npwp, Some("0012345678901000"));
 
 #[cfg(test)]
 mod tests {

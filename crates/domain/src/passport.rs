@@ -23,7 +23,7 @@ impl PassportNo {
     }
 }
 
-text_newtype!(PassportNo);
+text_newtype!(PassportNo, Some("E51234567"));
 
 #[cfg(test)]
 mod tests {

@@ -51,7 +51,7 @@ impl PersonName {
     }
 }
 
-text_newtype!(PersonName);
+text_newtype!(PersonName, Some("ZHANG WEI"));
 
 #[cfg(test)]
 mod tests {

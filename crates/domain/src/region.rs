@@ -142,7 +142,7 @@ fn from_bps(s: &str) -> Option<RegionCode> {
     Some(RegionCode(code.to_owned()))
 }
 
-text_newtype!(RegionCode);
+text_newtype!(RegionCode, Some("64.02.06"));
 
 #[cfg(test)]
 mod tests {

@@ -22,7 +22,7 @@ impl VisaIndex {
     }
 }
 
-text_newtype!(VisaIndex);
+text_newtype!(VisaIndex, Some("E23"));
 
 #[cfg(test)]
 mod tests {

@@ -280,3 +280,81 @@ fn find_approval<'a>(
     let no = a.approval_no.as_deref()?;
     approvals.iter().find(|x| x.approval_no() == no)
 }
+
+/// The facts of typed records: pure conversions, no parsing.
+mod from_records {
+    use super::*;
+    use crate::records::{Assignment, PresenceReport, ResidencePermit, RptkaApproval};
+
+    impl PermitFact {
+        /// The fact of a stored permit (`r` cites it).
+        pub fn of(r: RecordRef, p: &ResidencePermit) -> Self {
+            PermitFact {
+                r,
+                kind: p.kind,
+                status: p.status,
+                sponsor_nib: p.sponsor_nib.as_ref().map(ToString::to_string),
+                valid_from: p.valid_from,
+                valid_until: p.valid_until,
+                passport_no: p.worker.passport_no.to_string(),
+            }
+        }
+    }
+
+    impl AssignmentFact {
+        /// The fact of a stored assignment.
+        pub fn of(r: RecordRef, a: &Assignment) -> Self {
+            AssignmentFact {
+                r,
+                employer_nib: a.employer_nib.to_string(),
+                approval_no: a.approval_no.as_ref().map(ToString::to_string),
+                position_code: a.position_code.as_ref().map(ToString::to_string),
+                status: a.status,
+                start_on: a.start_on,
+                end_on: a.end_on,
+                has_companion: a.companion.is_some(),
+                passport_no: a.worker.passport_no.to_string(),
+            }
+        }
+    }
+
+    impl ApprovalFact {
+        /// The fact of a stored approval.
+        pub fn of(r: RecordRef, a: &RptkaApproval) -> Self {
+            ApprovalFact {
+                r,
+                employer_nib: a.employer_nib.to_string(),
+                status: a.status,
+                valid_from: a.valid_from,
+                valid_until: a.valid_until,
+                location_scope: a.location_scope.clone(),
+                positions: a
+                    .positions
+                    .iter()
+                    .map(|p| PositionFact {
+                        code: p.code.to_string(),
+                        title: p.title.clone(),
+                        level: p.level,
+                        headcount: p.headcount,
+                    })
+                    .collect(),
+            }
+        }
+    }
+
+    impl PresenceFact {
+        /// The fact of a stored presence report, with its headcount if it counts people.
+        pub fn of(r: RecordRef, p: &PresenceReport) -> (Self, Option<u32>) {
+            (
+                PresenceFact {
+                    r,
+                    observed_on: p.observed_on,
+                    region: p.region_code.clone(),
+                    at_work_site: p.work_site_ref.is_some(),
+                    employer_nib: p.employer_nib.as_ref().map(ToString::to_string),
+                },
+                p.headcount,
+            )
+        }
+    }
+}
