@@ -7,7 +7,7 @@ use std::fmt;
 use anyhow::anyhow;
 use sinergi_api::auth::{Caller, Scope};
 use sinergi_api::error::ApiError;
-use sinergi_api::records::assignments::{self, AssignmentInput, Companion};
+use sinergi_api::records::assignments::{self, AssignmentInput, CompanionInput as Companion};
 use sinergi_api::records::employers::{self, EmployerInput};
 use sinergi_api::records::person::PersonInput;
 use sinergi_api::records::presence_reports::{self, PresenceReportInput};
@@ -16,13 +16,24 @@ use sinergi_api::records::rptka_approvals::{self, PositionInput, RptkaApprovalIn
 use sinergi_api::records::work_sites::{self, WorkSiteInput};
 use sinergi_api::records::workers::{self, PassportInput, WorkerInput};
 use sinergi_api::AppState;
-use sinergi_db::records::WriteOutcome;
+use sinergi_db::records::{RecordRow, WriteOutcome};
+use sinergi_domain::records::AnyRecord;
 use sinergi_domain::{AgencyKind, RegionCode};
 
 use super::model::{Ag, Data, Worker};
 
 /// The client id recorded as the writer of demo records (provenance).
 pub const LOADER_CLIENT: &str = "sinergi-demo-loader";
+
+/// Stores one validated record as `caller`, through the API's write path.
+async fn push<R: Into<AnyRecord>>(
+    state: &AppState,
+    caller: &Caller,
+    record: Result<R, ApiError>,
+) -> Result<(WriteOutcome, RecordRow), ApiError> {
+    let stored = sinergi_api::records::store::store(state, caller, record?.into(), None).await?;
+    Ok((stored.outcome, stored.row))
+}
 
 /// What the pushes of one record type did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +166,7 @@ pub async fn push_all(state: &AppState, d: &Data) -> anyhow::Result<Counts> {
             region_code: e.region.clone(),
             source_ref: Some(format!("DKK-PRS-{:04}", i + 1)),
         };
-        let (o, _) = employers::push(state, disnaker, &e.nib, &input, None)
+        let (o, _) = push(state, disnaker, employers::record(&e.nib, &input))
             .await
             .map_err(|x| refused("employer", &e.nib, x))?;
         c.employers.add(o);
@@ -171,7 +182,7 @@ pub async fn push_all(state: &AppState, d: &Data) -> anyhow::Result<Counts> {
             lat: Some(s.lat),
             lon: Some(s.lon),
         };
-        let (o, _) = work_sites::push(state, disnaker, &input, None)
+        let (o, _) = push(state, disnaker, work_sites::record(&input))
             .await
             .map_err(|x| refused("work site", &s.source_ref, x))?;
         c.work_sites.add(o);
@@ -199,9 +210,13 @@ pub async fn push_all(state: &AppState, d: &Data) -> anyhow::Result<Counts> {
             status: ap.status.to_string(),
             source_ref: None,
         };
-        let (o, _) = rptka_approvals::push(state, kemnaker, &ap.approval_no, &input, None)
-            .await
-            .map_err(|x| refused("RPTKA approval", &ap.approval_no, x))?;
+        let (o, _) = push(
+            state,
+            kemnaker,
+            rptka_approvals::record(&ap.approval_no, &input),
+        )
+        .await
+        .map_err(|x| refused("RPTKA approval", &ap.approval_no, x))?;
         c.approvals.add(o);
     }
 
@@ -249,9 +264,13 @@ pub async fn push_all(state: &AppState, d: &Data) -> anyhow::Result<Counts> {
             status: p.status.to_string(),
             source_ref: None,
         };
-        let (o, _) = residence_permits::push(state, imigrasi, &p.permit_no, &input, None)
-            .await
-            .map_err(|x| refused("residence permit", &p.permit_no, x))?;
+        let (o, _) = push(
+            state,
+            imigrasi,
+            residence_permits::record(&p.permit_no, &input),
+        )
+        .await
+        .map_err(|x| refused("residence permit", &p.permit_no, x))?;
         c.permits.add(o);
     }
 
@@ -278,7 +297,7 @@ pub async fn push_all(state: &AppState, d: &Data) -> anyhow::Result<Counts> {
             }),
             legacy_notifikasi_no: a.legacy_notifikasi_no.clone(),
         };
-        let (o, _) = assignments::push(state, as_ag(a.by), &input, None)
+        let (o, _) = push(state, as_ag(a.by), assignments::record(&input))
             .await
             .map_err(|x| refused("assignment", &a.source_ref, x))?;
         c.assignments.add(o);
@@ -297,7 +316,7 @@ pub async fn push_all(state: &AppState, d: &Data) -> anyhow::Result<Counts> {
             activity: p.activity.clone(),
             notes: p.notes.clone(),
         };
-        let (o, _) = presence_reports::push(state, as_ag(p.by), &input, None)
+        let (o, _) = push(state, as_ag(p.by), presence_reports::record(&input))
             .await
             .map_err(|x| refused("presence report", &p.source_ref, x))?;
         c.presence.add(o);

@@ -22,6 +22,7 @@ api_tests!(
 async fn findings(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
     json(
         app.get(&format!("/api/v1/findings{query}"), token)
+            .header("X-Purpose", "supervision")
             .send()
             .await
             .unwrap(),
@@ -94,6 +95,7 @@ async fn finding_opens_resolves_itself_and_reopens_without_duplicating(app: Test
     .await;
     let resolved = json(
         app.get(&format!("/api/v1/findings/{id}"), &mp)
+            .header("X-Purpose", "supervision")
             .send()
             .await
             .unwrap(),
@@ -183,7 +185,8 @@ async fn only_the_responsible_agency_acts_on_a_finding(app: TestApp) {
     let list = findings(&app, &mp, "?rule=ASSIGNMENT_WITHOUT_PERMIT&status=resolved").await;
     assert_eq!(list.len(), 1);
     sinergi_api::findings::engine::sweep(&app.db, sinergi_api::findings::engine::today()).unwrap();
-    let after = json(app.get(&path, &mp).send().await.unwrap(), 200).await;
+    let req = app.get(&path, &mp).header("X-Purpose", "supervision");
+    let after = json(req.send().await.unwrap(), 200).await;
     assert_eq!(
         after["status"], "resolved",
         "a sweep does not undo a person's decision on unchanged evidence"
@@ -311,6 +314,7 @@ async fn finding_filters_are_checked(app: TestApp) {
         .is_empty());
     let p = problem(
         app.get("/api/v1/findings?rule=NOPE&severity=huge", &mp)
+            .header("X-Purpose", "supervision")
             .send()
             .await
             .unwrap(),

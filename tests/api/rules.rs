@@ -119,7 +119,9 @@ async fn placed(app: &TestApp, mp: &str, assignment: &Value) {
 // ---- findings -------------------------------------------------------------
 
 async fn findings(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
-    let resp = app.get(&format!("/api/v1/findings{query}"), token);
+    let resp = app
+        .get(&format!("/api/v1/findings{query}"), token)
+        .header("X-Purpose", "supervision");
     let page = json(resp.send().await.expect("request"), 200).await;
     page["items"].as_array().expect("items").clone()
 }
@@ -169,7 +171,8 @@ async fn one_open(
 /// Asserts that the finding is now resolved by Sinergi and none of its rule is open.
 async fn resolved(app: &TestApp, token: &str, f: &Value) {
     let path = format!("/api/v1/findings/{}", f["id"].as_str().expect("id"));
-    let now = json(app.get(&path, token).send().await.expect("request"), 200).await;
+    let req = app.get(&path, token).header("X-Purpose", "supervision");
+    let now = json(req.send().await.expect("request"), 200).await;
     assert_eq!(now["status"], "resolved", "{now}");
     assert_eq!(now["status_by"], "sinergi", "{now}");
     let rule = f["rule"].as_str().expect("rule");

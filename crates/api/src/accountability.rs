@@ -12,6 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, ResponseError};
 use chrono::Utc;
 use sinergi_db::audit::AuditEntry;
+use sinergi_domain::RecordType;
 
 use crate::auth::Purpose;
 use crate::error::ApiError;
@@ -112,11 +113,13 @@ impl AuditHandle {
     }
 }
 
-/// Which routes touch personal data: (action, resource type, path parameter holding the key).
-fn personal_route(
+/// Which routes touch personal data: (action, resource type, path parameter
+/// holding the key). Record routes follow the record type table's personal
+/// flag; the others are listed.
+fn personal_route<'a>(
     method: &Method,
-    pattern: &str,
-) -> Option<(&'static str, &'static str, Option<&'static str>)> {
+    pattern: &'a str,
+) -> Option<(&'static str, &'static str, Option<&'a str>)> {
     let write = matches!(
         *method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
@@ -126,18 +129,24 @@ fn personal_route(
         (false, true) => "read",
         (false, false) => "list",
     };
+    let mut segments = pattern.strip_prefix("/api/v1/")?.split('/');
+    let collection = segments.next()?;
+    let param = segments.next();
+    let rest = segments.next();
+    if let Some(t) = RecordType::from_name(collection).filter(RecordType::is_personal) {
+        let key = param.and_then(|p| p.strip_prefix('{')?.strip_suffix('}'));
+        return match (key, rest) {
+            (None, None) => Some((action(false), t.as_str(), None)),
+            (Some(k), None) => Some((action(true), t.as_str(), Some(k))),
+            (Some(k), Some("access-log")) if t == RecordType::Worker => {
+                Some(("read", "access_log", Some(k)))
+            }
+            _ => None,
+        };
+    }
     Some(match pattern {
-        "/api/v1/workers" => (action(false), "worker", None),
-        "/api/v1/workers/{id}" => (action(true), "worker", Some("id")),
-        "/api/v1/workers/{id}/access-log" => ("read", "access_log", Some("id")),
-        "/api/v1/residence-permits" => (action(false), "residence_permit", None),
-        "/api/v1/residence-permits/{permit_no}" => {
-            (action(true), "residence_permit", Some("permit_no"))
-        }
-        "/api/v1/assignments" => (action(false), "assignment", None),
-        "/api/v1/assignments/{id}" => (action(true), "assignment", Some("id")),
-        "/api/v1/presence-reports" => (action(false), "presence_report", None),
-        "/api/v1/presence-reports/{id}" => (action(true), "presence_report", Some("id")),
+        "/api/v1/findings" => (action(false), "finding", None),
+        "/api/v1/findings/{id}" => (action(true), "finding", Some("id")),
         "/api/v1/batch" => ("batch", "batch", None),
         "/api/v1/changes" => ("list", "change", None),
         "/api/v1/export/{type}" => ("export", "export", Some("type")),

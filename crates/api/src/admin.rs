@@ -95,7 +95,7 @@ pub fn create_client_with_purposes(
     purposes: &[String],
 ) -> Result<NewClient, AdminError> {
     for p in purposes {
-        if Purpose::parse(p).is_none() {
+        if Purpose::parse(p).is_err() {
             let known: Vec<&str> = Purpose::ALL.iter().map(|p| p.as_str()).collect();
             return Err(AdminError::Invalid(format!(
                 "unknown purpose {p}; known purposes: {}",
@@ -104,7 +104,7 @@ pub fn create_client_with_purposes(
         }
     }
     for s in scopes {
-        if Scope::parse(s).is_none() {
+        if Scope::parse(s).is_err() {
             let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
             return Err(AdminError::Invalid(format!(
                 "unknown scope {s}; known scopes: {}",

@@ -6,13 +6,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sinergi_db::audit::{self, AuditFilter, AuditRow};
 use sinergi_db::records;
-use sinergi_domain::AgencyKind;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Caller, Scope};
+use sinergi_domain::access::{Channel, Request};
+
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{next_cursor, page_request, parse_query};
-use crate::records::common::{self, date_param, Checker, Page};
+use crate::extract::{page_request, parse_query, PurposeHeaders};
+use crate::records::input::{date_param, Checker};
+use crate::records::paging::read_page;
+use crate::records::respond::{self, Page};
 use crate::state::AppState;
 
 /// One audited access.
@@ -83,29 +86,30 @@ async fn events_page(
 ) -> Result<Page<AuditEvent>, ApiError> {
     let key = state.cursor_key(caller);
     let page = page_request(&key, collection, limit, cursor)?;
-    let after: i64 = match &page.after {
-        None => 0,
-        Some(k) => k.parse().map_err(|_| {
+    if let Some(k) = &page.after {
+        k.parse::<i64>().map_err(|_| {
             ApiError::field(
                 "cursor",
                 "invalid_cursor",
                 "cursor is not one this list returned",
             )
-        })?,
-    };
-    let db = state.db.clone();
-    let mut rows =
-        web::block(move || db.read(|c| audit::list(c, &filter, after, page.limit + 1))).await??;
-    let next = if rows.len() as i64 > page.limit {
-        rows.truncate(page.limit as usize);
-        rows.last()
-            .map(|r| next_cursor(&key, collection, &r.seq.to_string()))
-    } else {
-        None
-    };
+        })?;
+    }
+    let (rows, next_cursor) = read_page(
+        state,
+        &key,
+        collection,
+        page,
+        move |c, after, limit| {
+            let after = after.and_then(|a| a.parse().ok()).unwrap_or(0);
+            audit::list(c, &filter, after, limit)
+        },
+        |r: &AuditRow| r.seq.to_string(),
+    )
+    .await?;
     Ok(Page {
         items: rows.into_iter().map(event).collect(),
-        next_cursor: next,
+        next_cursor,
     })
 }
 
@@ -153,7 +157,7 @@ pub async fn list_audit_events(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::AuditRead)?;
+    caller.allow(Request::new(Channel::AuditLog, &[]))?;
     let q: AuditQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let from = date_param(&mut ck, "from", q.from.as_deref());
@@ -206,11 +210,13 @@ pub struct AccessLogQuery {
 
 /// Who accessed this person's data, when and why.
 ///
-/// For the agencies that own records about the person (and auditors). Item
+/// For the agencies that hold records about the person (and auditors). Item
 /// reads and writes are listed; list reads are logged with a count only.
+/// Case references are shown only on your own agency's events (auditors see
+/// all): another agency's case number is not yours to read.
 #[utoipa::path(
     tag = "audit",
-    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), ("id" = String, Path, description = "Sinergi worker id"), AccessLogQuery),
+    params(PurposeHeaders, ("id" = String, Path, description = "Sinergi worker id"), AccessLogQuery),
     responses(
         (status = 200, description = "One page of events", body = Page<AuditEvent>),
         (status = 404, description = "Unknown worker, or your agency holds no record about them", body = Problem, content_type = "application/problem+json"),
@@ -224,29 +230,23 @@ pub async fn get_worker_access_log(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
-    caller.require_purpose()?;
     let q: AccessLogQuery = parse_query(&req)?;
     let id = id.into_inner();
     caller.audit.subject(Some(&id));
-    let auditor =
-        caller.agency_kind == AgencyKind::Admin && caller.scopes.contains(&Scope::AuditRead);
     let db = state.db.clone();
     let (agency, worker) = (caller.agency_code.clone(), id.clone());
-    let owns = web::block(move || db.read(|c| records::agency_names_worker(c, &agency, &worker)))
+    let holds = web::block(move || db.read(|c| records::agency_names_worker(c, &agency, &worker)))
         .await??;
-    if !(owns || auditor) {
-        // The same answer as for an unknown id: no hint that the person exists.
-        return Err(ApiError::NotFound(
-            "no worker with this id among your agency's records".into(),
-        ));
-    }
+    let grant = caller.allow(Request {
+        holds_record: holds,
+        ..Request::new(Channel::AccessLog, &[])
+    })?;
     let filter = AuditFilter {
         subject_worker_id: Some(id.clone()),
         ..Default::default()
     };
     let collection = format!("access-log:{id}");
-    let page = events_page(
+    let mut page = events_page(
         &state,
         &caller,
         &collection,
@@ -255,5 +255,12 @@ pub async fn get_worker_access_log(
         q.cursor.as_deref(),
     )
     .await?;
-    common::page(&caller, page)
+    if grant.foreign_case_refs_hidden {
+        for e in &mut page.items {
+            if e.agency.as_deref() != Some(caller.agency_code.as_str()) {
+                e.case_ref = None;
+            }
+        }
+    }
+    respond::page(&caller, page)
 }

@@ -254,6 +254,7 @@ impl From<StoreError> for ApiError {
                 "this record was created by another agency; only that agency may change it".into(),
             ),
             StoreError::Conflict { code, message } => ApiError::Conflict(code, message),
+            StoreError::Denied(d) => crate::auth::caller::denied(d),
             StoreError::Reference {
                 field,
                 code,

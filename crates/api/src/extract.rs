@@ -16,6 +16,36 @@ use sinergi_db::records::IfMatch;
 use crate::error::{ApiError, FieldProblem};
 use crate::state::AppState;
 
+/// `X-Purpose` and `X-Case-Ref`: why personal data is read. Declared on
+/// every operation that reads personal data, and on no other.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct PurposeHeaders {
+    /// Why you read this personal data (must be registered for your client);
+    /// missing is 400, not registered is 403.
+    #[serde(rename = "X-Purpose")]
+    pub purpose: sinergi_domain::Purpose,
+    /// Your case or letter reference (1-64 characters A-Z, 0-9, space, - _ . /),
+    /// kept in the audit log.
+    #[serde(rename = "X-Case-Ref")]
+    pub case_ref: Option<String>,
+}
+
+/// `X-Purpose` and `X-Case-Ref` where the answer holds personal data only
+/// for some record types (the change feed, exports, subscriptions).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct PurposeWhenPersonal {
+    /// Why you read this personal data (must be registered for your client):
+    /// required when the answer includes workers, residence permits,
+    /// assignments, presence reports or findings.
+    #[serde(rename = "X-Purpose")]
+    pub purpose: Option<sinergi_domain::Purpose>,
+    /// Your case or letter reference, kept in the audit log.
+    #[serde(rename = "X-Case-Ref")]
+    pub case_ref: Option<String>,
+}
+
 /// Default page size of list endpoints.
 pub const DEFAULT_LIMIT: i64 = 100;
 /// Largest page size of list endpoints.

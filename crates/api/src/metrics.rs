@@ -10,9 +10,7 @@ use actix_web::{get, web, HttpResponse};
 use crate::state::AppState;
 
 /// Upper bounds (seconds) of the latency buckets.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-];
+const BUCKETS: [f64; 12] = sinergi_db::findings::RECOMPUTE_BUCKETS;
 
 /// A latency histogram.
 #[derive(Debug, Default, Clone)]
@@ -58,17 +56,10 @@ impl Histogram {
     }
 }
 
-/// Time spent recomputing findings, across the process (recomputation runs
-/// inside database transactions, where the app state is out of reach).
-pub static FINDINGS_RECOMPUTE: Mutex<Option<Histogram>> = Mutex::new(None);
-
-/// Records one findings recomputation.
-pub fn observe_recompute(seconds: f64) {
-    FINDINGS_RECOMPUTE
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get_or_insert_with(Histogram::default)
-        .observe(seconds);
+/// Time spent recomputing findings, as the persistence layer counted it.
+fn recompute_histogram() -> Option<Histogram> {
+    let (counts, count, sum) = sinergi_db::findings::recompute_times()?;
+    Some(Histogram { counts, count, sum })
 }
 
 /// In-process request metrics.
@@ -181,11 +172,7 @@ pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
             age.unwrap_or(0),
         );
     }
-    if let Some(h) = FINDINGS_RECOMPUTE
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_ref()
-    {
+    if let Some(h) = recompute_histogram() {
         out.push_str(
             "# HELP sinergi_findings_recompute_seconds Time to recompute one subject's findings.\n",
         );

@@ -12,10 +12,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
-use crate::records::{
-    assignments, employers, presence_reports, residence_permits, rptka_approvals, work_sites,
-    workers,
-};
+use crate::records::{workers, RECORD_APIS};
 use crate::state::AppState;
 use crate::{audit_log, auth, health};
 
@@ -80,29 +77,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(health::live)
         .service(health::ready)
         .service(crate::metrics::get_metrics)
-        .service(employers::upsert_employer)
-        .service(employers::list_employers)
-        .service(employers::get_employer)
-        .service(work_sites::upsert_work_site)
-        .service(work_sites::list_work_sites)
-        .service(work_sites::get_work_site)
         .service(workers::register_worker)
         .service(workers::list_workers)
-        .service(workers::get_worker)
-        .service(rptka_approvals::upsert_rptka_approval)
-        .service(rptka_approvals::list_rptka_approvals)
-        .service(rptka_approvals::get_rptka_approval)
-        .service(assignments::upsert_assignment)
-        .service(assignments::list_assignments)
-        .service(assignments::get_assignment)
-        .service(residence_permits::upsert_residence_permit)
-        .service(residence_permits::list_residence_permits)
-        .service(residence_permits::get_residence_permit)
-        .service(presence_reports::upsert_presence_report)
-        .service(presence_reports::list_presence_reports)
-        .service(presence_reports::get_presence_report)
-        .service(presence_reports::delete_presence_report)
-        .service(crate::sync::batch::post_batch)
+        .service(workers::get_worker);
+    for api in &RECORD_APIS {
+        (api.routes)(cfg);
+    }
+    cfg.service(crate::sync::batch::post_batch)
         .service(crate::sync::changes::list_changes)
         .service(crate::sync::export::export_records)
         .service(crate::findings::api::list_findings)

@@ -35,6 +35,9 @@ pub enum StoreError {
         /// Human explanation.
         message: String,
     },
+    /// The access policy refuses the write (kind, scope or jurisdiction).
+    #[error("refused by the access policy: {0:?}")]
+    Denied(sinergi_domain::access::Denial),
     /// Lost a race for a unique key: the caller's transaction is retried.
     #[error("write raced with another writer")]
     Retry,

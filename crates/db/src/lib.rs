@@ -29,6 +29,7 @@ pub(crate) use insert_all;
 pub mod audit;
 pub mod changes;
 pub mod conn;
+pub mod envelope;
 pub mod error;
 pub mod findings;
 pub mod idempotency;
@@ -37,6 +38,7 @@ pub mod journal;
 pub mod lookups;
 pub mod records;
 pub mod schema;
+pub mod store;
 pub mod subscriptions;
 pub mod workers;
 

@@ -4,6 +4,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use sinergi_domain::records::{AnyRecord, Record};
+use sinergi_domain::RecordType;
+
 use crate::conn::DbConn;
 use crate::error::StoreError;
 use crate::lookups::Lookups;
@@ -52,24 +55,36 @@ pub struct RecordRow {
     pub updated_at: NaiveDateTime,
 }
 
-/// Columns a record is searched by, derived from its document by the caller.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RecordIndex {
-    /// Employer NIB.
-    pub employer_nib: Option<String>,
-    /// Kemendagri region code.
-    pub region_code: Option<String>,
-    /// Status code.
-    pub status: Option<String>,
-    /// Kind code.
-    pub kind: Option<String>,
-    /// Key of a parent record.
-    pub ref_key: Option<String>,
-    /// Validity start.
-    pub valid_from: Option<NaiveDate>,
-    /// Validity end.
-    pub valid_until: Option<NaiveDate>,
+impl RecordRow {
+    /// The row's record type.
+    pub fn typed_type(&self) -> Result<RecordType, StoreError> {
+        RecordType::parse(&self.record_type)
+            .map_err(|_| StoreError::Corrupt(format!("unknown record type {}", self.record_type)))
+    }
+
+    /// The stored document as its typed record.
+    pub fn typed(&self) -> Result<AnyRecord, StoreError> {
+        AnyRecord::from_json(self.typed_type()?, &self.doc).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "{} {} cannot be read back: {e}",
+                self.record_type, self.record_key
+            ))
+        })
+    }
+
+    /// The stored document as a record of type `T`.
+    pub fn typed_as<T: Record>(&self) -> Result<T, StoreError> {
+        serde_json::from_str(&self.doc).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "{} {} cannot be read back: {e}",
+                self.record_type, self.record_key
+            ))
+        })
+    }
 }
+
+/// Columns a record is searched by, from its typed document.
+pub use sinergi_domain::records::Index as RecordIndex;
 
 /// An `If-Match` precondition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,14 +95,7 @@ pub enum IfMatch {
     Version(i64),
 }
 
-/// Who may change a record someone else created.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ownership {
-    /// Only the agency that created it.
-    CreatorOnly,
-    /// Any agency allowed to write the record type (shared master data).
-    Shared,
-}
+pub use sinergi_domain::Ownership;
 
 /// One write of a record.
 #[derive(Debug, Clone)]

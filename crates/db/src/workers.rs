@@ -473,3 +473,168 @@ pub fn all_ids(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
         .order(workers::id.asc())
         .load(conn)?)
 }
+
+/// A passport held by a worker.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PassportView {
+    /// Number.
+    pub number: String,
+    /// Issuing state.
+    pub country: String,
+    /// Expiry date.
+    pub expires_on: Option<NaiveDate>,
+    /// Agency that first reported it.
+    pub reported_by: String,
+}
+
+/// The identity one agency reports for the person.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct IdentityView {
+    /// Reporting agency.
+    pub agency: String,
+    /// Reporting client.
+    pub client_id: String,
+    /// Passport used.
+    pub passport_no: String,
+    /// Nationality.
+    pub nationality: String,
+    /// Name.
+    pub full_name: String,
+    /// Sex.
+    pub sex: Option<String>,
+    /// Birth date.
+    pub birth_date: Option<NaiveDate>,
+    /// Record type that carried it.
+    pub record_type: String,
+    /// Key of that record.
+    pub record_key: String,
+    /// When it was last reported differently.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A worker's identity as reported by every agency: the API's summary of a
+/// worker and the change feed's payload of a worker change.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct WorkerSummary {
+    /// Sinergi id.
+    pub id: String,
+    /// +1 with each write or batch that changes the identity or passports.
+    pub version: i64,
+    /// Passports held.
+    pub passports: Vec<PassportView>,
+    /// Identity per reporting agency; more than one differing entry means the agencies disagree.
+    pub identities: Vec<IdentityView>,
+    /// Whether agencies report a different name or birth date for one
+    /// passport (the test of the IDENTITY_CONFLICT rule).
+    pub identity_conflict: bool,
+    /// First seen.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last change.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl WorkerSummary {
+    /// The summary of a person.
+    pub fn of(d: WorkerDetail) -> WorkerSummary {
+        let facts: Vec<sinergi_domain::rules::IdentityFact> = d
+            .identities
+            .iter()
+            .map(|i| sinergi_domain::rules::IdentityFact {
+                agency: i.agency_code.clone(),
+                passport_no: i.passport_no.clone(),
+                full_name: i.full_name.clone(),
+                birth_date: i.birth_date,
+                r: sinergi_domain::rules::RecordRef {
+                    record_type: i.record_type.clone(),
+                    key: i.record_key.clone(),
+                    version: 0,
+                    agency: i.agency_code.clone(),
+                },
+            })
+            .collect();
+        WorkerSummary {
+            id: d.worker.id,
+            version: d.worker.version,
+            passports: d
+                .passports
+                .into_iter()
+                .map(|p| PassportView {
+                    number: p.number,
+                    country: p.country,
+                    expires_on: p.expires_on,
+                    reported_by: p.agency_code,
+                })
+                .collect(),
+            identities: d
+                .identities
+                .into_iter()
+                .map(|i| IdentityView {
+                    agency: i.agency_code,
+                    client_id: i.client_id,
+                    passport_no: i.passport_no,
+                    nationality: i.nationality,
+                    full_name: i.full_name,
+                    sex: i.sex,
+                    birth_date: i.birth_date,
+                    record_type: i.record_type,
+                    record_key: i.record_key,
+                    updated_at: i.updated_at.and_utc(),
+                })
+                .collect(),
+            identity_conflict: sinergi_domain::rules::identities_conflict(&facts),
+            created_at: d.worker.created_at.and_utc(),
+            updated_at: d.worker.updated_at.and_utc(),
+        }
+    }
+}
+
+/// Registers a person for `prov`'s agency in one transaction: passports and
+/// identity, the change-feed entry when anything changed, the audit event
+/// and the findings recompute. Returns the worker id and whether the person is new.
+pub fn register(
+    db: &crate::Db,
+    prov: &crate::store::Provenance,
+    person: &sinergi_domain::records::Person,
+    extra: &[ExtraPassport],
+) -> Result<(String, bool), StoreError> {
+    prov.allow(sinergi_domain::RecordType::Worker, &[])?;
+    let person = PersonRef::of(person);
+    db.write(|c| {
+        let mut pending = crate::findings::engine::Pending::default();
+        let before = match find_by_passport(c, &person.passport_no, &person.nationality)? {
+            Some(p) => get_worker(c, &p.worker_id)?.map(|d| d.worker.version),
+            None => None,
+        };
+        let (id, created) = register_worker(
+            c,
+            &person,
+            extra,
+            &prov.agency_code,
+            &prov.client_id,
+            chrono::Utc::now().naive_utc(),
+        )?;
+        let after = get_worker(c, &id)?.ok_or(StoreError::NotFound)?;
+        if before != Some(after.worker.version) {
+            let (version, changed_at) = (after.worker.version, after.worker.updated_at);
+            pending.journal.change(crate::changes::NewChange {
+                record_type: "worker".into(),
+                record_key: id.clone(),
+                op: "upsert",
+                version,
+                agency_code: prov.agency_code.clone(),
+                worker_id: Some(id.clone()),
+                payload: Some(serde_json::to_string(&WorkerSummary::of(after))?),
+                changed_at,
+            });
+        }
+        pending.note_subject(sinergi_domain::rules::Subject::Worker(id.clone()));
+        pending.journal.audit(prov.audit(
+            "worker",
+            Some(&id),
+            Some(&id),
+            if created { 201 } else { 200 },
+        ));
+        pending.flush(c)?;
+        Ok((id, created))
+    })
+}

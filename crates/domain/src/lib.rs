@@ -43,6 +43,7 @@ pub mod site;
 pub mod source_ref;
 pub mod visa;
 
+pub use access::{Purpose, Scope};
 pub use agency::AgencyKind;
 pub use assignment::AssignmentStatus;
 pub use closed_position::is_closed_position;
@@ -61,7 +62,6 @@ pub use period::Period;
 pub use permit::{PermitKind, PermitStatus};
 pub use person_name::PersonName;
 pub use presence::PresenceSource;
-pub use access::{Purpose, Scope};
 pub use record_type::{Ownership, RecordType};
 pub use region::{kukar_districts, RegionCode, RegionLevel};
 pub use rptka::{ApprovalStatus, ApprovalType, PositionLevel};

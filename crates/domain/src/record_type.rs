@@ -51,13 +51,42 @@ impl RecordType {
         use AgencyKind::*;
         let (collection, writers, personal, ownership): (_, &'static [AgencyKind], _, _) =
             match self {
-                RecordType::Employer => ("employers", &[Manpower, Immigration], false, Ownership::Shared),
-                RecordType::WorkSite => ("work-sites", &[Manpower, Regional, District], false, Ownership::CreatorOnly),
-                RecordType::Worker => ("workers", &[Immigration, Manpower], true, Ownership::Shared),
-                RecordType::RptkaApproval => ("rptka-approvals", &[Manpower], false, Ownership::CreatorOnly),
-                RecordType::Assignment => ("assignments", &[Manpower], true, Ownership::CreatorOnly),
-                RecordType::ResidencePermit => ("residence-permits", &[Immigration], true, Ownership::CreatorOnly),
-                RecordType::PresenceReport => ("presence-reports", &[Regional, District, Immigration], true, Ownership::CreatorOnly),
+                RecordType::Employer => (
+                    "employers",
+                    &[Manpower, Immigration],
+                    false,
+                    Ownership::Shared,
+                ),
+                RecordType::WorkSite => (
+                    "work-sites",
+                    &[Manpower, Regional, District],
+                    false,
+                    Ownership::CreatorOnly,
+                ),
+                RecordType::Worker => {
+                    ("workers", &[Immigration, Manpower], true, Ownership::Shared)
+                }
+                RecordType::RptkaApproval => (
+                    "rptka-approvals",
+                    &[Manpower],
+                    false,
+                    Ownership::CreatorOnly,
+                ),
+                RecordType::Assignment => {
+                    ("assignments", &[Manpower], true, Ownership::CreatorOnly)
+                }
+                RecordType::ResidencePermit => (
+                    "residence-permits",
+                    &[Immigration],
+                    true,
+                    Ownership::CreatorOnly,
+                ),
+                RecordType::PresenceReport => (
+                    "presence-reports",
+                    &[Regional, District, Immigration],
+                    true,
+                    Ownership::CreatorOnly,
+                ),
             };
         TypeInfo {
             collection,
@@ -133,7 +162,10 @@ mod tests {
             RecordType::from_name("residence_permit"),
             Some(RecordType::ResidencePermit)
         );
-        assert_eq!(RecordType::from_name("work-sites"), Some(RecordType::WorkSite));
+        assert_eq!(
+            RecordType::from_name("work-sites"),
+            Some(RecordType::WorkSite)
+        );
         assert_eq!(RecordType::from_name("bogus"), None);
         let personal: Vec<_> = RecordType::ALL
             .into_iter()

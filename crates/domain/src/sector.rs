@@ -215,6 +215,19 @@ impl<'de> serde::Deserialize<'de> for Sector {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Sector {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Sector::ALL.map(|s| s.code())))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Sector {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,16 +273,3 @@ mod tests {
         assert!(from_str::<Sector>("B").is_err());
     }
 }
-
-#[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for Sector {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .enum_values(Some(Sector::ALL.map(|s| s.code())))
-            .into()
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for Sector {}

@@ -10,7 +10,9 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use sinergi_db::identity;
-use sinergi_domain::{AgencyKind, RecordType, RegionCode};
+use sinergi_db::store::Provenance;
+use sinergi_domain::access::{self, Declared, Denial, Grant, Principal, Request};
+use sinergi_domain::{AgencyKind, RegionCode};
 
 use crate::accountability::AuditHandle;
 use crate::error::ApiError;
@@ -41,82 +43,7 @@ pub struct Claims {
     pub scope: String,
 }
 
-/// What a client may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Read records.
-    RecordsRead,
-    /// Write the record types the agency owns.
-    RecordsWrite,
-    /// See personal data unmasked.
-    PiiRead,
-    /// Read the audit log.
-    AuditRead,
-}
-
-impl Scope {
-    /// Every scope.
-    pub const ALL: [Scope; 4] = [
-        Scope::RecordsRead,
-        Scope::RecordsWrite,
-        Scope::PiiRead,
-        Scope::AuditRead,
-    ];
-
-    /// Parses a scope name.
-    pub fn parse(s: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
-    /// The scope name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Scope::RecordsRead => "records:read",
-            Scope::RecordsWrite => "records:write",
-            Scope::PiiRead => "pii:read",
-            Scope::AuditRead => "audit:read",
-        }
-    }
-}
-
-/// Why personal data is read (`X-Purpose`), declared per request and checked
-/// against the purposes the client is registered for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// Supervision of foreign workers (Tim PORA).
-    Supervision,
-    /// Processing a permit or approval.
-    PermitProcessing,
-    /// Enforcement action.
-    Enforcement,
-    /// Statistics.
-    Statistics,
-}
-
-impl Purpose {
-    /// Every purpose.
-    pub const ALL: [Purpose; 4] = [
-        Purpose::Supervision,
-        Purpose::PermitProcessing,
-        Purpose::Enforcement,
-        Purpose::Statistics,
-    ];
-
-    /// Parses a purpose name.
-    pub fn parse(s: &str) -> Option<Purpose> {
-        Purpose::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-
-    /// The purpose name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Purpose::Supervision => "supervision",
-            Purpose::PermitProcessing => "permit-processing",
-            Purpose::Enforcement => "enforcement",
-            Purpose::Statistics => "statistics",
-        }
-    }
-}
+pub use sinergi_domain::access::{Purpose, Scope};
 
 /// The verified client behind a request, with its agency as stored now.
 #[derive(Debug, Clone)]
@@ -163,74 +90,108 @@ impl Caller {
         }
     }
 
-    /// Whether personal identifiers must be masked for this caller (data minimisation).
-    pub fn masks_pii(&self) -> bool {
-        self.agency_kind == AgencyKind::District && !self.scopes.contains(&Scope::PiiRead)
-    }
-
-    /// Reading personal data needs a declared purpose the client is registered for.
-    pub fn require_purpose(&self) -> Result<Purpose, ApiError> {
-        let p = self.purpose.ok_or_else(|| {
-            ApiError::field(
-                "X-Purpose",
-                "purpose_required",
-                format!(
-                    "reading personal data needs an X-Purpose header, one of: {}",
-                    Purpose::ALL.map(|p| p.as_str()).join(", ")
-                ),
-            )
-        })?;
-        if self.allowed_purposes.contains(&p) {
-            Ok(p)
-        } else {
-            Err(ApiError::Forbidden(
-                "purpose_not_allowed",
-                format!(
-                    "this client is not registered for the purpose {}",
-                    p.as_str()
-                ),
-            ))
+    /// The caller as the access policy sees it.
+    pub fn principal(&self) -> Principal<'_> {
+        Principal {
+            kind: self.agency_kind,
+            jurisdiction: self.jurisdiction.as_ref(),
+            scopes: &self.scopes,
+            purpose: Declared::of(self.purpose, &self.allowed_purposes),
         }
     }
 
-    /// 403 unless the token carries `scope`.
+    /// Asks the access policy; a refusal is the error to answer with.
+    pub fn allow(&self, request: Request<'_>) -> Result<Grant, ApiError> {
+        access::decide(&self.principal(), &request).map_err(denied)
+    }
+
+    /// Whether personal identifiers must be masked for this caller (data minimisation).
+    pub fn masks_pii(&self) -> bool {
+        self.principal().masks()
+    }
+
+    /// 403 unless the token carries `scope` (routes outside the access policy's channels).
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
         if self.scopes.contains(&scope) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(
-                "insufficient_scope",
-                format!("this operation needs the {} scope", scope.as_str()),
-            ))
+            Err(denied(Denial::Scope(scope)))
         }
     }
 
-    /// 403 unless the agency's kind may write `record_type`.
-    pub fn require_writer(&self, record_type: RecordType) -> Result<(), ApiError> {
-        self.require(Scope::RecordsWrite)?;
-        if record_type.may_write(self.agency_kind) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(
-                "agency_kind_not_allowed",
-                format!(
-                    "{} agencies may not write {} records",
-                    self.agency_kind.as_str(),
-                    record_type.as_str()
-                ),
-            ))
+    /// Who writes and why, for the persistence layer's write path.
+    pub fn provenance(&self, action: &'static str) -> Provenance {
+        Provenance {
+            agency_code: self.agency_code.clone(),
+            agency_kind: self.agency_kind,
+            jurisdiction: self.jurisdiction.clone(),
+            client_id: self.client_id.clone(),
+            scopes: self.scopes.clone(),
+            request_id: self.audit.request_id(),
+            purpose: self.purpose,
+            case_ref: self.case_ref.clone(),
+            action,
         }
     }
+}
 
-    /// 403 unless `region` lies inside the agency's jurisdiction (if it has one).
-    pub fn require_within(&self, field: &str, region: &RegionCode) -> Result<(), ApiError> {
-        match &self.jurisdiction {
-            Some(j) if !region.is_within(j) => Err(ApiError::Forbidden(
-                "outside_jurisdiction",
-                format!("{field} {region} is outside your agency's jurisdiction {j}"),
-            )),
-            _ => Ok(()),
+/// The answer to a request the access policy refuses.
+pub fn denied(d: Denial) -> ApiError {
+    match d {
+        Denial::Scope(s) => ApiError::Forbidden(
+            "insufficient_scope",
+            format!("this operation needs the {} scope", s.as_str()),
+        ),
+        Denial::KindNotAllowed(k, t) => ApiError::Forbidden(
+            "agency_kind_not_allowed",
+            format!(
+                "{} agencies may not write {} records",
+                k.as_str(),
+                t.as_str()
+            ),
+        ),
+        Denial::OutsideJurisdiction {
+            region,
+            jurisdiction,
+        } => ApiError::Forbidden(
+            "outside_jurisdiction",
+            format!("{region} is outside your agency's jurisdiction {jurisdiction}"),
+        ),
+        Denial::Unlocated => ApiError::Forbidden(
+            "outside_jurisdiction",
+            "this finding is not placed in any region, so an agency limited to a \
+             jurisdiction may not act on it"
+                .into(),
+        ),
+        Denial::PurposeRequired => ApiError::field(
+            "X-Purpose",
+            "purpose_required",
+            format!(
+                "reading personal data needs an X-Purpose header, one of: {}",
+                Purpose::ALL.map(|p| p.as_str()).join(", ")
+            ),
+        ),
+        Denial::PurposeNotRegistered(p) => ApiError::Forbidden(
+            "purpose_not_allowed",
+            format!(
+                "this client is not registered for the purpose {}",
+                p.as_str()
+            ),
+        ),
+        Denial::NotResponsible(k) => ApiError::Forbidden(
+            "not_responsible",
+            format!("only {} agencies act on this finding", k.as_str()),
+        ),
+        // The same answer as for an unknown id: no hint that the person exists.
+        Denial::NoRecordAboutPerson => {
+            ApiError::NotFound("no worker with this id among your agency's records".into())
         }
+        Denial::MaskedIdentifier => ApiError::Forbidden(
+            "identifier_masked",
+            "your client sees passport numbers masked, so it may not look people up by \
+             passport number; ask for the pii:read scope"
+                .into(),
+        ),
     }
 }
 
@@ -244,7 +205,7 @@ fn declared_purpose(req: &HttpRequest) -> Result<(Option<Purpose>, Option<String
         Some(v) => Some(
             v.to_str()
                 .ok()
-                .and_then(|s| Purpose::parse(s.trim()))
+                .and_then(|s| Purpose::parse(s.trim()).ok())
                 .ok_or_else(|| {
                     ApiError::field(
                         "X-Purpose",
@@ -420,7 +381,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         .scope
         .split_whitespace()
         .filter(|s| held.contains(s))
-        .filter_map(Scope::parse)
+        .filter_map(|s| Scope::parse(s).ok())
         .collect();
     Ok(Caller {
         client_id: client.client_id,
@@ -431,7 +392,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         allowed_purposes: client
             .purposes
             .split_whitespace()
-            .filter_map(Purpose::parse)
+            .filter_map(|p| Purpose::parse(p).ok())
             .collect(),
         purpose,
         case_ref,

@@ -216,7 +216,7 @@ pub async fn issue_token(
         Some(requested) => {
             let mut out = Vec::new();
             for s in requested.split_whitespace() {
-                if Scope::parse(s).is_none() || !held.contains(&s) {
+                if Scope::parse(s).is_err() || !held.contains(&s) {
                     return oauth_error(
                         400,
                         "invalid_scope",

@@ -1,22 +1,20 @@
 //! `/api/v1/findings`: read by all agencies; acknowledged or resolved by the
 //! agency kind responsible for acting.
 
-use actix_web::http::header;
 use actix_web::{get, patch, web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use serde::Deserialize;
-use sinergi_db::findings::{self, FindingFilter};
-use sinergi_db::StoreError;
+use sinergi_db::findings::{self, FindingFilter, FindingRow, FindingView};
+use sinergi_domain::access::{Channel, Request};
 use sinergi_domain::rules::{RuleCode, Severity};
 use sinergi_domain::{Nib, RegionCode};
 use utoipa::{IntoParams, ToSchema};
 
-use super::engine::SYSTEM;
-use super::view::FindingView;
-use crate::auth::{Caller, Scope};
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{etag, if_match, next_cursor, page_request, parse_query, JsonBody};
-use crate::records::common::{passed, Checker, Page};
+use crate::extract::{if_match, page_request, parse_query, JsonBody, PurposeHeaders};
+use crate::records::input::{passed, Checker};
+use crate::records::paging::read_page;
+use crate::records::respond::{self, Page};
 use crate::state::AppState;
 
 /// Filters for listing findings.
@@ -43,25 +41,28 @@ pub struct FindingQuery {
 }
 
 fn parse_status(s: &str) -> Result<String, sinergi_domain::FieldError> {
-    match s {
-        "open" | "acknowledged" | "resolved" => Ok(s.to_string()),
-        _ => Err(sinergi_domain::FieldError::new(
+    if findings::STATUSES.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(sinergi_domain::FieldError::new(
             "invalid_value",
             "status must be open, acknowledged or resolved",
-        )),
+        ))
     }
 }
 
 /// List compliance findings.
 ///
 /// Contradictions between agencies' records, derived by Sinergi and kept up
-/// to date as records change and dates pass (daily sweep).
+/// to date as records change and dates pass (daily sweep). Findings name
+/// workers and their records: reading them declares a purpose and is audited.
 #[utoipa::path(
     tag = "findings",
-    params(FindingQuery),
+    params(PurposeHeaders, FindingQuery),
     responses(
         (status = 200, description = "One page of findings", body = Page<FindingView>),
-        (status = 400, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid filter, limit or cursor, or no X-Purpose", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Purpose not registered for your client", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -71,7 +72,7 @@ pub async fn list_findings(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
+    caller.allow(Request::new(Channel::Findings, &[]))?;
     let q: FindingQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let rule = ck.check_opt("rule", q.rule.as_deref(), |s| {
@@ -96,34 +97,36 @@ pub async fn list_findings(
         rule: passed(rule)?.map(|r| r.as_str().to_string()),
         severity: passed(severity)?.map(|s| s.as_str().to_string()),
         status: passed(status)?,
-        region_prefix: passed(region)?.map(|r| r.as_str().to_string()),
-        employer_nib: passed(employer)?.map(|n| n.as_str().to_string()),
+        region_prefix: passed(region)?.map(|r| r.to_string()),
+        employer_nib: passed(employer)?.map(|n| n.to_string()),
         worker_id: q.worker_id.clone(),
     };
-    let db = state.db.clone();
-    let after = page.after.clone();
-    let mut rows = web::block(move || {
-        db.read(|c| findings::list(c, &filter, after.as_deref(), page.limit + 1))
-    })
-    .await??;
-    let next = if rows.len() as i64 > page.limit {
-        rows.truncate(page.limit as usize);
-        rows.last().map(|r| next_cursor(&key, "finding", &r.id))
-    } else {
-        None
-    };
-    Ok(HttpResponse::Ok().json(Page {
-        items: rows.iter().map(FindingView::of).collect(),
-        next_cursor: next,
-    }))
+    let (rows, next_cursor) = read_page(
+        &state,
+        &key,
+        "finding",
+        page,
+        move |c, after, limit| findings::list(c, &filter, after, limit),
+        |r: &FindingRow| r.id.clone(),
+    )
+    .await?;
+    respond::page(
+        &caller,
+        Page {
+            items: rows.iter().map(FindingView::of).collect(),
+            next_cursor,
+        },
+    )
 }
 
 /// Read one finding.
 #[utoipa::path(
     tag = "findings",
-    params(("id" = String, Path, description = "Finding id")),
+    params(PurposeHeaders, ("id" = String, Path, description = "Finding id")),
     responses(
         (status = 200, description = "The finding", body = FindingView, headers(("ETag" = String))),
+        (status = 400, description = "No X-Purpose", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Purpose not registered for your client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown id", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -134,15 +137,15 @@ pub async fn get_finding(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
     let db = state.db.clone();
     let id = id.into_inner();
-    let row = web::block(move || db.read(|c| findings::get(c, &id)))
-        .await??
-        .ok_or_else(|| ApiError::NotFound("no finding with this id".into()))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(row.version)))
-        .json(FindingView::of(&row)))
+    let row = web::block(move || db.read(|c| findings::get(c, &id))).await??;
+    caller
+        .audit
+        .subject(row.as_ref().and_then(|r| r.worker_id.as_deref()));
+    caller.allow(Request::new(Channel::Findings, &[]))?;
+    let row = row.ok_or_else(|| ApiError::NotFound("no finding with this id".into()))?;
+    respond::item(&caller, row.version, FindingView::of(&row))
 }
 
 /// A status change by the responsible agency.
@@ -159,9 +162,10 @@ pub struct FindingUpdate {
 
 /// Acknowledge or resolve a finding (responsible agency kind only).
 ///
-/// Only agencies of the kind in `responsible` may change the status. A
-/// finding resolved by hand stays resolved until its evidence changes; one
-/// whose cause disappears from the records is resolved by Sinergi itself.
+/// Only agencies of the kind in `responsible` may change the status, and an
+/// agency with a jurisdiction only for findings located inside it. A finding
+/// resolved by hand stays resolved until its evidence changes; one whose
+/// cause disappears from the records is resolved by Sinergi itself.
 #[utoipa::path(
     tag = "findings",
     params(("id" = String, Path, description = "Finding id"),
@@ -170,7 +174,7 @@ pub struct FindingUpdate {
     responses(
         (status = 200, description = "Updated", body = FindingView, headers(("ETag" = String))),
         (status = 400, description = "Invalid status or note", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Your agency is not responsible for this finding", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Your agency is not responsible for this finding, or it lies outside your jurisdiction", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown id", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
     ),
@@ -184,7 +188,8 @@ pub async fn update_finding(
     body: JsonBody<FindingUpdate>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsWrite)?;
+    // Who is responsible and where the finding lies are known once it is read.
+    caller.require(crate::auth::Scope::RecordsWrite)?;
     let precondition = if_match(&req)?;
     let mut ck = Checker::default();
     let status = ck.check("status", parse_status(&body.0.status));
@@ -193,48 +198,12 @@ pub async fn update_finding(
     let (status, note) = (passed(status)?, passed(note)?);
     let db = state.db.clone();
     let id = id.into_inner();
-    let by = format!("{}/{}", caller.agency_code, caller.client_id);
-    let kind = caller.agency_kind.as_str().to_string();
-    let row = web::block(move || {
-        db.write(|c| {
-            let old = findings::get(c, &id)?.ok_or(StoreError::NotFound)?;
-            if old.responsible != kind {
-                return Err(StoreError::Conflict {
-                    code: "not_responsible",
-                    message: format!("only {} agencies act on this finding", old.responsible),
-                });
-            }
-            if let Some(sinergi_db::records::IfMatch::Version(v)) = precondition {
-                if v != old.version {
-                    return Err(StoreError::PreconditionFailed {
-                        current: Some(old.version),
-                    });
-                }
-            }
-            let mut row = old.clone();
-            row.status = status.clone();
-            row.status_by = by.clone();
-            row.status_note = Some(note.clone());
-            row.status_changed_at = Utc::now().naive_utc();
-            row.version = old.version + 1;
-            findings::update(c, &row, old.version)?;
-            let mut journal = sinergi_db::journal::Journal::default();
-            super::engine::announce_change(&mut journal, &row)?;
-            journal.write(c)?;
-            Ok(row)
-        })
-    })
-    .await?
-    .map_err(|e| match e {
-        StoreError::Conflict {
-            code: "not_responsible",
-            message,
-        } => ApiError::Forbidden("not_responsible", message),
-        other => ApiError::from(other),
-    })?;
+    let prov = caller.provenance("write");
+    let row =
+        web::block(move || findings::set_status(&db, &prov, &id, &status, &note, precondition))
+            .await??;
+    caller.audit.subject(row.worker_id.as_deref());
+    caller.audit.mark_audited();
     state.changes_notify.notify_waiters();
-    let _ = SYSTEM;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(row.version)))
-        .json(FindingView::of(&row)))
+    respond::item(&caller, row.version, FindingView::of(&row))
 }

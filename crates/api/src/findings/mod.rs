@@ -1,7 +1,7 @@
-//! Cross-agency compliance findings and statistics.
+//! Cross-agency compliance findings and statistics: the API over the
+//! findings the persistence layer keeps in step with the records.
 
 pub mod api;
-pub mod engine;
-pub mod facts;
 pub mod stats;
-pub mod view;
+
+pub use sinergi_db::findings::{engine, view};

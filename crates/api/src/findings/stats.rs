@@ -13,14 +13,15 @@ use sinergi_domain::{RecordType, RegionCode, Sector};
 use utoipa::{IntoParams, ToSchema};
 
 use super::engine::today;
-use crate::auth::{Caller, Scope};
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::parse_query;
-use crate::records::assignments::AssignmentDoc;
-use crate::records::common::{date_param, passed, Checker};
-use crate::records::employers::EmployerDoc;
-use crate::records::presence_reports::PresenceReportDoc;
-use crate::records::rptka_approvals::RptkaApprovalDoc;
+use crate::records::input::{date_param, passed, Checker};
+use sinergi_domain::access::{Channel, Request};
+use sinergi_domain::records::{
+    Assignment as AssignmentDoc, Employer as EmployerDoc, PresenceReport as PresenceReportDoc,
+    Record, RptkaApproval as RptkaApprovalDoc,
+};
 
 /// Counts below this are not shown (k-anonymity threshold).
 pub const SUPPRESS_BELOW: u64 = 3;
@@ -80,12 +81,8 @@ struct Snapshot {
     sightings: Vec<(PresenceReportDoc, String)>,
 }
 
-fn docs<D: serde::de::DeserializeOwned>(
-    rows: &[RecordRow],
-) -> Result<Vec<(D, &RecordRow)>, StoreError> {
-    rows.iter()
-        .map(|r| Ok((serde_json::from_str(&r.doc)?, r)))
-        .collect()
+fn docs<D: Record>(rows: &[RecordRow]) -> Result<Vec<(D, &RecordRow)>, StoreError> {
+    rows.iter().map(|r| Ok((r.typed_as()?, r))).collect()
 }
 
 fn district_of(code: &str) -> Option<String> {
@@ -108,13 +105,13 @@ fn snapshot(conn: &mut DbConn, as_of: NaiveDate) -> Result<Snapshot, StoreError>
         &RecordFilter::default(),
     )?)?
     .into_iter()
-    .map(|(d, _)| (d.nib.clone(), d))
+    .map(|(d, _)| (d.nib.to_string(), d))
     .collect();
     let approvals: BTreeMap<String, RptkaApprovalDoc> = docs::<RptkaApprovalDoc>(
         &records::find_all(conn, "rptka_approval", &RecordFilter::default())?,
     )?
     .into_iter()
-    .map(|(d, _)| (d.approval_no.clone(), d))
+    .map(|(d, _)| (d.approval_no.to_string(), d))
     .collect();
     let mut active: BTreeMap<String, Active> = BTreeMap::new();
     let assignments = records::find_all(conn, RecordType::Assignment.as_str(), &valid)?;
@@ -123,16 +120,12 @@ fn snapshot(conn: &mut DbConn, as_of: NaiveDate) -> Result<Snapshot, StoreError>
         let level = a
             .approval_no
             .as_ref()
-            .and_then(|n| approvals.get(n))
-            .and_then(|ap| {
-                ap.positions
-                    .iter()
-                    .find(|p| Some(&p.code) == a.position_code.as_ref())
-            })
-            .map(|p| p.level.clone());
+            .and_then(|n| approvals.get(n.as_str()))
+            .and_then(|ap| ap.position(a.position_code.as_ref()?.as_str()))
+            .map(|p| p.level.as_str().to_string());
         active.entry(w.clone()).or_insert(Active {
-            employer: Some(a.employer_nib.clone()),
-            nationality: a.worker.nationality.clone(),
+            employer: Some(a.employer_nib.to_string()),
+            nationality: a.worker.nationality.to_string(),
             level,
             district: None,
         });
@@ -159,7 +152,7 @@ fn snapshot(conn: &mut DbConn, as_of: NaiveDate) -> Result<Snapshot, StoreError>
     let mut headcounts = Vec::new();
     let mut sightings = Vec::new();
     for (p, row) in docs::<PresenceReportDoc>(&reports)? {
-        let district = district_of(&p.region_code);
+        let district = district_of(p.region_code.as_str());
         match &row.worker_id {
             Some(w) => {
                 if let Some(d) = &district {
@@ -177,7 +170,7 @@ fn snapshot(conn: &mut DbConn, as_of: NaiveDate) -> Result<Snapshot, StoreError>
             a.employer
                 .as_ref()
                 .and_then(|n| employers.get(n))
-                .and_then(|e| district_of(&e.region_code))
+                .and_then(|e| district_of(e.region_code.as_str()))
         });
     }
     Ok(Snapshot {
@@ -251,7 +244,7 @@ pub async fn worker_stats(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
+    caller.allow(Request::new(Channel::Stats, &[]))?;
     let q: WorkerStatsQuery = parse_query(&req)?;
     let (as_of, region) = common_params(q.as_of.as_deref(), q.region.as_deref())?;
     let group_by = q.group_by.clone();
@@ -274,7 +267,7 @@ pub async fn worker_stats(
         total += 1;
         let employer = a.employer.as_ref().and_then(|n| snap.employers.get(n));
         let key = match group_by.as_str() {
-            "sector" => employer.map(|e| e.sector.clone()),
+            "sector" => employer.map(|e| e.sector.code().to_string()),
             "region" => a.district.clone(),
             "nationality" => Some(a.nationality.clone()).filter(|n| !n.is_empty()),
             "employer" => a.employer.clone(),
@@ -397,7 +390,7 @@ pub async fn presence_stats(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
+    caller.allow(Request::new(Channel::Stats, &[]))?;
     let q: PresenceStatsQuery = parse_query(&req)?;
     let (as_of, region) = common_params(q.as_of.as_deref(), q.region.as_deref())?;
     let db = state.db.clone();
@@ -425,7 +418,13 @@ pub async fn presence_stats(
         if p.observed_on < as_of - Duration::days(90) || !within(Some(d), &region) {
             continue;
         }
-        let k = (p.employer_nib.clone().unwrap_or_default(), d.clone());
+        let k = (
+            p.employer_nib
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            d.clone(),
+        );
         if latest.get(&k).is_none_or(|(day, _)| *day <= p.observed_on) {
             latest.insert(k, (p.observed_on, n as u64));
         }
@@ -440,13 +439,20 @@ pub async fn presence_stats(
     }
     let mut named: BTreeSet<(String, String, String)> = BTreeSet::new();
     for (p, w) in &snap.sightings {
-        let Some(d) = district_of(&p.region_code) else {
+        let Some(d) = district_of(p.region_code.as_str()) else {
             continue;
         };
         if p.observed_on < as_of - Duration::days(30) || !within(Some(&d), &region) {
             continue;
         }
-        named.insert((w.clone(), d, p.employer_nib.clone().unwrap_or_default()));
+        named.insert((
+            w.clone(),
+            d,
+            p.employer_nib
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        ));
     }
     for (_, d, e) in &named {
         *seen_d.entry(d.clone()).or_default() += 1;
@@ -542,7 +548,7 @@ pub async fn finding_stats(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
+    caller.allow(Request::new(Channel::Stats, &[]))?;
     let q: FindingStatsQuery = parse_query(&req)?;
     let status = q.status.clone().unwrap_or_else(|| "open".into());
     if !["open", "acknowledged", "resolved"].contains(&status.as_str()) {

@@ -2,20 +2,26 @@
 //! (shared master data); read by all.
 
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use sinergi_db::records::{
-    Ownership, RecordFilter, RecordIndex, RecordRow, RecordWrite, WriteOutcome,
-};
-use sinergi_domain::{Capital, Kbli, Nib, Npwp, RecordType, RegionCode, SourceRef};
+use serde::Deserialize;
+use sinergi_db::records::RecordFilter;
+use sinergi_domain::access::{Channel, Request};
+use sinergi_domain::records::AnyRecord;
+use sinergi_domain::records::{clean_opt_text, clean_text, Employer, Record};
+use sinergi_domain::{Capital, Kbli, Nib, Npwp, RecordType, RegionCode, Sector, SourceRef};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::common::{self, passed, Checker, Meta, Page, Prepared};
-use crate::auth::{Caller, Scope};
+use super::input::{passed, Checker};
+use super::respond::{self, Page};
+use super::store;
+use super::view::EmployerRecord;
+use super::RecordApi;
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{if_match, page_request, parse_query, JsonBody};
 use crate::state::AppState;
 
-const TYPE: RecordType = RecordType::Employer;
+const TYPE: RecordType = Employer::TYPE;
 
 /// An employer as an agency pushes it.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -44,137 +50,37 @@ pub struct EmployerInput {
     pub source_ref: Option<String>,
 }
 
-/// An employer as stored.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct EmployerDoc {
-    /// NIB, 13 digits.
-    #[schema(example = "9120001234567")]
-    pub nib: String,
-    /// NPWP, 16 digits.
-    pub npwp: Option<String>,
-    /// Company name.
-    pub name: String,
-    /// `PMA` or `PMDN`.
-    pub capital: String,
-    /// KBLI 2020 codes.
-    pub kbli: Vec<String>,
-    /// Sector code of the main KBLI (`mining`, `agriculture`, ...).
-    #[schema(example = "mining")]
-    pub sector: String,
-    /// Address.
-    pub address: Option<String>,
-    /// Kemendagri region code.
-    pub region_code: String,
-}
-
-/// An employer with provenance.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EmployerRecord {
-    /// The employer.
-    #[serde(flatten)]
-    pub data: EmployerDoc,
-    /// Who stored it and when.
-    pub meta: Meta,
-}
-
-fn view(row: &RecordRow) -> Result<EmployerRecord, ApiError> {
-    Ok(EmployerRecord {
-        data: common::doc(row)?,
-        meta: Meta::of(row),
-    })
-}
-
-fn validate(
-    nib: &str,
-    input: &EmployerInput,
-) -> Result<(EmployerDoc, Option<String>, RegionCode), ApiError> {
+/// The employer `nib` as a domain record, or 400 naming every bad field.
+pub fn record(nib: &str, input: &EmployerInput) -> Result<Employer, ApiError> {
     let mut ck = Checker::default();
     let nib = ck.check("nib", Nib::parse(nib));
     let npwp = ck.check_opt("npwp", input.npwp.as_deref(), Npwp::parse);
-    let name = ck.text("name", &input.name, 200);
     let capital = ck.check("capital", Capital::parse(&input.capital));
-    let mut kbli = Vec::new();
-    if input.kbli.is_empty() {
-        ck.fail(
-            "kbli",
-            "required",
-            "give at least one KBLI 2020 code; the first is the main activity",
-        );
-    }
-    if input.kbli.len() > 20 {
-        ck.fail("kbli", "too_many", "at most 20 KBLI codes");
-    }
-    for (i, k) in input.kbli.iter().enumerate() {
-        if let Some(k) = ck.check(&format!("kbli[{i}]"), Kbli::parse(k)) {
-            kbli.push(k);
-        }
-    }
-    let address = ck.opt_text("address", input.address.as_deref(), 500);
+    let kbli = ck.check_each("kbli", &input.kbli, Kbli::parse);
     let region = ck.check("region_code", RegionCode::parse(&input.region_code));
     let source_ref = ck.check_opt("source_ref", input.source_ref.as_deref(), SourceRef::parse);
+    let employer = (|| {
+        let kbli = kbli?;
+        Some(Employer {
+            nib: nib?,
+            npwp: npwp?,
+            name: clean_text(&input.name),
+            capital: capital?,
+            sector: Employer::sector_of(&kbli),
+            kbli,
+            address: clean_opt_text(input.address.as_deref()),
+            region_code: region?,
+            source_ref: source_ref?,
+        })
+    })();
+    let today = sinergi_db::findings::engine::today();
+    match &employer {
+        Some(r) => ck.violations(r.violations(today)),
+        // Dates are checked also when another field keeps the record from being built.
+        None => ck.violations(Vec::new()),
+    }
     ck.finish()?;
-    let sector = kbli
-        .first()
-        .map(|k| k.sector().code().to_string())
-        .unwrap_or_default();
-    let region = passed(region)?;
-    Ok((
-        EmployerDoc {
-            nib: passed(nib)?.as_str().to_string(),
-            npwp: passed(npwp)?.map(|n| n.as_str().to_string()),
-            name: passed(name)?,
-            capital: passed(capital)?.as_str().to_string(),
-            kbli: kbli.iter().map(|k| k.as_str().to_string()).collect(),
-            sector,
-            address: passed(address)?,
-            region_code: region.as_str().to_string(),
-        },
-        passed(source_ref)?.map(|s| s.as_str().to_string()),
-        region,
-    ))
-}
-
-/// Validates an employer for `caller` into a write ready to store.
-pub fn prepare(
-    caller: &Caller,
-    nib: &str,
-    input: &EmployerInput,
-    precondition: Option<sinergi_db::records::IfMatch>,
-) -> Result<Prepared, ApiError> {
-    caller.require_writer(TYPE)?;
-    let (doc, source_ref, region) = validate(nib, input)?;
-    caller.require_within("region_code", &region)?;
-    let write = RecordWrite {
-        record_type: TYPE.as_str(),
-        natural_key: Some(doc.nib.clone()),
-        source_ref,
-        agency_code: caller.agency_code.clone(),
-        client_id: caller.client_id.clone(),
-        person: None,
-        index: RecordIndex {
-            employer_nib: Some(doc.nib.clone()),
-            region_code: Some(doc.region_code.clone()),
-            kind: Some(doc.sector.clone()),
-            ..Default::default()
-        },
-        doc: common::to_doc(&doc)?,
-        if_match: precondition,
-        ownership: Ownership::Shared,
-        now: chrono::Utc::now().naive_utc(),
-    };
-    Ok(Prepared::unchecked(write))
-}
-
-/// Validates and stores an employer for `caller`.
-pub async fn push(
-    state: &AppState,
-    caller: &Caller,
-    nib: &str,
-    input: &EmployerInput,
-    precondition: Option<sinergi_db::records::IfMatch>,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
-    let prepared = prepare(caller, nib, input, precondition)?;
-    common::store(state, caller, prepared).await
+    passed(employer)
 }
 
 /// Create or update an employer by NIB.
@@ -182,7 +88,8 @@ pub async fn push(
 /// Idempotent: pushing the same content again changes nothing and keeps the
 /// version. Send `If-Match` with the ETag you read to avoid overwriting a
 /// newer version (412 if it changed). Manpower and immigration agencies may
-/// write employers; an agency with a jurisdiction only inside it.
+/// write employers; an agency with a jurisdiction only employers located
+/// inside it, before and after the change.
 #[utoipa::path(
     tag = "employers",
     params(("nib" = String, Path, description = "NIB, 13 digits", example = "9120001234567"),
@@ -193,7 +100,7 @@ pub async fn push(
         (status = 200, description = "Updated, or unchanged when identical", body = EmployerRecord, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Agency may not write employers or outside its jurisdiction", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Agency may not write employers, or the employer lies outside its jurisdiction", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match does not match the stored version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -206,9 +113,12 @@ pub async fn upsert_employer(
     body: JsonBody<EmployerInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (outcome, row) = push(&state, &caller, &nib, &body.0, if_match(&req)?).await?;
-    let location = format!("/api/v1/employers/{}", row.record_key);
-    common::written(&caller, outcome, &row, location, view(&row)?)
+    store::may_write(&caller, TYPE)?;
+    let employer = record(&nib, &body.0)?;
+    let stored = store::store(&state, &caller, employer.into(), if_match(&req)?).await?;
+    let location = format!("/api/v1/employers/{}", stored.row.record_key);
+    let view = EmployerRecord::of(&stored.row)?;
+    respond::written(&caller, stored.outcome, &stored.row, location, view)
 }
 
 /// Read one employer.
@@ -227,10 +137,10 @@ pub async fn get_employer(
     nib: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
+    caller.allow(Request::new(Channel::ReadItem, &[TYPE]))?;
     let nib = Nib::parse(&nib).map_err(|e| ApiError::field("nib", e.code, e.message))?;
-    let row = common::load(&state, TYPE.as_str(), nib.as_str().to_string()).await?;
-    common::item(&caller, &row, view(&row)?)
+    let row = store::load(&state, &caller, TYPE, nib.to_string()).await?;
+    respond::item(&caller, row.version, EmployerRecord::of(&row)?)
 }
 
 /// Filters for listing employers.
@@ -264,11 +174,11 @@ pub async fn list_employers(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
+    caller.allow(Request::new(Channel::List, &[TYPE]))?;
     let q: EmployerQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse);
-    let sector = ck.check_opt("sector", q.sector.as_deref(), sinergi_domain::Sector::parse);
+    let sector = ck.check_opt("sector", q.sector.as_deref(), Sector::parse);
     ck.finish()?;
     let page = page_request(
         &state.cursor_key(&caller),
@@ -277,17 +187,37 @@ pub async fn list_employers(
         q.cursor.as_deref(),
     )?;
     let filter = RecordFilter {
-        region_prefix: passed(region)?.map(|r| r.as_str().to_string()),
+        region_prefix: passed(region)?.map(|r| r.to_string()),
         kind: passed(sector)?.map(|s| s.code().to_string()),
         ..Default::default()
     };
-    let (rows, next_cursor) =
-        common::list_page(&state, &caller, TYPE.as_str(), filter, page).await?;
-    common::page(
+    let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
+    respond::page(
         &caller,
         Page {
-            items: common::views(&rows, view)?,
+            items: rows
+                .iter()
+                .map(EmployerRecord::of)
+                .collect::<Result<_, _>>()?,
             next_cursor,
         },
     )
 }
+
+fn from_batch(key: Option<&str>, body: &serde_json::Value) -> Result<AnyRecord, ApiError> {
+    let key = super::batch_key(key)?;
+    Ok(record(key, &super::batch_body::<EmployerInput>(body)?)?.into())
+}
+
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(upsert_employer)
+        .service(list_employers)
+        .service(get_employer);
+}
+
+/// The record type's registration: its routes and its batch operations.
+pub const API: RecordApi = RecordApi {
+    record_type: TYPE,
+    from_batch,
+    routes,
+};

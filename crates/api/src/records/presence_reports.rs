@@ -4,21 +4,27 @@
 
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use sinergi_db::records::{
-    IfMatch, Ownership, RecordFilter, RecordIndex, RecordRow, RecordWrite, WriteOutcome,
-};
+use serde::Deserialize;
+use sinergi_db::records::RecordFilter;
+use sinergi_domain::access::{Channel, Request};
+use sinergi_domain::records::AnyRecord;
+use sinergi_domain::records::{clean_opt_text, PresenceReport, Record};
 use sinergi_domain::{CountryCode, Nib, PresenceSource, RecordType, RegionCode, SourceRef};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::common::{self, date_param, passed, Checker, Meta, Page, Prepared};
-use super::person::{PersonDoc, PersonInput};
-use crate::auth::{Caller, Scope};
+use super::input::{date_param, passed, Checker};
+use super::person::PersonInput;
+use super::respond::{self, Page};
+use super::store;
+use super::view::PresenceReportRecord;
+use super::RecordApi;
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{if_match, page_request, parse_query, JsonBody};
+use crate::extract::{if_match, page_request, parse_query, JsonBody, PurposeHeaders};
 use crate::state::AppState;
 
-const TYPE: RecordType = RecordType::PresenceReport;
+const TYPE: RecordType = PresenceReport::TYPE;
 
 /// A presence report as an agency pushes it: either `worker` or `headcount`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,71 +57,10 @@ pub struct PresenceReportInput {
     pub notes: Option<String>,
 }
 
-/// A presence report as stored.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PresenceReportDoc {
-    /// The writing agency's id.
-    pub source_ref: String,
-    /// Observation date.
-    pub observed_on: NaiveDate,
-    /// Source.
-    pub source: String,
-    /// Region.
-    pub region_code: String,
-    /// Work site ref.
-    pub work_site_ref: Option<String>,
-    /// Employer NIB.
-    pub employer_nib: Option<String>,
-    /// The person seen.
-    pub worker: Option<PersonDoc>,
-    /// Headcount seen.
-    pub headcount: Option<u32>,
-    /// Activity.
-    pub activity: Option<String>,
-    /// Notes.
-    pub notes: Option<String>,
-}
-
-/// A presence report with its Sinergi id, worker and provenance.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PresenceReportRecord {
-    /// Sinergi id.
-    pub id: String,
-    /// The report.
-    #[serde(flatten)]
-    pub data: PresenceReportDoc,
-    /// Sinergi id of the worker seen.
-    pub worker_id: Option<String>,
-    /// Who stored it and when.
-    pub meta: Meta,
-}
-
-/// The view of a stored report.
-pub fn view(row: &RecordRow) -> Result<PresenceReportRecord, ApiError> {
-    Ok(PresenceReportRecord {
-        id: row.record_key.clone(),
-        data: common::doc(row)?,
-        worker_id: row.worker_id.clone(),
-        meta: Meta::of(row),
-    })
-}
-
-/// Validates a presence report for `caller` into a write ready to store.
-pub fn prepare(
-    caller: &Caller,
-    input: &PresenceReportInput,
-    precondition: Option<IfMatch>,
-) -> Result<Prepared, ApiError> {
-    caller.require_writer(TYPE)?;
+/// The report as a domain record, or 400 naming every bad field.
+pub fn record(input: &PresenceReportInput) -> Result<PresenceReport, ApiError> {
     let mut ck = Checker::default();
     let sref = ck.check("source_ref", SourceRef::parse(&input.source_ref));
-    if input.observed_on > chrono::Utc::now().date_naive() + chrono::Duration::days(1) {
-        ck.fail(
-            "observed_on",
-            "invalid_date",
-            "observed_on must not be in the future",
-        );
-    }
     let source = ck.check("source", PresenceSource::parse(&input.source));
     let region = ck.check("region_code", RegionCode::parse(&input.region_code));
     let site = ck.check_opt(
@@ -124,86 +69,45 @@ pub fn prepare(
         SourceRef::parse,
     );
     let nib = ck.check_opt("employer_nib", input.employer_nib.as_deref(), Nib::parse);
-    let worker = match (&input.worker, input.headcount) {
-        (Some(w), None) => w.check(&mut ck, "worker").map(Some),
-        (None, Some(n)) if (1..=100_000).contains(&n) => Some(None),
-        (None, Some(_)) => {
-            ck.fail(
-                "headcount",
-                "invalid_headcount",
-                "headcount must be 1 to 100000",
-            );
-            None
-        }
-        _ => {
-            ck.fail(
-                "worker",
-                "worker_or_headcount",
-                "give either worker (a person seen) or headcount, not both",
-            );
-            None
-        }
+    let worker = match &input.worker {
+        Some(w) => w.person(&mut ck, "worker").map(Some),
+        None => Some(None),
     };
-    let activity = ck.opt_text("activity", input.activity.as_deref(), 500);
-    let notes = ck.opt_text("notes", input.notes.as_deref(), 2000);
+    let report = (|| {
+        Some(PresenceReport {
+            source_ref: sref?,
+            observed_on: input.observed_on,
+            source: source?,
+            region_code: region?,
+            work_site_ref: site?,
+            employer_nib: nib?,
+            worker: worker?,
+            headcount: input.headcount,
+            activity: clean_opt_text(input.activity.as_deref()),
+            notes: clean_opt_text(input.notes.as_deref()),
+        })
+    })();
+    let today = sinergi_db::findings::engine::today();
+    match &report {
+        Some(r) => ck.violations(r.violations(today)),
+        // Dates are checked also when another field keeps the record from being built.
+        None => ck.violations(sinergi_domain::records::date_violations(
+            &[("observed_on", Some(input.observed_on))],
+            &[],
+        )),
+    }
     ck.finish()?;
-    let region = passed(region)?;
-    caller.require_within("region_code", &region)?;
-    let doc = PresenceReportDoc {
-        source_ref: passed(sref)?.as_str().to_string(),
-        observed_on: input.observed_on,
-        source: passed(source)?.as_str().to_string(),
-        region_code: region.as_str().to_string(),
-        work_site_ref: passed(site)?.map(|s| s.as_str().to_string()),
-        employer_nib: passed(nib)?.map(|n| n.as_str().to_string()),
-        worker: passed(worker)?,
-        headcount: input.headcount,
-        activity: passed(activity)?,
-        notes: passed(notes)?,
-    };
-    let write = RecordWrite {
-        record_type: TYPE.as_str(),
-        natural_key: None,
-        source_ref: Some(doc.source_ref.clone()),
-        agency_code: caller.agency_code.clone(),
-        client_id: caller.client_id.clone(),
-        person: doc.worker.as_ref().map(PersonDoc::person_ref),
-        index: RecordIndex {
-            employer_nib: doc.employer_nib.clone(),
-            region_code: Some(doc.region_code.clone()),
-            kind: Some(doc.source.clone()),
-            ref_key: doc.work_site_ref.clone(),
-            valid_from: Some(doc.observed_on),
-            valid_until: Some(doc.observed_on),
-            ..Default::default()
-        },
-        doc: common::to_doc(&doc)?,
-        if_match: precondition,
-        ownership: Ownership::CreatorOnly,
-        now: chrono::Utc::now().naive_utc(),
-    };
-    Ok(Prepared::unchecked(write))
-}
-
-/// Validates and stores a presence report for `caller`.
-pub async fn push(
-    state: &AppState,
-    caller: &Caller,
-    input: &PresenceReportInput,
-    precondition: Option<IfMatch>,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
-    let prepared = prepare(caller, input, precondition)?;
-    common::store(state, caller, prepared).await
+    passed(report)
 }
 
 /// Create or update a presence report by your `source_ref`.
 ///
-/// Report either a named `worker` (resolved to one person by passport and
-/// nationality) or a `headcount`. District agencies may only report inside
-/// their kecamatan.
+/// Either a named `worker` (resolved to one worker by passport) or an
+/// unnamed `headcount`. Regional, district and immigration agencies write
+/// presence reports; an agency with a jurisdiction only inside it.
 #[utoipa::path(
     tag = "presence-reports",
-    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
+    params(("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     request_body = PresenceReportInput,
     responses(
         (status = 201, description = "Created", body = PresenceReportRecord, headers(("ETag" = String), ("Location" = String))),
@@ -221,17 +125,22 @@ pub async fn upsert_presence_report(
     body: JsonBody<PresenceReportInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (outcome, row) = push(&state, &caller, &body.0, if_match(&req)?).await?;
-    let location = format!("/api/v1/presence-reports/{}", row.record_key);
-    common::written(&caller, outcome, &row, location, view(&row)?)
+    store::may_write(&caller, TYPE)?;
+    let report = record(&body.0)?;
+    let stored = store::store(&state, &caller, report.into(), if_match(&req)?).await?;
+    let location = format!("/api/v1/presence-reports/{}", stored.row.record_key);
+    let view = PresenceReportRecord::of(&stored.row)?;
+    respond::written(&caller, stored.outcome, &stored.row, location, view)
 }
 
 /// Read one presence report.
 #[utoipa::path(
     tag = "presence-reports",
-    params(("id" = String, Path, description = "Sinergi id of the report")),
+    params(PurposeHeaders, ("id" = String, Path, description = "Sinergi id of the report")),
     responses(
         (status = 200, description = "The report", body = PresenceReportRecord, headers(("ETag" = String))),
+        (status = 400, description = "No X-Purpose", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Purpose not registered for your client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown id", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -242,17 +151,13 @@ pub async fn get_presence_report(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
-    caller.require_purpose()?;
-    let row = common::load(&state, TYPE.as_str(), id.into_inner()).await?;
-    common::item(&caller, &row, view(&row)?)
+    let row = store::load(&state, &caller, TYPE, id.into_inner()).await?;
+    respond::item(&caller, row.version, PresenceReportRecord::of(&row)?)
 }
 
-/// Withdraw a presence report your agency made (e.g. reported in error).
+/// Withdraw a presence report your agency filed.
 ///
-/// The report is removed and the change feed carries a tombstone, so every
-/// agency that copied it learns to drop it. Only the reporting agency may
-/// withdraw it.
+/// The report is deleted and the change feed announces a tombstone.
 #[utoipa::path(
     tag = "presence-reports",
     params(("id" = String, Path, description = "Sinergi id of the report"),
@@ -272,15 +177,8 @@ pub async fn delete_presence_report(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer(TYPE)?;
-    common::withdraw(
-        &state,
-        &caller,
-        TYPE.as_str(),
-        id.into_inner(),
-        if_match(&req)?,
-    )
-    .await?;
+    store::may_write(&caller, TYPE)?;
+    store::withdraw(&state, &caller, TYPE, id.into_inner(), if_match(&req)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -312,10 +210,11 @@ pub struct PresenceReportQuery {
 /// List presence reports.
 #[utoipa::path(
     tag = "presence-reports",
-    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), PresenceReportQuery),
+    params(PurposeHeaders, PresenceReportQuery),
     responses(
         (status = 200, description = "One page", body = Page<PresenceReportRecord>),
-        (status = 400, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid filter, limit or cursor, or no X-Purpose", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Purpose not registered for your client", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -325,8 +224,7 @@ pub async fn list_presence_reports(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
-    caller.require_purpose()?;
+    caller.allow(Request::new(Channel::List, &[TYPE]))?;
     let q: PresenceReportQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse);
@@ -343,22 +241,43 @@ pub async fn list_presence_reports(
         q.cursor.as_deref(),
     )?;
     let filter = RecordFilter {
-        region_prefix: passed(region)?.map(|r| r.as_str().to_string()),
-        employer_nib: passed(employer)?.map(|n| n.as_str().to_string()),
+        region_prefix: passed(region)?.map(|r| r.to_string()),
+        employer_nib: passed(employer)?.map(|n| n.to_string()),
         worker_id: q.worker_id.clone(),
-        nationality: passed(nationality)?.map(|c| c.as_str().to_string()),
+        nationality: passed(nationality)?.map(|c| c.to_string()),
         kind: passed(source)?.map(|s| s.as_str().to_string()),
         from: passed(from)?,
         until: passed(until)?,
         ..Default::default()
     };
-    let (rows, next_cursor) =
-        common::list_page(&state, &caller, TYPE.as_str(), filter, page).await?;
-    common::page(
+    let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
+    respond::page(
         &caller,
         Page {
-            items: common::views(&rows, view)?,
+            items: rows
+                .iter()
+                .map(PresenceReportRecord::of)
+                .collect::<Result<_, _>>()?,
             next_cursor,
         },
     )
 }
+
+fn from_batch(key: Option<&str>, body: &serde_json::Value) -> Result<AnyRecord, ApiError> {
+    super::no_batch_key(key)?;
+    Ok(record(&super::batch_body::<PresenceReportInput>(body)?)?.into())
+}
+
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(upsert_presence_report)
+        .service(list_presence_reports)
+        .service(get_presence_report)
+        .service(delete_presence_report);
+}
+
+/// The record type's registration: its routes and its batch operations.
+pub const API: RecordApi = RecordApi {
+    record_type: TYPE,
+    from_batch,
+    routes,
+};

@@ -3,24 +3,30 @@
 
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use sinergi_db::records::{
-    IfMatch, Ownership, RecordFilter, RecordIndex, RecordRow, RecordWrite, WriteOutcome,
-};
+use serde::Deserialize;
+use sinergi_db::records::RecordFilter;
+use sinergi_domain::access::{Channel, Request};
+use sinergi_domain::records::AnyRecord;
+use sinergi_domain::records::{clean_opt_text, Record, ResidencePermit};
 use sinergi_domain::{
-    CountryCode, DocumentNo, Nib, Period, PermitKind, PermitStatus, RecordType, RegionCode,
-    SourceRef, VisaIndex,
+    CountryCode, DocumentNo, Nib, PermitKind, PermitStatus, RecordType, RegionCode, SourceRef,
+    VisaIndex,
 };
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::common::{self, date_param, passed, Checker, Meta, Page, Prepared};
-use super::person::{PersonDoc, PersonInput};
-use crate::auth::{Caller, Scope};
+use super::input::{date_param, passed, Checker};
+use super::person::PersonInput;
+use super::respond::{self, Page};
+use super::store;
+use super::view::ResidencePermitRecord;
+use super::RecordApi;
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{if_match, page_request, parse_query, JsonBody};
+use crate::extract::{if_match, page_request, parse_query, JsonBody, PurposeHeaders};
 use crate::state::AppState;
 
-const TYPE: RecordType = RecordType::ResidencePermit;
+const TYPE: RecordType = ResidencePermit::TYPE;
 
 /// A residence permit as immigration pushes it.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -56,80 +62,14 @@ pub struct ResidencePermitInput {
     pub source_ref: Option<String>,
 }
 
-/// A residence permit as stored.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ResidencePermitDoc {
-    /// Permit number.
-    pub permit_no: String,
-    /// The holder as reported.
-    pub worker: PersonDoc,
-    /// Permit kind.
-    pub kind: String,
-    /// Visa index.
-    pub visa_index: Option<String>,
-    /// Sponsor NIB.
-    pub sponsor_nib: Option<String>,
-    /// Issue date.
-    pub issued_on: NaiveDate,
-    /// First valid day.
-    pub valid_from: NaiveDate,
-    /// Last valid day.
-    pub valid_until: NaiveDate,
-    /// Issuing office.
-    pub issuing_office: Option<String>,
-    /// Address region.
-    pub address_region_code: Option<String>,
-    /// Status.
-    pub status: String,
-}
-
-/// A residence permit with the worker it was resolved to and provenance.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ResidencePermitRecord {
-    /// The permit.
-    #[serde(flatten)]
-    pub data: ResidencePermitDoc,
-    /// Sinergi id of the holder (see `/api/v1/workers/{id}`).
-    pub worker_id: Option<String>,
-    /// Who stored it and when.
-    pub meta: Meta,
-}
-
-/// The view of a stored permit.
-pub fn view(row: &RecordRow) -> Result<ResidencePermitRecord, ApiError> {
-    Ok(ResidencePermitRecord {
-        data: common::doc(row)?,
-        worker_id: row.worker_id.clone(),
-        meta: Meta::of(row),
-    })
-}
-
-/// Validates a permit for `caller` into a write ready to store.
-pub fn prepare(
-    caller: &Caller,
-    permit_no: &str,
-    input: &ResidencePermitInput,
-    precondition: Option<IfMatch>,
-) -> Result<Prepared, ApiError> {
-    caller.require_writer(TYPE)?;
+/// The permit `permit_no` as a domain record, or 400 naming every bad field.
+pub fn record(permit_no: &str, input: &ResidencePermitInput) -> Result<ResidencePermit, ApiError> {
     let mut ck = Checker::default();
     let permit_no = ck.check("permit_no", DocumentNo::parse(permit_no));
-    let worker = input.worker.check(&mut ck, "worker");
+    let worker = input.worker.person(&mut ck, "worker");
     let kind = ck.check("kind", PermitKind::parse(&input.kind));
     let visa = ck.check_opt("visa_index", input.visa_index.as_deref(), VisaIndex::parse);
     let sponsor = ck.check_opt("sponsor_nib", input.sponsor_nib.as_deref(), Nib::parse);
-    let period = ck.check(
-        "valid_until",
-        Period::new(input.valid_from, input.valid_until),
-    );
-    if input.issued_on > input.valid_until {
-        ck.fail(
-            "issued_on",
-            "invalid_date",
-            "issued_on must not be after valid_until",
-        );
-    }
-    let office = ck.opt_text("issuing_office", input.issuing_office.as_deref(), 200);
     let region = ck.check_opt(
         "address_region_code",
         input.address_region_code.as_deref(),
@@ -137,84 +77,63 @@ pub fn prepare(
     );
     let status = ck.check("status", PermitStatus::parse(&input.status));
     let sref = ck.check_opt("source_ref", input.source_ref.as_deref(), SourceRef::parse);
-    if let (Some(PermitKind::Itas | PermitKind::Itap), Some(None)) = (kind, &sponsor) {
-        ck.fail(
-            "sponsor_nib",
-            "required",
-            "an ITAS or ITAP for work needs the sponsoring employer's NIB",
-        );
+    let permit = (|| {
+        Some(ResidencePermit {
+            permit_no: permit_no?,
+            worker: worker?,
+            kind: kind?,
+            visa_index: visa?,
+            sponsor_nib: sponsor?,
+            issued_on: input.issued_on,
+            valid_from: input.valid_from,
+            valid_until: input.valid_until,
+            issuing_office: clean_opt_text(input.issuing_office.as_deref()),
+            address_region_code: region?,
+            status: status?,
+            source_ref: sref?,
+        })
+    })();
+    let today = sinergi_db::findings::engine::today();
+    match &permit {
+        Some(r) => ck.violations(r.violations(today)),
+        // Dates are checked also when another field keeps the record from being built.
+        None => ck.violations(
+            [
+                sinergi_domain::records::issued_period_violations(
+                    input.issued_on,
+                    input.valid_from,
+                    input.valid_until,
+                ),
+                sinergi_domain::records::Person::date_violations(
+                    "worker",
+                    input.worker.birth_date,
+                    input.worker.passport_expires_on,
+                    today,
+                ),
+            ]
+            .concat(),
+        ),
     }
     ck.finish()?;
-    let region = passed(region)?;
-    if let Some(r) = &region {
-        caller.require_within("address_region_code", r)?;
-    }
-    let period = passed(period)?;
-    let worker = passed(worker)?;
-    let doc = ResidencePermitDoc {
-        permit_no: passed(permit_no)?.as_str().to_string(),
-        kind: passed(kind)?.as_str().to_string(),
-        visa_index: passed(visa)?.map(|v| v.as_str().to_string()),
-        sponsor_nib: passed(sponsor)?.map(|n| n.as_str().to_string()),
-        issued_on: input.issued_on,
-        valid_from: period.from(),
-        valid_until: period.until(),
-        issuing_office: passed(office)?,
-        address_region_code: region.map(|r| r.as_str().to_string()),
-        status: passed(status)?.as_str().to_string(),
-        worker,
-    };
-    let write = RecordWrite {
-        record_type: TYPE.as_str(),
-        natural_key: Some(doc.permit_no.clone()),
-        source_ref: passed(sref)?.map(|s| s.as_str().to_string()),
-        agency_code: caller.agency_code.clone(),
-        client_id: caller.client_id.clone(),
-        person: Some(doc.worker.person_ref()),
-        index: RecordIndex {
-            employer_nib: doc.sponsor_nib.clone(),
-            region_code: doc.address_region_code.clone(),
-            status: Some(doc.status.clone()),
-            kind: Some(doc.kind.clone()),
-            valid_from: Some(doc.valid_from),
-            valid_until: Some(doc.valid_until),
-            ..Default::default()
-        },
-        doc: common::to_doc(&doc)?,
-        if_match: precondition,
-        ownership: Ownership::CreatorOnly,
-        now: chrono::Utc::now().naive_utc(),
-    };
-    Ok(Prepared::unchecked(write))
-}
-
-/// Validates and stores a permit for `caller`.
-pub async fn push(
-    state: &AppState,
-    caller: &Caller,
-    permit_no: &str,
-    input: &ResidencePermitInput,
-    precondition: Option<IfMatch>,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
-    let prepared = prepare(caller, permit_no, input, precondition)?;
-    common::store(state, caller, prepared).await
+    passed(permit)
 }
 
 /// Create or update a residence permit by permit number.
 ///
 /// The holder is resolved by passport number and nationality to one worker
 /// (created if new). Re-pushing identical content changes nothing. Only the
-/// immigration agency that created a permit may change it.
+/// immigration agency that created a permit may change it; an agency with a
+/// jurisdiction only for addresses inside it.
 #[utoipa::path(
     tag = "residence-permits",
-    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), ("permit_no" = String, Path, description = "Permit number", example = "2C21JE0123456"),
+    params(("permit_no" = String, Path, description = "Permit number", example = "2C21JE0123456"),
            ("If-Match" = Option<String>, Header, description = "ETag of the version you read, or *")),
     request_body = ResidencePermitInput,
     responses(
         (status = 201, description = "Created", body = ResidencePermitRecord, headers(("ETag" = String), ("Location" = String))),
         (status = 200, description = "Updated or unchanged", body = ResidencePermitRecord, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an immigration agency, or another agency's permit", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an immigration agency, another agency's permit, or outside jurisdiction", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -227,17 +146,22 @@ pub async fn upsert_residence_permit(
     body: JsonBody<ResidencePermitInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (outcome, row) = push(&state, &caller, &permit_no, &body.0, if_match(&req)?).await?;
-    let location = format!("/api/v1/residence-permits/{}", row.record_key);
-    common::written(&caller, outcome, &row, location, view(&row)?)
+    store::may_write(&caller, TYPE)?;
+    let permit = record(&permit_no, &body.0)?;
+    let stored = store::store(&state, &caller, permit.into(), if_match(&req)?).await?;
+    let location = format!("/api/v1/residence-permits/{}", stored.row.record_key);
+    let view = ResidencePermitRecord::of(&stored.row)?;
+    respond::written(&caller, stored.outcome, &stored.row, location, view)
 }
 
 /// Read one residence permit.
 #[utoipa::path(
     tag = "residence-permits",
-    params(("permit_no" = String, Path, description = "Permit number")),
+    params(PurposeHeaders, ("permit_no" = String, Path, description = "Permit number")),
     responses(
         (status = 200, description = "The permit", body = ResidencePermitRecord, headers(("ETag" = String))),
+        (status = 400, description = "No X-Purpose", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Purpose not registered for your client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown permit", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -248,10 +172,8 @@ pub async fn get_residence_permit(
     permit_no: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
-    caller.require_purpose()?;
-    let row = common::load(&state, TYPE.as_str(), permit_no.into_inner()).await?;
-    common::item(&caller, &row, view(&row)?)
+    let row = store::load(&state, &caller, TYPE, permit_no.into_inner()).await?;
+    respond::item(&caller, row.version, ResidencePermitRecord::of(&row)?)
 }
 
 /// Filters for listing residence permits.
@@ -280,10 +202,11 @@ pub struct ResidencePermitQuery {
 /// List residence permits.
 #[utoipa::path(
     tag = "residence-permits",
-    params(("X-Purpose" = String, Header, description = "Why you read this personal data: supervision, permit-processing, enforcement or statistics (must be registered for your client)"), ("X-Case-Ref" = Option<String>, Header, description = "Your case or letter reference, kept in the audit log"), ResidencePermitQuery),
+    params(PurposeHeaders, ResidencePermitQuery),
     responses(
         (status = 200, description = "One page", body = Page<ResidencePermitRecord>),
-        (status = 400, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid filter, limit or cursor, or no X-Purpose", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Purpose not registered for your client", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -293,8 +216,7 @@ pub async fn list_residence_permits(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
-    caller.require_purpose()?;
+    caller.allow(Request::new(Channel::List, &[TYPE]))?;
     let q: ResidencePermitQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let employer = ck.check_opt("employer", q.employer.as_deref(), Nib::parse);
@@ -311,21 +233,41 @@ pub async fn list_residence_permits(
         q.cursor.as_deref(),
     )?;
     let filter = RecordFilter {
-        employer_nib: passed(employer)?.map(|n| n.as_str().to_string()),
-        region_prefix: passed(region)?.map(|r| r.as_str().to_string()),
+        employer_nib: passed(employer)?.map(|n| n.to_string()),
+        region_prefix: passed(region)?.map(|r| r.to_string()),
         kind: passed(kind)?.map(|k| k.as_str().to_string()),
         status: passed(status)?.map(|s| s.as_str().to_string()),
-        nationality: passed(nationality)?.map(|c| c.as_str().to_string()),
+        nationality: passed(nationality)?.map(|c| c.to_string()),
         valid_on: passed(valid_on)?,
         ..Default::default()
     };
-    let (rows, next_cursor) =
-        common::list_page(&state, &caller, TYPE.as_str(), filter, page).await?;
-    common::page(
+    let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
+    respond::page(
         &caller,
         Page {
-            items: common::views(&rows, view)?,
+            items: rows
+                .iter()
+                .map(ResidencePermitRecord::of)
+                .collect::<Result<_, _>>()?,
             next_cursor,
         },
     )
 }
+
+fn from_batch(key: Option<&str>, body: &serde_json::Value) -> Result<AnyRecord, ApiError> {
+    let key = super::batch_key(key)?;
+    Ok(record(key, &super::batch_body::<ResidencePermitInput>(body)?)?.into())
+}
+
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(upsert_residence_permit)
+        .service(list_residence_permits)
+        .service(get_residence_permit);
+}
+
+/// The record type's registration: its routes and its batch operations.
+pub const API: RecordApi = RecordApi {
+    record_type: TYPE,
+    from_batch,
+    routes,
+};

@@ -1,27 +1,30 @@
 //! RPTKA approvals (work approvals for foreign workers) with their positions,
 //! keyed by approval number. Written by manpower agencies.
 
-use std::collections::HashSet;
-
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use sinergi_db::records::{
-    IfMatch, Ownership, RecordFilter, RecordIndex, RecordRow, RecordWrite, WriteOutcome,
-};
+use serde::Deserialize;
+use sinergi_db::records::RecordFilter;
+use sinergi_domain::access::{Channel, Request};
+use sinergi_domain::records::AnyRecord;
+use sinergi_domain::records::{clean_text, Position, Record, RptkaApproval};
 use sinergi_domain::{
-    is_closed_position, ApprovalStatus, ApprovalType, DocumentNo, Nib, Period, PositionLevel,
-    RecordType, RegionCode, SourceRef,
+    ApprovalStatus, ApprovalType, DocumentNo, Nib, PositionLevel, RecordType, RegionCode, SourceRef,
 };
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::common::{self, date_param, passed, Checker, Meta, Page, Prepared};
-use crate::auth::{Caller, Scope};
+use super::input::{date_param, passed, Checker};
+use super::respond::{self, Page};
+use super::store;
+use super::view::RptkaApprovalRecord;
+use super::RecordApi;
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{if_match, page_request, parse_query, JsonBody};
 use crate::state::AppState;
 
-const TYPE: RecordType = RecordType::RptkaApproval;
+const TYPE: RecordType = RptkaApproval::TYPE;
 
 /// One approved position.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,21 +42,6 @@ pub struct PositionInput {
     /// Approved number of foreign workers in this position.
     #[schema(example = 3)]
     pub headcount: u32,
-}
-
-/// An approved position as stored.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PositionDoc {
-    /// Code.
-    pub code: String,
-    /// Title.
-    pub title: String,
-    /// Level.
-    pub level: String,
-    /// Approved headcount.
-    pub headcount: u32,
-    /// Whether the title is closed to foreigners (Kepmenaker 349/2019).
-    pub closed_position: bool,
 }
 
 /// An RPTKA approval as manpower pushes it.
@@ -85,194 +73,67 @@ pub struct RptkaApprovalInput {
     pub source_ref: Option<String>,
 }
 
-/// An RPTKA approval as stored.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RptkaApprovalDoc {
-    /// Approval number.
-    pub approval_no: String,
-    /// Employer NIB.
-    pub employer_nib: String,
-    /// Approval type.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// Issue date.
-    pub issued_on: NaiveDate,
-    /// First valid day.
-    pub valid_from: NaiveDate,
-    /// Last valid day.
-    pub valid_until: NaiveDate,
-    /// Where work is allowed.
-    pub location_scope: Vec<String>,
-    /// Positions.
-    pub positions: Vec<PositionDoc>,
-    /// Status.
-    pub status: String,
-}
-
-/// An RPTKA approval with provenance.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RptkaApprovalRecord {
-    /// The approval.
-    #[serde(flatten)]
-    pub data: RptkaApprovalDoc,
-    /// Who stored it and when.
-    pub meta: Meta,
-}
-
-fn view(row: &RecordRow) -> Result<RptkaApprovalRecord, ApiError> {
-    Ok(RptkaApprovalRecord {
-        data: common::doc(row)?,
-        meta: Meta::of(row),
-    })
-}
-
-fn position_code_ok(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 32
-        && code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-}
-
-/// Validates an approval for `caller` into a write ready to store.
-pub fn prepare(
-    caller: &Caller,
-    approval_no: &str,
-    input: &RptkaApprovalInput,
-    precondition: Option<IfMatch>,
-) -> Result<Prepared, ApiError> {
-    caller.require_writer(TYPE)?;
+/// The approval `approval_no` as a domain record, or 400 naming every bad field.
+pub fn record(approval_no: &str, input: &RptkaApprovalInput) -> Result<RptkaApproval, ApiError> {
     let mut ck = Checker::default();
     let approval_no = ck.check("approval_no", DocumentNo::parse(approval_no));
     let nib = ck.check("employer_nib", Nib::parse(&input.employer_nib));
     let type_ = ck.check("type", ApprovalType::parse(&input.type_));
-    let period = ck.check(
-        "valid_until",
-        Period::new(input.valid_from, input.valid_until),
-    );
-    if input.issued_on > input.valid_until {
-        ck.fail(
-            "issued_on",
-            "invalid_date",
-            "issued_on must not be after valid_until",
-        );
-    }
     let status = ck.check("status", ApprovalStatus::parse(&input.status));
     let sref = ck.check_opt("source_ref", input.source_ref.as_deref(), SourceRef::parse);
-    let mut scope = Vec::new();
-    if input.location_scope.is_empty() {
-        ck.fail(
-            "location_scope",
-            "required",
-            "give at least one Kemendagri region code where the work is allowed",
-        );
-    }
-    for (i, code) in input.location_scope.iter().enumerate() {
-        if let Some(r) = ck.check(&format!("location_scope[{i}]"), RegionCode::parse(code)) {
-            scope.push(r);
-        }
-    }
-    if input.positions.is_empty() {
-        ck.fail(
-            "positions",
-            "required",
-            "give at least one approved position",
-        );
-    }
-    if input.positions.len() > 500 {
-        ck.fail(
-            "positions",
-            "too_many",
-            "at most 500 positions per approval",
-        );
-    }
-    let mut codes = HashSet::new();
-    let mut positions = Vec::new();
+    let scope = ck.check_each("location_scope", &input.location_scope, RegionCode::parse);
+    let mut positions = Some(Vec::with_capacity(input.positions.len()));
     for (i, p) in input.positions.iter().enumerate() {
         let field = |n: &str| format!("positions[{i}].{n}");
         let code = p.code.trim();
-        if !position_code_ok(code) {
-            ck.fail(
-                &field("code"),
-                "invalid_position_code",
-                "position code must be 1-32 characters A-Z, 0-9, - _ . /",
-            );
-        } else if !codes.insert(code.to_string()) {
-            ck.fail(
-                &field("code"),
-                "duplicate_position_code",
-                "position codes must be unique within the approval",
-            );
-        }
-        let title = ck.text(&field("title"), &p.title, 200);
+        let code = match DocumentNo::parse(code) {
+            Ok(c) => Some(c),
+            Err(_) => {
+                ck.fail(
+                    &field("code"),
+                    "invalid_position_code",
+                    "position code must be 1-32 characters A-Z, 0-9, - _ . /",
+                );
+                None
+            }
+        };
         let level = ck.check(&field("level"), PositionLevel::parse(&p.level));
-        if p.headcount == 0 || p.headcount > 10_000 {
-            ck.fail(
-                &field("headcount"),
-                "invalid_headcount",
-                "headcount must be 1 to 10000",
-            );
+        match (code, level, positions.as_mut()) {
+            (Some(code), Some(level), Some(all)) => all.push(Position::new(
+                code,
+                clean_text(&p.title),
+                level,
+                p.headcount,
+            )),
+            _ => positions = None,
         }
-        if let (Some(title), Some(level)) = (title, level) {
-            positions.push(PositionDoc {
-                code: code.to_string(),
-                closed_position: is_closed_position(&title),
-                title,
-                level: level.as_str().to_string(),
-                headcount: p.headcount,
-            });
-        }
+    }
+    let approval = (|| {
+        Some(RptkaApproval {
+            approval_no: approval_no?,
+            employer_nib: nib?,
+            type_: type_?,
+            issued_on: input.issued_on,
+            valid_from: input.valid_from,
+            valid_until: input.valid_until,
+            location_scope: scope?,
+            positions: positions?,
+            status: status?,
+            source_ref: sref?,
+        })
+    })();
+    let today = sinergi_db::findings::engine::today();
+    match &approval {
+        Some(r) => ck.violations(r.violations(today)),
+        // Dates are checked also when another field keeps the record from being built.
+        None => ck.violations(sinergi_domain::records::issued_period_violations(
+            input.issued_on,
+            input.valid_from,
+            input.valid_until,
+        )),
     }
     ck.finish()?;
-    for (i, r) in scope.iter().enumerate() {
-        caller.require_within(&format!("location_scope[{i}]"), r)?;
-    }
-    let period = passed(period)?;
-    let doc = RptkaApprovalDoc {
-        approval_no: passed(approval_no)?.as_str().to_string(),
-        employer_nib: passed(nib)?.as_str().to_string(),
-        type_: passed(type_)?.as_str().to_string(),
-        issued_on: input.issued_on,
-        valid_from: period.from(),
-        valid_until: period.until(),
-        location_scope: scope.iter().map(|r| r.as_str().to_string()).collect(),
-        positions,
-        status: passed(status)?.as_str().to_string(),
-    };
-    let write = RecordWrite {
-        record_type: TYPE.as_str(),
-        natural_key: Some(doc.approval_no.clone()),
-        source_ref: passed(sref)?.map(|s| s.as_str().to_string()),
-        agency_code: caller.agency_code.clone(),
-        client_id: caller.client_id.clone(),
-        person: None,
-        index: RecordIndex {
-            employer_nib: Some(doc.employer_nib.clone()),
-            region_code: doc.location_scope.first().cloned(),
-            status: Some(doc.status.clone()),
-            kind: Some(doc.type_.clone()),
-            valid_from: Some(doc.valid_from),
-            valid_until: Some(doc.valid_until),
-            ..Default::default()
-        },
-        doc: common::to_doc(&doc)?,
-        if_match: precondition,
-        ownership: Ownership::CreatorOnly,
-        now: chrono::Utc::now().naive_utc(),
-    };
-    Ok(Prepared::unchecked(write))
-}
-
-/// Validates and stores an approval for `caller`.
-pub async fn push(
-    state: &AppState,
-    caller: &Caller,
-    approval_no: &str,
-    input: &RptkaApprovalInput,
-    precondition: Option<IfMatch>,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
-    let prepared = prepare(caller, approval_no, input, precondition)?;
-    common::store(state, caller, prepared).await
+    passed(approval)
 }
 
 /// Create or update an RPTKA approval by approval number.
@@ -301,9 +162,12 @@ pub async fn upsert_rptka_approval(
     body: JsonBody<RptkaApprovalInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (outcome, row) = push(&state, &caller, &approval_no, &body.0, if_match(&req)?).await?;
-    let location = format!("/api/v1/rptka-approvals/{}", row.record_key);
-    common::written(&caller, outcome, &row, location, view(&row)?)
+    store::may_write(&caller, TYPE)?;
+    let approval = record(&approval_no, &body.0)?;
+    let stored = store::store(&state, &caller, approval.into(), if_match(&req)?).await?;
+    let location = format!("/api/v1/rptka-approvals/{}", stored.row.record_key);
+    let view = RptkaApprovalRecord::of(&stored.row)?;
+    respond::written(&caller, stored.outcome, &stored.row, location, view)
 }
 
 /// Read one RPTKA approval.
@@ -322,9 +186,8 @@ pub async fn get_rptka_approval(
     approval_no: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
-    let row = common::load(&state, TYPE.as_str(), approval_no.into_inner()).await?;
-    common::item(&caller, &row, view(&row)?)
+    let row = store::load(&state, &caller, TYPE, approval_no.into_inner()).await?;
+    respond::item(&caller, row.version, RptkaApprovalRecord::of(&row)?)
 }
 
 /// Filters for listing approvals.
@@ -360,7 +223,7 @@ pub async fn list_rptka_approvals(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
+    caller.allow(Request::new(Channel::List, &[TYPE]))?;
     let q: RptkaApprovalQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let employer = ck.check_opt("employer", q.employer.as_deref(), Nib::parse);
@@ -374,18 +237,38 @@ pub async fn list_rptka_approvals(
         q.cursor.as_deref(),
     )?;
     let filter = RecordFilter {
-        employer_nib: passed(employer)?.map(|n| n.as_str().to_string()),
+        employer_nib: passed(employer)?.map(|n| n.to_string()),
         status: passed(status)?.map(|s| s.as_str().to_string()),
         valid_on: passed(valid_on)?,
         ..Default::default()
     };
-    let (rows, next_cursor) =
-        common::list_page(&state, &caller, TYPE.as_str(), filter, page).await?;
-    common::page(
+    let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
+    respond::page(
         &caller,
         Page {
-            items: common::views(&rows, view)?,
+            items: rows
+                .iter()
+                .map(RptkaApprovalRecord::of)
+                .collect::<Result<_, _>>()?,
             next_cursor,
         },
     )
 }
+
+fn from_batch(key: Option<&str>, body: &serde_json::Value) -> Result<AnyRecord, ApiError> {
+    let key = super::batch_key(key)?;
+    Ok(record(key, &super::batch_body::<RptkaApprovalInput>(body)?)?.into())
+}
+
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(upsert_rptka_approval)
+        .service(list_rptka_approvals)
+        .service(get_rptka_approval);
+}
+
+/// The record type's registration: its routes and its batch operations.
+pub const API: RecordApi = RecordApi {
+    record_type: TYPE,
+    from_batch,
+    routes,
+};

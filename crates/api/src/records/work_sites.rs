@@ -3,20 +3,26 @@
 //! agencies (district: inside its own area).
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use sinergi_db::records::{
-    Ownership, RecordFilter, RecordIndex, RecordRow, RecordWrite, WriteOutcome,
-};
-use sinergi_domain::{GeoPoint, Nib, RecordType, RegionCode, SiteKind, SourceRef};
+use serde::Deserialize;
+use sinergi_db::records::RecordFilter;
+use sinergi_domain::access::{Channel, Request};
+use sinergi_domain::records::AnyRecord;
+use sinergi_domain::records::{clean_text, Record, WorkSite};
+use sinergi_domain::{Nib, RecordType, RegionCode, SiteKind, SourceRef};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::common::{self, passed, Checker, Meta, Page, Prepared};
-use crate::auth::{Caller, Scope};
+use super::input::{passed, Checker};
+use super::respond::{self, Page};
+use super::store;
+use super::view::WorkSiteRecord;
+use super::RecordApi;
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{if_match, page_request, parse_query, JsonBody};
 use crate::state::AppState;
 
-const TYPE: RecordType = RecordType::WorkSite;
+const TYPE: RecordType = WorkSite::TYPE;
 
 /// A work site as an agency pushes it.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -45,120 +51,38 @@ pub struct WorkSiteInput {
     pub lon: Option<f64>,
 }
 
-/// A work site as stored.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WorkSiteDoc {
-    /// The writing agency's id.
-    pub source_ref: String,
-    /// Employer NIB.
-    pub employer_nib: String,
-    /// Name.
-    pub name: String,
-    /// Kind.
-    pub kind: String,
-    /// Kemendagri region code.
-    pub region_code: String,
-    /// Latitude.
-    pub lat: Option<f64>,
-    /// Longitude.
-    pub lon: Option<f64>,
-}
-
-/// A work site with its Sinergi id and provenance.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WorkSiteRecord {
-    /// Sinergi id.
-    pub id: String,
-    /// The site.
-    #[serde(flatten)]
-    pub data: WorkSiteDoc,
-    /// Who stored it and when.
-    pub meta: Meta,
-}
-
-fn view(row: &RecordRow) -> Result<WorkSiteRecord, ApiError> {
-    Ok(WorkSiteRecord {
-        id: row.record_key.clone(),
-        data: common::doc(row)?,
-        meta: Meta::of(row),
-    })
-}
-
-/// Validates a work site for `caller` into a write ready to store.
-pub fn prepare(
-    caller: &Caller,
-    input: &WorkSiteInput,
-    precondition: Option<sinergi_db::records::IfMatch>,
-) -> Result<Prepared, ApiError> {
-    caller.require_writer(TYPE)?;
+/// The work site as a domain record, or 400 naming every bad field.
+pub fn record(input: &WorkSiteInput) -> Result<WorkSite, ApiError> {
     let mut ck = Checker::default();
     let sref = ck.check("source_ref", SourceRef::parse(&input.source_ref));
     let nib = ck.check("employer_nib", Nib::parse(&input.employer_nib));
-    let name = ck.text("name", &input.name, 200);
     let kind = ck.check("kind", SiteKind::parse(&input.kind));
     let region = ck.check("region_code", RegionCode::parse(&input.region_code));
-    let point = match (input.lat, input.lon) {
-        (Some(lat), Some(lon)) => ck.check("lat", GeoPoint::new(lat, lon)).map(Some),
-        (None, None) => Some(None),
-        _ => {
-            ck.fail(
-                "lon",
-                "incomplete_coordinates",
-                "give both lat and lon, or neither",
-            );
-            None
-        }
-    };
+    let site = (|| {
+        Some(WorkSite {
+            source_ref: sref?,
+            employer_nib: nib?,
+            name: clean_text(&input.name),
+            kind: kind?,
+            region_code: region?,
+            lat: input.lat,
+            lon: input.lon,
+        })
+    })();
+    let today = sinergi_db::findings::engine::today();
+    match &site {
+        Some(r) => ck.violations(r.violations(today)),
+        // Dates are checked also when another field keeps the record from being built.
+        None => ck.violations(Vec::new()),
+    }
     ck.finish()?;
-    let region = passed(region)?;
-    caller.require_within("region_code", &region)?;
-    let point = passed(point)?;
-    let doc = WorkSiteDoc {
-        source_ref: passed(sref)?.as_str().to_string(),
-        employer_nib: passed(nib)?.as_str().to_string(),
-        name: passed(name)?,
-        kind: passed(kind)?.as_str().to_string(),
-        region_code: region.as_str().to_string(),
-        lat: point.map(|p| p.lat()),
-        lon: point.map(|p| p.lon()),
-    };
-    let write = RecordWrite {
-        record_type: TYPE.as_str(),
-        natural_key: None,
-        source_ref: Some(doc.source_ref.clone()),
-        agency_code: caller.agency_code.clone(),
-        client_id: caller.client_id.clone(),
-        person: None,
-        index: RecordIndex {
-            employer_nib: Some(doc.employer_nib.clone()),
-            region_code: Some(doc.region_code.clone()),
-            kind: Some(doc.kind.clone()),
-            ..Default::default()
-        },
-        doc: common::to_doc(&doc)?,
-        if_match: precondition,
-        ownership: Ownership::CreatorOnly,
-        now: chrono::Utc::now().naive_utc(),
-    };
-    Ok(Prepared::unchecked(write))
-}
-
-/// Validates and stores a work site for `caller`.
-pub async fn push(
-    state: &AppState,
-    caller: &Caller,
-    input: &WorkSiteInput,
-    precondition: Option<sinergi_db::records::IfMatch>,
-) -> Result<(WriteOutcome, RecordRow), ApiError> {
-    let prepared = prepare(caller, input, precondition)?;
-    common::store(state, caller, prepared).await
+    passed(site)
 }
 
 /// Create or update a work site by your `source_ref`.
 ///
-/// 201 when the site is new, 200 when the same `source_ref` was pushed before
-/// (unchanged content keeps the version). District agencies may only write
-/// sites inside their kecamatan.
+/// 201 the first time, 200 after. Manpower, regional and district agencies
+/// write work sites; an agency with a jurisdiction only inside it.
 #[utoipa::path(
     tag = "work-sites",
     params(("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
@@ -179,9 +103,12 @@ pub async fn upsert_work_site(
     body: JsonBody<WorkSiteInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (outcome, row) = push(&state, &caller, &body.0, if_match(&req)?).await?;
-    let location = format!("/api/v1/work-sites/{}", row.record_key);
-    common::written(&caller, outcome, &row, location, view(&row)?)
+    store::may_write(&caller, TYPE)?;
+    let site = record(&body.0)?;
+    let stored = store::store(&state, &caller, site.into(), if_match(&req)?).await?;
+    let location = format!("/api/v1/work-sites/{}", stored.row.record_key);
+    let view = WorkSiteRecord::of(&stored.row)?;
+    respond::written(&caller, stored.outcome, &stored.row, location, view)
 }
 
 /// Read one work site.
@@ -200,9 +127,8 @@ pub async fn get_work_site(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
-    let row = common::load(&state, TYPE.as_str(), id.into_inner()).await?;
-    common::item(&caller, &row, view(&row)?)
+    let row = store::load(&state, &caller, TYPE, id.into_inner()).await?;
+    respond::item(&caller, row.version, WorkSiteRecord::of(&row)?)
 }
 
 /// Filters for listing work sites.
@@ -238,7 +164,7 @@ pub async fn list_work_sites(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
+    caller.allow(Request::new(Channel::List, &[TYPE]))?;
     let q: WorkSiteQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let employer = ck.check_opt("employer", q.employer.as_deref(), Nib::parse);
@@ -252,18 +178,38 @@ pub async fn list_work_sites(
         q.cursor.as_deref(),
     )?;
     let filter = RecordFilter {
-        employer_nib: passed(employer)?.map(|n| n.as_str().to_string()),
-        region_prefix: passed(region)?.map(|r| r.as_str().to_string()),
+        employer_nib: passed(employer)?.map(|n| n.to_string()),
+        region_prefix: passed(region)?.map(|r| r.to_string()),
         kind: passed(kind)?.map(|k| k.as_str().to_string()),
         ..Default::default()
     };
-    let (rows, next_cursor) =
-        common::list_page(&state, &caller, TYPE.as_str(), filter, page).await?;
-    common::page(
+    let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
+    respond::page(
         &caller,
         Page {
-            items: common::views(&rows, view)?,
+            items: rows
+                .iter()
+                .map(WorkSiteRecord::of)
+                .collect::<Result<_, _>>()?,
             next_cursor,
         },
     )
 }
+
+fn from_batch(key: Option<&str>, body: &serde_json::Value) -> Result<AnyRecord, ApiError> {
+    super::no_batch_key(key)?;
+    Ok(record(&super::batch_body::<WorkSiteInput>(body)?)?.into())
+}
+
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(upsert_work_site)
+        .service(list_work_sites)
+        .service(get_work_site);
+}
+
+/// The record type's registration: its routes and its batch operations.
+pub const API: RecordApi = RecordApi {
+    record_type: TYPE,
+    from_batch,
+    routes,
+};

@@ -1,29 +1,20 @@
 //! `POST /api/v1/batch`: many writes in one request, atomic or per item, with
 //! idempotency keys so a batch job can safely send the same batch again.
 
-use std::cell::Cell;
-
 use actix_web::http::header;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sinergi_db::idempotency::{self, IdemStart};
-use sinergi_db::lookups::Lookups;
 use sinergi_db::records::WriteOutcome;
-use sinergi_db::StoreError;
+use sinergi_db::store::{self as write_path, BatchMode, BatchOutcome, Provenance, Stored, Write};
 use sinergi_domain::RecordType;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldProblem, Problem};
-use crate::extract::{body_error, parse_json};
-use crate::findings::engine::Pending;
-use crate::records::common::{self, Prepared};
-use crate::records::{
-    assignments, employers, presence_reports, residence_permits, rptka_approvals, work_sites,
-};
+use crate::extract::parse_json;
 use crate::state::AppState;
 
 /// One operation of a batch.
@@ -103,20 +94,17 @@ pub struct BatchResponse {
     pub results: Vec<BatchResult>,
 }
 
-fn parse_body<T: DeserializeOwned>(index: usize, body: &serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(body).map_err(|e| prefix(index, body_error(e)))
-}
-
 /// Names fields of operation `index` as `operations[i].body.<field>`.
 fn prefix(index: usize, e: ApiError) -> ApiError {
     let re = |problems: Vec<FieldProblem>| {
         problems
             .into_iter()
             .map(|p| FieldProblem {
-                field: if p.field.is_empty() {
-                    format!("operations[{index}].body")
-                } else {
-                    format!("operations[{index}].body.{}", p.field)
+                field: match p.field.as_str() {
+                    "" => format!("operations[{index}].body"),
+                    // The natural key travels beside the body.
+                    "key" => format!("operations[{index}].key"),
+                    f => format!("operations[{index}].body.{f}"),
                 },
                 ..p
             })
@@ -155,67 +143,23 @@ fn if_match_of(
         .ok_or_else(bad)
 }
 
-fn key_of(op: &BatchOperation, index: usize) -> Result<&str, ApiError> {
-    op.key.as_deref().ok_or_else(|| {
-        ApiError::field(
-            format!("operations[{index}].key"),
-            "required",
-            "this record type needs its natural key in key",
-        )
-    })
-}
-
-/// Validates one operation into a write (same rules as the single-record endpoints).
-fn prepare(caller: &Caller, op: &BatchOperation, index: usize) -> Result<Prepared, ApiError> {
-    let pre = if_match_of(op, index)?;
-    let rt = super::record_type(&op.type_).ok_or_else(|| {
-        ApiError::field(
-            format!("operations[{index}].type"),
-            "invalid_type",
-            "unknown or unsupported record type",
-        )
-    })?;
-    let no_key = |op: &BatchOperation| match op.key {
-        Some(_) => Err(ApiError::field(
-            format!("operations[{index}].key"),
-            "unexpected_key",
-            "this record type is keyed by body.source_ref; omit key",
-        )),
-        None => Ok(()),
-    };
-    let prepared = match rt {
-        RecordType::Employer => employers::prepare(
-            caller,
-            key_of(op, index)?,
-            &parse_body(index, &op.body)?,
-            pre,
-        ),
-        RecordType::RptkaApproval => rptka_approvals::prepare(
-            caller,
-            key_of(op, index)?,
-            &parse_body(index, &op.body)?,
-            pre,
-        ),
-        RecordType::ResidencePermit => residence_permits::prepare(
-            caller,
-            key_of(op, index)?,
-            &parse_body(index, &op.body)?,
-            pre,
-        ),
-        RecordType::WorkSite => {
-            no_key(op).and_then(|_| work_sites::prepare(caller, &parse_body(index, &op.body)?, pre))
-        }
-        RecordType::Assignment => no_key(op)
-            .and_then(|_| assignments::prepare(caller, &parse_body(index, &op.body)?, pre)),
-        RecordType::PresenceReport => no_key(op)
-            .and_then(|_| presence_reports::prepare(caller, &parse_body(index, &op.body)?, pre)),
-        RecordType::Worker => Err(ApiError::field(
-            format!("operations[{index}].type"),
-            "invalid_type",
-            "workers are registered through the records that name them or POST /api/v1/workers",
-        )),
-    };
-    prepared.map_err(|e| prefix(index, e))
+/// Validates one operation into a write (the single-record endpoints' rules).
+fn prepare(caller: &Caller, op: &BatchOperation, index: usize) -> Result<Write, ApiError> {
+    let if_match = if_match_of(op, index)?;
+    let api = RecordType::from_name(&op.type_)
+        .and_then(crate::records::api_of)
+        .ok_or_else(|| {
+            ApiError::field(
+                format!("operations[{index}].type"),
+                "invalid_type",
+                "unknown record type, or one that is not written in batches (workers are \
+                 registered through the records that name them or POST /api/v1/workers)",
+            )
+        })?;
+    let record = crate::records::store::may_write(caller, api.record_type)
+        .and_then(|_| (api.from_batch)(op.key.as_deref(), &op.body))
+        .map_err(|e| prefix(index, e))?;
+    Ok(Write { record, if_match })
 }
 
 fn problem_json(e: &ApiError) -> serde_json::Value {
@@ -234,62 +178,34 @@ fn failed(index: usize, op: &BatchOperation, e: &ApiError) -> BatchResult {
     }
 }
 
-fn succeeded(
-    index: usize,
-    op: &BatchOperation,
-    outcome: WriteOutcome,
-    row: &sinergi_db::records::RecordRow,
-) -> BatchResult {
+fn succeeded(index: usize, op: &BatchOperation, stored: &Stored) -> BatchResult {
     BatchResult {
         index,
-        status: if outcome == WriteOutcome::Created {
+        status: if stored.outcome == WriteOutcome::Created {
             201
         } else {
             200
         },
-        outcome: match outcome {
+        outcome: match stored.outcome {
             WriteOutcome::Created => "created",
             WriteOutcome::Updated => "updated",
             WriteOutcome::Unchanged => "unchanged",
         }
         .into(),
         type_: op.type_.clone(),
-        key: Some(row.record_key.clone()),
-        version: Some(row.version),
+        key: Some(stored.row.record_key.clone()),
+        version: Some(stored.row.version),
         problem: None,
     }
 }
 
-/// Marker error that rolls back a dry run after it has computed its results.
-fn dry_run_rollback() -> StoreError {
-    StoreError::Conflict {
-        code: "dry_run",
-        message: "dry run".into(),
-    }
-}
-
-/// Marker error that rolls back an optimistic pass in which an operation
-/// failed, so the batch runs again with a savepoint per operation.
-fn needs_savepoints() -> StoreError {
-    StoreError::Conflict {
-        code: "needs_savepoints",
-        message: "an operation failed; run the batch again with savepoints".into(),
-    }
-}
-
-/// Runs the prepared operations and returns per-operation results and whether
-/// the batch failed as a whole. Everything runs in one transaction, so a batch
-/// costs one commit: atomic batches stop at the first failure and roll back.
-/// Other batches first run optimistically, without savepoints; if an operation
-/// fails there, that pass is rolled back and the batch runs again with a
-/// savepoint per operation, so a failing one is undone alone. Findings are
-/// recomputed once per subject, and the audit events and changes written in
-/// one go, before the commit.
+/// Runs the validated operations through the write path and returns one
+/// result per operation and whether the batch failed as a whole.
 fn execute(
     db: &sinergi_db::Db,
+    prov: &Provenance,
     ops: &[BatchOperation],
-    prepared: Vec<Result<Prepared, ApiError>>,
-    audit: &crate::accountability::AuditHandle,
+    prepared: Vec<Result<Write, ApiError>>,
     atomic: bool,
     dry_run: bool,
 ) -> Result<(Vec<BatchResult>, bool), ApiError> {
@@ -307,87 +223,50 @@ fn execute(
             return Ok((results, true));
         }
     }
-    let failed_at: Cell<Option<usize>> = Cell::new(None);
-    let mut results: Vec<BatchResult> = Vec::new();
-    let mut optimistic = !atomic;
-    let outcome = loop {
-        let outcome = db.write(|c| {
-            results.clear();
-            failed_at.set(None);
-            let mut pending = Pending::default();
-            // Targets, passports and identities for the whole batch in a few queries.
-            let mut lookups = Lookups::prefetch(c, prepared.iter().flatten().map(|p| &p.write))?;
-            if atomic || optimistic {
-                // Any failure undoes the whole pass: new rows can wait for multi-row inserts.
-                lookups.defer_writes();
-            }
-            for (i, (op, p)) in ops.iter().zip(&prepared).enumerate() {
-                let applied = match p {
-                    Err(e) => {
-                        results.push(failed(i, op, e));
-                        continue;
-                    }
-                    Ok(p) if atomic || optimistic => {
-                        common::apply(c, p, audit, "batch_write", &mut pending, &mut lookups)
-                    }
-                    Ok(p) => sinergi_db::conn::savepoint(c, |c| {
-                        // A failed operation must leave neither subjects nor journal entries queued.
-                        let mut mine = Pending::default();
-                        let r = common::apply(c, p, audit, "batch_write", &mut mine, &mut lookups)?;
-                        pending.absorb(mine);
-                        Ok(r)
-                    }),
-                };
-                match applied {
-                    Ok((o, row)) => results.push(succeeded(i, op, o, &row)),
-                    Err(e) if e.is_retryable() => return Err(e),
-                    Err(e) if atomic => {
-                        failed_at.set(Some(i));
-                        results.push(failed(i, op, &ApiError::from(e)));
-                        return Err(dry_run_rollback());
-                    }
-                    Err(_) if optimistic => return Err(needs_savepoints()),
-                    Err(e) => results.push(failed(i, op, &ApiError::from(e))),
-                }
-            }
-            lookups.write_deferred(c)?;
-            pending.flush(c)?;
-            if dry_run {
-                return Err(dry_run_rollback());
-            }
-            Ok(())
-        });
-        match outcome {
-            Err(StoreError::Conflict {
-                code: "needs_savepoints",
-                ..
-            }) => optimistic = false,
-            other => break other,
-        }
+    // The write path sees only the valid operations; `index` maps them back.
+    let (index, writes): (Vec<usize>, Vec<Write>) = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.as_ref().ok().map(|w| (i, w.clone())))
+        .unzip();
+    let mode = if atomic {
+        BatchMode::Atomic
+    } else {
+        BatchMode::PerItem
     };
-    match outcome {
-        Ok(()) => Ok((results, false)),
-        Err(StoreError::Conflict {
-            code: "dry_run", ..
-        }) => match failed_at.get() {
-            Some(i) => {
-                let failure = results.pop();
-                let all = ops
-                    .iter()
-                    .enumerate()
-                    .map(|(j, op)| {
-                        if j == i {
-                            failure.clone().expect("failure recorded")
-                        } else {
-                            not_applied(j, op, i)
-                        }
-                    })
-                    .collect();
-                Ok((all, true))
-            }
-            None => Ok((results, false)),
-        },
-        Err(e) => Err(ApiError::from(e)),
+    match write_path::store_batch(db, prov, &writes, mode, dry_run)? {
+        BatchOutcome::Failed { index: k, error } => {
+            let culprit = index[k];
+            let mut error = Some(ApiError::from(error));
+            let results = ops
+                .iter()
+                .enumerate()
+                .map(
+                    |(j, op)| match (j == culprit).then(|| error.take()).flatten() {
+                        Some(e) => failed(j, op, &e),
+                        None => not_applied(j, op, culprit),
+                    },
+                )
+                .collect();
+            Ok((results, true))
+        }
+        BatchOutcome::Applied(stored) => {
+            let mut stored = stored.into_iter();
+            let results = ops
+                .iter()
+                .zip(prepared)
+                .enumerate()
+                .map(|(j, (op, p))| match p {
+                    Err(e) => failed(j, op, &e),
+                    Ok(_) => match stored.next() {
+                        Some(Ok(s)) => succeeded(j, op, &s),
+                        Some(Err(e)) => failed(j, op, &ApiError::from(e)),
+                        None => failed(j, op, &ApiError::Internal("result missing".into())),
+                    },
+                })
+                .collect();
+            Ok((results, false))
+        }
     }
 }
 
@@ -565,17 +444,17 @@ pub async fn post_batch(
             }
         }
     }
-    let prepared: Vec<Result<Prepared, ApiError>> = batch
+    let prepared: Vec<Result<Write, ApiError>> = batch
         .operations
         .iter()
         .enumerate()
         .map(|(i, op)| prepare(&caller, op, i))
         .collect();
     let db = state.db.clone();
-    let audit = caller.audit.clone();
+    let prov = caller.provenance("batch_write");
     let (atomic, dry_run) = (batch.atomic, batch.dry_run);
     let run = web::block(move || {
-        let r = execute(&db, &batch.operations, prepared, &audit, atomic, dry_run);
+        let r = execute(&db, &prov, &batch.operations, prepared, atomic, dry_run);
         (r, batch.operations.len())
     })
     .await;

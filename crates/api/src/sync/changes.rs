@@ -9,10 +9,13 @@ use serde_json::value::RawValue;
 use sinergi_db::changes::{self, ChangeRow};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Caller, Scope};
+use sinergi_domain::access::{Channel, Request};
+use sinergi_domain::RecordType;
+
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{next_cursor, page_request, parse_query, CursorKey};
-use crate::records::common;
+use crate::extract::{next_cursor, page_request, parse_query, CursorKey, PurposeWhenPersonal};
+use crate::records::respond;
 use crate::state::AppState;
 
 /// One committed change.
@@ -82,7 +85,7 @@ fn change(state: &AppState, caller: &Caller, row: ChangeRow) -> Result<Change, A
         Some(p) if !caller.masks_pii() => Some(RawValue::from_string(p).map_err(stored)?),
         Some(p) => {
             let v: serde_json::Value = serde_json::from_str(&p).map_err(stored)?;
-            let masked = serde_json::to_string(&common::body(caller, &v)?).map_err(stored)?;
+            let masked = serde_json::to_string(&respond::body(caller, &v)?).map_err(stored)?;
             Some(RawValue::from_string(masked).map_err(stored)?)
         }
         None => None,
@@ -110,10 +113,11 @@ fn change(state: &AppState, caller: &Caller, row: ChangeRow) -> Result<Change, A
 /// (`/api/v1/export/{type}`) and follow from the export's cursor.
 #[utoipa::path(
     tag = "sync",
-    params(ChangeQuery, ("X-Purpose" = String, Header, description = "Why you read this personal data")),
+    params(ChangeQuery, PurposeWhenPersonal),
     responses(
         (status = 200, description = "Changes after the cursor", body = ChangePage),
-        (status = 400, description = "Invalid cursor, limit, types or wait", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid cursor, limit, types or wait, or no X-Purpose", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Purpose not registered for your client", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "Cursor older than the retention horizon; resync from an export", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -124,8 +128,6 @@ pub async fn list_changes(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
-    caller.require_purpose()?;
     let q: ChangeQuery = parse_query(&req)?;
     let page = page_request(
         &feed_key(&state),
@@ -151,6 +153,7 @@ pub async fn list_changes(
         })?,
     };
     let mut types = Vec::new();
+    let mut record_types = Vec::new();
     for t in q
         .types
         .as_deref()
@@ -159,8 +162,11 @@ pub async fn list_changes(
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        match super::record_type(t) {
-            Some(rt) => types.push(rt.as_str().to_string()),
+        match RecordType::from_name(t) {
+            Some(rt) => {
+                types.push(rt.as_str().to_string());
+                record_types.push(rt);
+            }
             None if t == "finding" || t == "findings" => types.push("finding".into()),
             None => {
                 return Err(ApiError::field(
@@ -171,6 +177,11 @@ pub async fn list_changes(
             }
         }
     }
+    // Findings name workers: a feed that includes them is personal like one of every type.
+    if types.iter().any(|t| t == "finding") {
+        record_types.clear();
+    }
+    caller.allow(Request::new(Channel::Feed, &record_types))?;
     let wait = match q.wait.as_deref() {
         None => 0,
         Some(w) => w

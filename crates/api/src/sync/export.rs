@@ -6,16 +6,18 @@ use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sinergi_db::changes;
-use sinergi_db::records::{self, RecordFilter};
-use sinergi_db::StoreError;
+use sinergi_db::records::{self, RecordFilter, RecordRow};
+use sinergi_db::workers::{self, WorkerFilter, WorkerSummary};
+use sinergi_db::{changes, envelope, DbConn, StoreError};
+use sinergi_domain::access::{Channel, Request};
+use sinergi_domain::RecordType;
 use utoipa::IntoParams;
 
 use super::changes::feed_cursor;
-use crate::auth::{Caller, Scope};
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::parse_query;
-use crate::records::common;
+use crate::extract::{parse_query, PurposeWhenPersonal};
+use crate::records::respond;
 use crate::state::AppState;
 
 /// Rows read per query while streaming.
@@ -99,20 +101,88 @@ impl Writer {
     }
 }
 
+/// One line of an export for `caller`: the record's envelope, masked where
+/// the caller may not see identifiers.
+fn export_line(
+    writer: &mut Writer,
+    caller: &Caller,
+    row: &RecordRow,
+) -> Result<String, StoreError> {
+    if writer.format == Format::Ndjson && !caller.masks_pii() {
+        // Nothing to mask or flatten: the line is built around the stored document.
+        let mut line = envelope::record_json_text(row)?;
+        line.push('\n');
+        return Ok(line);
+    }
+    let v = respond::body(caller, &envelope::record_json(row)?)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(writer.line(&v))
+}
+
+/// Streams every item of `record_type` into `tx`, a chunk per page, and
+/// returns how many were sent (`None` when the client went away).
+fn stream_items(
+    c: &mut DbConn,
+    record_type: RecordType,
+    caller: &Caller,
+    writer: &mut Writer,
+    tx: &tokio::sync::mpsc::Sender<Result<web::Bytes, std::io::Error>>,
+) -> Result<Option<u64>, StoreError> {
+    let mut after: Option<String> = None;
+    let mut count: u64 = 0;
+    loop {
+        let mut chunk = String::new();
+        let last = if record_type == RecordType::Worker {
+            // People are not stored as documents: their summaries are exported.
+            let page = workers::list_workers(c, &WorkerFilter::default(), after.as_deref(), CHUNK)?;
+            let last = page.last().map(|w| w.worker.id.clone());
+            for w in page {
+                let v = respond::body(caller, &WorkerSummary::of(w))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                chunk.push_str(&writer.line(&v));
+                count += 1;
+            }
+            last
+        } else {
+            let rows = records::list_records(
+                c,
+                record_type.as_str(),
+                &RecordFilter::default(),
+                after.as_deref(),
+                CHUNK,
+            )?;
+            for row in &rows {
+                chunk.push_str(&export_line(writer, caller, row)?);
+                count += 1;
+            }
+            rows.last().map(|r| r.record_key.clone())
+        };
+        let Some(last) = last else {
+            return Ok(Some(count));
+        };
+        after = Some(last);
+        if tx.blocking_send(Ok(web::Bytes::from(chunk))).is_err() {
+            return Ok(None);
+        }
+    }
+}
+
 /// Export every record of a type (streamed).
 ///
 /// The response header `X-Sinergi-Change-Cursor` is the change-feed position
 /// this export is consistent with: follow `/api/v1/changes?after=` from it
 /// and you get every later change, with no gap and no duplicate. NDJSON ends
 /// with a line `{"export_complete": true, "count": N, "change_cursor": ...}`;
-/// an export without it was cut short and should be retried.
+/// an export without it was cut short and should be retried. `workers`
+/// exports each person's identity summary.
 #[utoipa::path(
     tag = "sync",
     params(("type" = String, Path, description = "Record type, e.g. `residence-permits` or `employers`"), ExportQuery,
-           ("X-Purpose" = Option<String>, Header, description = "Required for types that hold personal data")),
+           PurposeWhenPersonal),
     responses(
         (status = 200, description = "NDJSON (one record a line) or CSV", content_type = "application/x-ndjson", headers(("X-Sinergi-Change-Cursor" = String))),
-        (status = 400, description = "Unknown type or format", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown type or format, or no X-Purpose for personal data", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Purpose not registered for your client", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -123,13 +193,10 @@ pub async fn export_records(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::RecordsRead)?;
     let q: ExportQuery = parse_query(&req)?;
-    let record_type = super::record_type(&path)
+    let record_type = RecordType::from_name(&path)
         .ok_or_else(|| ApiError::field("type", "invalid_type", "unknown record type"))?;
-    if super::is_personal(record_type) {
-        caller.require_purpose()?;
-    }
+    caller.allow(Request::new(Channel::Export, &[record_type]))?;
     let format = match q.format.as_deref().unwrap_or("ndjson") {
         "ndjson" => Format::Ndjson,
         "csv" => Format::Csv,
@@ -141,7 +208,6 @@ pub async fn export_records(
             ))
         }
     };
-    let rtype: &'static str = record_type.as_str();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(4);
     let (head_tx, head_rx) = tokio::sync::oneshot::channel::<Result<i64, ApiError>>();
     let mut conn = state.db.checked_conn()?;
@@ -160,38 +226,8 @@ pub async fn export_records(
                 format,
                 header: None,
             };
-            let mut after: Option<String> = None;
-            let mut count: u64 = 0;
-            loop {
-                let rows = records::list_records(
-                    c,
-                    rtype,
-                    &RecordFilter::default(),
-                    after.as_deref(),
-                    CHUNK,
-                )?;
-                let Some(last) = rows.last() else { break };
-                after = Some(last.record_key.clone());
-                let mut chunk = String::new();
-                let corrupt = |e: ApiError| StoreError::Corrupt(e.to_string());
-                for row in &rows {
-                    if format == Format::Ndjson && !stream_caller.masks_pii() {
-                        // Nothing to mask or flatten: the line is built around the stored document.
-                        chunk.push_str(&common::record_json_text(row).map_err(corrupt)?);
-                        chunk.push('\n');
-                    } else {
-                        let v = common::record_json(row)
-                            .and_then(|v| common::body(&stream_caller, &v))
-                            .map_err(corrupt)?;
-                        chunk.push_str(&writer.line(&v));
-                    }
-                    count += 1;
-                }
-                if tx.blocking_send(Ok(web::Bytes::from(chunk))).is_err() {
-                    return Ok(());
-                }
-            }
-            if format == Format::Ndjson {
+            let sent = stream_items(c, record_type, &stream_caller, &mut writer, &tx)?;
+            if let (Some(count), Format::Ndjson) = (sent, format) {
                 let end = serde_json::json!({"export_complete": true, "count": count, "change_cursor": feed_cursor(&stream_state, head)});
                 let _ = tx.blocking_send(Ok(web::Bytes::from(format!("{end}\n"))));
             }

@@ -9,14 +9,12 @@ use sinergi_db::subscriptions::{self as store, SubscriptionRow};
 use sinergi_db::{changes, StoreError};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    covers_personal, dead_view, signature, ssrf, view, CreatedSubscription, DeadLetter,
-    Subscription,
-};
+use super::{dead_view, signature, ssrf, view, CreatedSubscription, DeadLetter, Subscription};
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
 use crate::extract::{next_cursor, page_request, parse_query, JsonBody};
-use crate::records::common::{passed, Checker, Page};
+use crate::records::input::{passed, Checker};
+use crate::records::respond::Page;
 use crate::state::AppState;
 
 /// Most subscriptions one agency may hold.
@@ -61,10 +59,9 @@ async fn owned(state: &AppState, caller: &Caller, id: String) -> Result<Subscrip
 
 /// Subscriptions that carry personal data are read with a declared purpose.
 fn require_purpose_for(caller: &Caller, sub: &SubscriptionRow) -> Result<(), ApiError> {
-    if covers_personal(&sub.types()) {
-        caller.require_purpose()?;
-    }
-    Ok(())
+    caller
+        .allow(super::webhook_request(&super::policy_types(&sub.types())))
+        .map(|_| ())
 }
 
 /// Subscribe an endpoint of your agency to record changes.
@@ -144,11 +141,10 @@ pub async fn create_subscription(
     };
     ck.finish()?;
     let (target, description) = (passed(target)?, passed(description)?);
-    let purpose = if covers_personal(&types) {
-        Some(caller.require_purpose()?.as_str().to_string())
-    } else {
-        None
-    };
+    let purpose = caller
+        .allow(super::webhook_request(&super::policy_types(&types)))?
+        .purpose
+        .map(|p| p.as_str().to_string());
     let secret = signature::new_secret().map_err(ApiError::Internal)?;
     let now = Utc::now().naive_utc();
     let mut row = SubscriptionRow {

@@ -23,7 +23,9 @@ use sinergi_domain::{AgencyKind, RegionCode};
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, Purpose, Scope};
-use crate::records::common;
+use crate::records::respond;
+use sinergi_domain::access::{self, Channel, Declared, Denial, Principal, Request};
+use sinergi_domain::RecordType;
 
 /// Compliance findings are announced in the change feed too.
 const FINDING: &str = "finding";
@@ -31,18 +33,32 @@ const FINDING: &str = "finding";
 /// The event type named by a record type code or collection name
 /// (`residence_permit`, `residence-permits`), or `finding`.
 pub fn event_type(s: &str) -> Option<String> {
-    match crate::sync::record_type(s) {
+    match RecordType::from_name(s) {
         Some(t) => Some(t.as_str().to_string()),
         None => matches!(s.trim(), "finding" | "findings").then(|| FINDING.to_string()),
     }
 }
 
+/// The record types of a subscription's event types for the access policy:
+/// none (every type) when it covers every type or findings, which name workers.
+pub fn policy_types(types: &[String]) -> Vec<RecordType> {
+    if types.iter().any(|t| t == FINDING) {
+        return Vec::new();
+    }
+    types
+        .iter()
+        .filter_map(|t| RecordType::from_name(t))
+        .collect()
+}
+
+/// The access-policy request of a subscription to these event types (empty: all).
+pub fn webhook_request(types: &[RecordType]) -> Request<'_> {
+    Request::new(Channel::Webhook, types)
+}
+
 /// Whether a subscription to these event types (empty: all) carries personal data.
 pub fn covers_personal(types: &[String]) -> bool {
-    types.is_empty()
-        || types.iter().any(|t| {
-            t == FINDING || crate::sync::record_type(t).is_some_and(crate::sync::is_personal)
-        })
+    webhook_request(&policy_types(types)).personal()
 }
 
 /// The JSON body of one delivery.
@@ -210,28 +226,34 @@ pub fn subscriber(
     let scopes: Vec<Scope> = client
         .scopes
         .split_whitespace()
-        .filter_map(Scope::parse)
+        .filter_map(|s| Scope::parse(s).ok())
         .collect();
-    if !scopes.contains(&Scope::RecordsRead) {
-        return Err(
-            "the subscribing client lost the records:read scope; deliveries are paused".into(),
-        );
-    }
-    if covers_personal(&sub.types()) {
-        let registered = sub
-            .purpose
-            .as_deref()
-            .and_then(Purpose::parse)
-            .is_some_and(|p| client.purposes.split_whitespace().any(|x| x == p.as_str()));
-        if !registered {
-            return Err("the subscribing client is no longer registered for the subscription's purpose; deliveries are paused".into());
-        }
-    }
     let kind = AgencyKind::parse(&agency.kind).map_err(|e| e.message)?;
     let jurisdiction = match &agency.jurisdiction {
         Some(j) => Some(RegionCode::parse(j).map_err(|e| e.message)?),
         None => None,
     };
+    let registered: Vec<Purpose> = client
+        .purposes
+        .split_whitespace()
+        .filter_map(|p| Purpose::parse(p).ok())
+        .collect();
+    let declared = sub.purpose.as_deref().and_then(|p| Purpose::parse(p).ok());
+    let who = Principal {
+        kind,
+        jurisdiction: jurisdiction.as_ref(),
+        scopes: &scopes,
+        purpose: Declared::of(declared, &registered),
+    };
+    let types = policy_types(&sub.types());
+    access::decide(&who, &webhook_request(&types)).map_err(|d| match d {
+        Denial::Scope(_) => {
+            "the subscribing client lost the records:read scope; deliveries are paused".to_string()
+        }
+        _ => "the subscribing client is no longer registered for the subscription's purpose; \
+              deliveries are paused"
+            .to_string(),
+    })?;
     Ok(Caller::system(
         &client.client_id,
         &agency.code,
@@ -250,7 +272,7 @@ pub fn event_body(
     let record = match &row.payload {
         Some(p) => {
             let v: serde_json::Value = serde_json::from_str(p).map_err(|e| e.to_string())?;
-            Some(common::body(caller, &v).map_err(|e| e.to_string())?)
+            Some(respond::body(caller, &v).map_err(|e| e.to_string())?)
         }
         None => None,
     };

@@ -127,7 +127,7 @@ impl Principal<'_> {
     }
 
     /// Districts see personal identifiers masked unless the client holds `pii:read`.
-    fn masks(&self) -> bool {
+    pub fn masks(&self) -> bool {
         self.kind == AgencyKind::District && !self.scopes.contains(&Scope::PiiRead)
     }
 

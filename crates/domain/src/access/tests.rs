@@ -112,8 +112,11 @@ fn matrix() {
                         let what = Request {
                             responsible: Some(Immigration),
                             holds_record: true,
-                            ..Request::new(channel, &types)
-                                .located(if is_inside { &inside } else { &outside })
+                            ..Request::new(channel, &types).located(if is_inside {
+                                &inside
+                            } else {
+                                &outside
+                            })
                         };
                         let got = decide(&who, &what);
                         let want = expected(kind, channel, t, is_inside, purpose);

@@ -5,7 +5,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{check_dates, Index, Key, Person, Record, Reference, Violation};
-use crate::{AssignmentStatus, DocumentNo, Nib, Nik, PersonName, RecordType, RegionCode, SourceRef};
+use crate::{
+    AssignmentStatus, DocumentNo, Nib, Nik, PersonName, RecordType, RegionCode, SourceRef,
+};
 
 /// The Indonesian companion worker (*tenaga kerja pendamping*).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,7 +96,10 @@ impl Record for Assignment {
         let mut out = self.worker.violations("worker", today);
         check_dates(
             &mut out,
-            &[("start_on", Some(self.start_on)), ("end_on", Some(self.end_on))],
+            &[
+                ("start_on", Some(self.start_on)),
+                ("end_on", Some(self.end_on)),
+            ],
             &[("start_on", "end_on", "")],
         );
         if self.approval_no.is_none() && self.legacy_notifikasi_no.is_none() {

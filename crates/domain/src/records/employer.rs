@@ -15,7 +15,10 @@ pub struct Employer {
     /// NPWP, 16 digits.
     pub npwp: Option<Npwp>,
     /// Registered company name.
-    #[cfg_attr(feature = "openapi", schema(example = "PT Batu Bara Mahakam Sejahtera"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "PT Batu Bara Mahakam Sejahtera")
+    )]
     pub name: String,
     /// `PMA` (foreign capital) or `PMDN` (domestic).
     pub capital: Capital,
@@ -35,7 +38,9 @@ pub struct Employer {
 impl Employer {
     /// The sector of a list of KBLI codes: that of the first (main) one.
     pub fn sector_of(kbli: &[Kbli]) -> Sector {
-        kbli.first().map(Kbli::sector).unwrap_or(Sector::OtherServices)
+        kbli.first()
+            .map(Kbli::sector)
+            .unwrap_or(Sector::OtherServices)
     }
 }
 

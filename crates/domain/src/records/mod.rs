@@ -305,6 +305,45 @@ pub fn date_in_range(field: &str, d: NaiveDate) -> Option<Violation> {
     })
 }
 
+/// The date rules of a record issued on a day and valid for a period:
+/// each date in range, `valid_from` not after `valid_until`, issued before
+/// the end. (Checked also when other fields keep the record from being built.)
+pub fn issued_period_violations(
+    issued_on: NaiveDate,
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+) -> Vec<Violation> {
+    let mut out = Vec::new();
+    check_dates(
+        &mut out,
+        &[
+            ("issued_on", Some(issued_on)),
+            ("valid_from", Some(valid_from)),
+            ("valid_until", Some(valid_until)),
+        ],
+        &[("valid_from", "valid_until", "")],
+    );
+    if issued_on > valid_until {
+        out.push(Violation::new(
+            "issued_on",
+            "invalid_date",
+            "issued_on must not be after valid_until",
+        ));
+    }
+    out
+}
+
+/// Every date out of range, and every `(earlier, later)` pair out of order.
+pub fn date_violations(
+    dates: &[(&str, Option<NaiveDate>)],
+    order: &[(&str, &str)],
+) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let order: Vec<(&str, &str, &str)> = order.iter().map(|(a, b)| (*a, *b, "")).collect();
+    check_dates(&mut out, dates, &order);
+    out
+}
+
 /// Checks every `(field, date)` for range, and that each `(earlier, later)`
 /// pair is in order.
 pub(crate) fn check_dates(
@@ -332,9 +371,13 @@ pub(crate) fn check_dates(
 }
 
 /// Free text: required and non-blank, at most `max` characters, no control characters.
-pub(crate) fn check_text(out: &mut Vec<Violation>, field: &str, v: &str, max: usize) {
+pub fn check_text(out: &mut Vec<Violation>, field: &str, v: &str, max: usize) {
     if v.trim().is_empty() {
-        out.push(Violation::new(field, "required", format!("{field} must not be empty")));
+        out.push(Violation::new(
+            field,
+            "required",
+            format!("{field} must not be empty"),
+        ));
     } else if v.chars().count() > max {
         out.push(Violation::new(
             field,
@@ -364,7 +407,9 @@ pub fn clean_text(v: &str) -> String {
 
 /// Optional free text as stored.
 pub fn clean_opt_text(v: Option<&str>) -> Option<String> {
-    v.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    v.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 #[cfg(test)]

@@ -29,6 +29,17 @@ impl Person {
     /// The person's rule violations, reported under `prefix` (`worker`, or
     /// empty for a person at the top level); `today` bounds the birth date.
     pub fn violations(&self, prefix: &str, today: NaiveDate) -> Vec<Violation> {
+        Person::date_violations(prefix, self.birth_date, self.passport_expires_on, today)
+    }
+
+    /// The rules on a person's dates (also checked when other fields keep
+    /// the person from being built).
+    pub fn date_violations(
+        prefix: &str,
+        birth_date: Option<NaiveDate>,
+        passport_expires_on: Option<NaiveDate>,
+        today: NaiveDate,
+    ) -> Vec<Violation> {
         let f = |name: &str| {
             if prefix.is_empty() {
                 name.to_string()
@@ -40,13 +51,10 @@ impl Person {
         let mut out = Vec::new();
         check_dates(
             &mut out,
-            &[
-                (&birth, self.birth_date),
-                (&expiry, self.passport_expires_on),
-            ],
+            &[(&birth, birth_date), (&expiry, passport_expires_on)],
             &[],
         );
-        if let (Some(b), Some(e)) = (self.birth_date, self.passport_expires_on) {
+        if let (Some(b), Some(e)) = (birth_date, passport_expires_on) {
             if e <= b {
                 out.push(Violation::new(
                     expiry.clone(),
@@ -55,7 +63,7 @@ impl Person {
                 ));
             }
         }
-        if self.birth_date.is_some_and(|b| b > today) {
+        if birth_date.is_some_and(|b| b > today) {
             out.push(Violation::new(
                 birth.clone(),
                 "invalid_date",

@@ -3,8 +3,10 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{check_dates, check_opt_text, Index, Key, Person, Record, Violation};
-use crate::{DocumentNo, Nib, PermitKind, PermitStatus, RecordType, RegionCode, SourceRef, VisaIndex};
+use super::{check_opt_text, issued_period_violations, Index, Key, Person, Record, Violation};
+use crate::{
+    DocumentNo, Nib, PermitKind, PermitStatus, RecordType, RegionCode, SourceRef, VisaIndex,
+};
 
 /// An ITAS, ITAP or ITK.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,23 +73,17 @@ impl Record for ResidencePermit {
 
     fn violations(&self, today: NaiveDate) -> Vec<Violation> {
         let mut out = self.worker.violations("worker", today);
-        check_dates(
+        out.extend(issued_period_violations(
+            self.issued_on,
+            self.valid_from,
+            self.valid_until,
+        ));
+        check_opt_text(
             &mut out,
-            &[
-                ("issued_on", Some(self.issued_on)),
-                ("valid_from", Some(self.valid_from)),
-                ("valid_until", Some(self.valid_until)),
-            ],
-            &[("valid_from", "valid_until", "")],
+            "issuing_office",
+            self.issuing_office.as_deref(),
+            200,
         );
-        if self.issued_on > self.valid_until {
-            out.push(Violation::new(
-                "issued_on",
-                "invalid_date",
-                "issued_on must not be after valid_until",
-            ));
-        }
-        check_opt_text(&mut out, "issuing_office", self.issuing_office.as_deref(), 200);
         if self.kind.allows_work() && self.sponsor_nib.is_none() {
             out.push(Violation::new(
                 "sponsor_nib",

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{check_dates, check_text, Index, Key, Record, Violation};
+use super::{check_text, issued_period_violations, Index, Key, Record, Violation};
 use crate::{
     is_closed_position, ApprovalStatus, ApprovalType, DocumentNo, Nib, PositionLevel, RecordType,
     RegionCode, SourceRef,
@@ -117,22 +117,11 @@ impl Record for RptkaApproval {
 
     fn violations(&self, _today: NaiveDate) -> Vec<Violation> {
         let mut out = Vec::new();
-        check_dates(
-            &mut out,
-            &[
-                ("issued_on", Some(self.issued_on)),
-                ("valid_from", Some(self.valid_from)),
-                ("valid_until", Some(self.valid_until)),
-            ],
-            &[("valid_from", "valid_until", "")],
-        );
-        if self.issued_on > self.valid_until {
-            out.push(Violation::new(
-                "issued_on",
-                "invalid_date",
-                "issued_on must not be after valid_until",
-            ));
-        }
+        out.extend(issued_period_violations(
+            self.issued_on,
+            self.valid_from,
+            self.valid_until,
+        ));
         if self.location_scope.is_empty() {
             out.push(Violation::new(
                 "location_scope",

@@ -87,7 +87,10 @@ fn an_assignment_refers_to_its_approval_and_is_located_by_it() {
     assert_eq!(refs.len(), 1);
     assert_eq!(refs[0].target(), (RecordType::RptkaApproval, "KEP-1"));
     let e = refs[0].resolve(None).unwrap_err();
-    assert_eq!((e.field.as_str(), e.code), ("approval_no", "unknown_approval"));
+    assert_eq!(
+        (e.field.as_str(), e.code),
+        ("approval_no", "unknown_approval")
+    );
     let approval: RptkaApproval = serde_json::from_value(json!({
         "approval_no": "KEP-1", "employer_nib": "9120001234567", "type": "new",
         "issued_on": "2026-01-01", "valid_from": "2026-01-01", "valid_until": "2026-12-31",

@@ -133,3 +133,16 @@ fn conflicts<'a>(group: &[&'a IdentityFact]) -> Option<(Disagreement, Vec<&'a Id
         .collect();
     (!involved.is_empty()).then_some((what, involved))
 }
+
+/// Whether the identities show a conflict under rule 11: two agencies give a
+/// different name (after normalising) or birth date (both given) for one passport.
+pub fn identities_conflict(identities: &[IdentityFact]) -> bool {
+    let mut by_passport: BTreeMap<&str, Vec<&IdentityFact>> = BTreeMap::new();
+    for i in identities {
+        by_passport
+            .entry(i.passport_no.as_str())
+            .or_default()
+            .push(i);
+    }
+    by_passport.values().any(|g| conflicts(g).is_some())
+}

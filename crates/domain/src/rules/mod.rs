@@ -27,6 +27,7 @@ pub use facts::{
     PositionFact, PresenceFact, RecordRef, WorkerFacts,
 };
 pub use finding::{Finding, RuleCode, Severity, Subject};
+pub use identity::identities_conflict;
 
 /// Days ahead within which an ending permit or assignment is reported (rule 12).
 pub const EXPIRING_WITHIN_DAYS: i64 = 30;

@@ -430,6 +430,9 @@
     return t('errRequest', { detail: p.detail || p.title || p.error_description || f.status });
   }
 
+  // Findings name workers: reading them declares the purpose (supervision).
+  var PERSONAL = { findings: 'supervision' };
+
   function api(path, params) {
     var query = new URLSearchParams();
     Object.keys(params || {}).forEach(function (k) {
@@ -437,8 +440,10 @@
     });
     var q = query.toString();
     // Relative URL: works behind a reverse proxy that adds a path prefix.
+    var headers = { Authorization: 'Bearer ' + state.token, Accept: 'application/json' };
+    if (PERSONAL[path]) headers['X-Purpose'] = PERSONAL[path];
     return fetch('api/v1/' + path + (q ? '?' + q : ''), {
-      headers: { Authorization: 'Bearer ' + state.token, Accept: 'application/json' },
+      headers: headers,
       credentials: 'omit',
       cache: 'no-store'
     }).then(

@@ -6,16 +6,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime, Utc};
-use sinergi_db::changes::NewChange;
-use sinergi_db::findings::{self, FindingRow, FindingWrites};
-use sinergi_db::journal::Journal;
-use sinergi_db::records::{self, RecordFilter, RecordRow};
-use sinergi_db::{Db, DbConn, StoreError};
 use sinergi_domain::rules::{self, Finding, Subject};
 use sinergi_domain::{RecordType, RegionCode};
 
-use super::facts;
 use super::view::FindingView;
+use super::{facts, FindingRow, FindingWrites};
+use crate::changes::NewChange;
+use crate::conn::{Db, DbConn};
+use crate::error::StoreError;
+use crate::journal::Journal;
+use crate::records::{self, RecordFilter, RecordRow};
 
 /// Who changes a status when the data, not a person, decides.
 pub const SYSTEM: &str = "sinergi";
@@ -151,10 +151,10 @@ fn recompute_workers(
     for chunk in worker_ids.chunks(500) {
         let started = std::time::Instant::now();
         let all = facts::workers(conn, chunk)?;
-        let mut existing = sinergi_db::workers::group_by_worker(
-            findings::of_subjects(conn, "worker", chunk)?,
-            |f| &f.subject_id,
-        );
+        let mut existing =
+            crate::workers::group_by_worker(super::of_subjects(conn, "worker", chunk)?, |f| {
+                &f.subject_id
+            });
         // Region falls back to the employer of the first assignment when no presence report places the worker.
         let nibs: BTreeSet<String> = all
             .iter()
@@ -198,7 +198,7 @@ fn recompute_workers(
         writes.write(conn, SYSTEM, RESOLVED_NOTE, now)?;
         let per_subject = started.elapsed().as_secs_f64() / chunk.len().max(1) as f64;
         for _ in chunk {
-            crate::metrics::observe_recompute(per_subject);
+            super::observe_recompute(per_subject);
         }
     }
     Ok(changed)
@@ -287,7 +287,7 @@ fn reconcile(
                 }
                 row.last_seen_at = now;
                 row.version = old.version + 1;
-                findings::update(conn, &row, old.version)?;
+                super::update(conn, &row, old.version)?;
                 announce_change(journal, &row)?;
                 changed += 1;
             }
@@ -327,7 +327,7 @@ pub fn recompute(
     let started = std::time::Instant::now();
     let computed = rules::evaluate_employer(&facts::employer(conn, nib)?, today);
     let employer = records::get_record(conn, RecordType::Employer.as_str(), nib)?;
-    let existing = findings::of_subject(conn, subject.kind(), subject.id())?;
+    let existing = super::of_subject(conn, subject.kind(), subject.id())?;
     let mut writes = FindingWrites::default();
     let changed = reconcile(
         conn,
@@ -340,7 +340,7 @@ pub fn recompute(
         &mut writes,
     )?;
     writes.write(conn, SYSTEM, RESOLVED_NOTE, now)?;
-    crate::metrics::observe_recompute(started.elapsed().as_secs_f64());
+    super::observe_recompute(started.elapsed().as_secs_f64());
     Ok(changed)
 }
 
@@ -397,7 +397,7 @@ const SWEEP_CHUNK: usize = 200;
 
 /// The daily sweep: every worker and employer, `SWEEP_CHUNK` of them per transaction.
 pub fn sweep(db: &Db, today: NaiveDate) -> Result<(usize, usize), StoreError> {
-    let workers = db.read(sinergi_db::workers::all_ids)?;
+    let workers = db.read(crate::workers::all_ids)?;
     let employers = db.read(records::employer_nibs)?;
     let subjects: Vec<Subject> = workers
         .into_iter()

@@ -8,6 +8,12 @@ use crate::conn::DbConn;
 use crate::error::StoreError;
 use crate::schema::findings;
 
+pub mod engine;
+pub mod facts;
+pub mod view;
+
+pub use view::FindingView;
+
 /// A stored finding.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
 #[diesel(table_name = findings)]
@@ -245,4 +251,96 @@ pub fn all(conn: &mut DbConn, status: Option<&str>) -> Result<Vec<FindingRow>, S
         q = q.filter(findings::status.eq(s.to_string()));
     }
     Ok(q.order(findings::id.asc()).load(conn)?)
+}
+
+/// Upper bounds (seconds) of the findings-recompute time buckets.
+pub const RECOMPUTE_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+static RECOMPUTE_COUNTS: [std::sync::atomic::AtomicU64; 12] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 12];
+static RECOMPUTE_TOTAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static RECOMPUTE_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Records the time one subject's findings took to recompute (lock-free:
+/// it runs inside write transactions).
+pub fn observe_recompute(seconds: f64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    for (i, le) in RECOMPUTE_BUCKETS.iter().enumerate() {
+        if seconds <= *le {
+            RECOMPUTE_COUNTS[i].fetch_add(1, Relaxed);
+        }
+    }
+    RECOMPUTE_TOTAL.fetch_add(1, Relaxed);
+    RECOMPUTE_NANOS.fetch_add((seconds * 1e9) as u64, Relaxed);
+}
+
+/// Recompute times so far: cumulative count per bucket, count and sum of
+/// seconds; `None` before the first recomputation.
+pub fn recompute_times() -> Option<([u64; 12], u64, f64)> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let count = RECOMPUTE_TOTAL.load(Relaxed);
+    (count > 0).then(|| {
+        (
+            RECOMPUTE_COUNTS.each_ref().map(|c| c.load(Relaxed)),
+            count,
+            RECOMPUTE_NANOS.load(Relaxed) as f64 / 1e9,
+        )
+    })
+}
+
+/// A status a finding can be given by an agency.
+pub const STATUSES: [&str; 3] = ["open", "acknowledged", "resolved"];
+
+/// Sets a finding's status for the responsible agency (acknowledge, resolve,
+/// reopen) in one transaction with its change-feed entry and audit event.
+pub fn set_status(
+    db: &crate::Db,
+    prov: &crate::store::Provenance,
+    id: &str,
+    status: &str,
+    note: &str,
+    if_match: Option<crate::records::IfMatch>,
+) -> Result<FindingRow, StoreError> {
+    use sinergi_domain::access::{self, Channel, Declared, Principal, Request};
+    db.write(|c| {
+        let old = get(c, id)?.ok_or(StoreError::NotFound)?;
+        let regions: Vec<sinergi_domain::RegionCode> = old
+            .region_code
+            .as_deref()
+            .and_then(|r| sinergi_domain::RegionCode::parse(r).ok())
+            .into_iter()
+            .collect();
+        let who = Principal {
+            kind: prov.agency_kind,
+            jurisdiction: prov.jurisdiction.as_ref(),
+            scopes: &prov.scopes,
+            purpose: Declared::Nothing,
+        };
+        let what = Request {
+            responsible: sinergi_domain::AgencyKind::parse(&old.responsible).ok(),
+            ..Request::new(Channel::FindingAct, &[]).located(&regions)
+        };
+        access::decide(&who, &what).map_err(StoreError::Denied)?;
+        if let Some(crate::records::IfMatch::Version(v)) = if_match {
+            if v != old.version {
+                return Err(StoreError::PreconditionFailed {
+                    current: Some(old.version),
+                });
+            }
+        }
+        let mut row = old.clone();
+        row.status = status.to_string();
+        row.status_by = format!("{}/{}", prov.agency_code, prov.client_id);
+        row.status_note = Some(note.to_string());
+        row.status_changed_at = chrono::Utc::now().naive_utc();
+        row.version = old.version + 1;
+        update(c, &row, old.version)?;
+        let mut journal = crate::journal::Journal::default();
+        engine::announce_change(&mut journal, &row)?;
+        journal.audit(prov.audit("finding", Some(id), row.worker_id.as_deref(), 200));
+        journal.write(c)?;
+        Ok(row)
+    })
 }

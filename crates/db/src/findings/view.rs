@@ -1,8 +1,9 @@
-//! How a finding is shown to agencies.
+//! How a finding is shown to agencies: in the API and as the change feed's
+//! payload of a finding change.
 
+use super::FindingRow;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sinergi_db::findings::FindingRow;
 use sinergi_domain::rules::RuleCode;
 use utoipa::ToSchema;
 

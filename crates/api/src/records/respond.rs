@@ -1,0 +1,102 @@
+//! Answers: JSON bodies with personal identifiers masked where the caller
+//! may not see them, ETags, and the audit facts an answer carries.
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+use serde::Serialize;
+use sinergi_db::records::{RecordRow, WriteOutcome};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::etag;
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    /// The items, in a stable order.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A JSON body for `caller`: personal identifiers are masked when its role
+/// may not see them (data minimisation).
+pub fn body<V: Serialize>(caller: &Caller, v: &V) -> Result<serde_json::Value, ApiError> {
+    let mut value = serde_json::to_value(v).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if caller.masks_pii() {
+        mask_identifiers(&mut value);
+    }
+    Ok(value)
+}
+
+/// Keeps the last three characters of an identifier.
+pub fn mask(s: &str) -> String {
+    let n = s.chars().count();
+    s.chars()
+        .enumerate()
+        .map(|(i, c)| if i + 3 < n { '*' } else { c })
+        .collect()
+}
+
+fn mask_identifiers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                match (k.as_str(), &mut *x) {
+                    ("passport_no" | "nik", Value::String(s)) => *s = mask(s),
+                    ("passports", Value::Array(items)) => {
+                        for item in items {
+                            if let Some(Value::String(s)) = item.get_mut("number") {
+                                *s = mask(s);
+                            }
+                        }
+                    }
+                    _ => mask_identifiers(x),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_identifiers),
+        _ => {}
+    }
+}
+
+/// The response to a write: 201 with Location for a new record, else 200.
+pub fn written<V: Serialize>(
+    caller: &Caller,
+    outcome: WriteOutcome,
+    row: &RecordRow,
+    location: String,
+    view: V,
+) -> Result<HttpResponse, ApiError> {
+    let mut resp = match outcome {
+        WriteOutcome::Created => HttpResponse::Created(),
+        _ => HttpResponse::Ok(),
+    };
+    resp.insert_header((header::ETAG, etag(row.version)));
+    if outcome == WriteOutcome::Created {
+        resp.insert_header((header::LOCATION, location));
+    }
+    Ok(resp.json(body(caller, &view)?))
+}
+
+/// The response to reading one record.
+pub fn item<V: Serialize>(
+    caller: &Caller,
+    version: i64,
+    view: V,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(version)))
+        .json(body(caller, &view)?))
+}
+
+/// The response to a list; the audit event counts the items.
+pub fn page<V: Serialize + ToSchema>(
+    caller: &Caller,
+    page: Page<V>,
+) -> Result<HttpResponse, ApiError> {
+    caller.audit.count(page.items.len());
+    Ok(HttpResponse::Ok().json(body(caller, &page)?))
+}

@@ -1,0 +1,178 @@
+//! The rule engine's facts, read from the stored records: typed documents
+//! converted by the domain's pure conversions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sinergi_domain::records::{AnyRecord, RptkaApproval};
+use sinergi_domain::rules::{
+    ApprovalFact, AssignmentFact, EmployerFacts, IdentityFact, PassportFact, PermitFact,
+    PresenceFact, RecordRef, WorkerFacts,
+};
+use sinergi_domain::RecordType;
+
+use crate::conn::DbConn;
+use crate::error::StoreError;
+use crate::records::{self, RecordFilter, RecordRow};
+use crate::workers as people;
+
+/// The reference a finding cites for a stored record.
+pub fn record_ref(row: &RecordRow) -> RecordRef {
+    RecordRef {
+        record_type: row.record_type.clone(),
+        key: row.record_key.clone(),
+        version: row.version,
+        agency: row.agency_code.clone(),
+    }
+}
+
+/// An approval row as a fact.
+fn approval(row: &RecordRow) -> Result<ApprovalFact, StoreError> {
+    let a: RptkaApproval = row.typed_as()?;
+    Ok(ApprovalFact::of(record_ref(row), &a))
+}
+
+/// Everything known about many workers, read with a few queries for all of
+/// them; each with the records that name them.
+pub fn workers(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<Vec<(WorkerFacts, Vec<RecordRow>)>, StoreError> {
+    let details = people::get_workers(conn, ids)?;
+    let rows = records::records_of_workers(conn, ids)?;
+    // Assignments keep their approval number in the index column.
+    let keys: BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r.record_type == RecordType::Assignment.as_str())
+        .filter_map(|r| r.ref_key.clone())
+        .collect();
+    let keys: Vec<String> = keys.into_iter().collect();
+    let approvals: BTreeMap<String, ApprovalFact> =
+        records::get_records(conn, RecordType::RptkaApproval.as_str(), &keys)?
+            .iter()
+            .map(|r| Ok((r.record_key.clone(), approval(r)?)))
+            .collect::<Result<_, StoreError>>()?;
+    let mut rows = people::group_by_worker(
+        rows.into_iter().filter(|r| r.worker_id.is_some()).collect(),
+        |r| r.worker_id.as_ref().expect("filtered"),
+    );
+    details
+        .iter()
+        .map(|d| {
+            let mine = rows.remove(&d.worker.id).unwrap_or_default();
+            Ok((worker_from(d, &mine, &approvals)?, mine))
+        })
+        .collect()
+}
+
+/// A worker's facts from their identity, the records naming them and the
+/// approvals (any superset) their assignments may refer to.
+fn worker_from(
+    detail: &people::WorkerDetail,
+    rows: &[RecordRow],
+    approvals: &BTreeMap<String, ApprovalFact>,
+) -> Result<WorkerFacts, StoreError> {
+    let mut facts = WorkerFacts {
+        worker_id: detail.worker.id.clone(),
+        permits: vec![],
+        assignments: vec![],
+        approvals: vec![],
+        presence: vec![],
+        passports: detail
+            .passports
+            .iter()
+            .map(|p| PassportFact {
+                number: p.number.clone(),
+                country: p.country.clone(),
+                expires_on: p.expires_on,
+            })
+            .collect(),
+        identities: vec![],
+    };
+    for row in rows {
+        match row.typed()? {
+            AnyRecord::ResidencePermit(p) => {
+                facts.permits.push(PermitFact::of(record_ref(row), &p))
+            }
+            AnyRecord::Assignment(a) => facts
+                .assignments
+                .push(AssignmentFact::of(record_ref(row), &a)),
+            AnyRecord::PresenceReport(p) => {
+                facts.presence.push(PresenceFact::of(record_ref(row), &p).0)
+            }
+            _ => {}
+        }
+    }
+    for i in &detail.identities {
+        let version = rows
+            .iter()
+            .find(|r| r.record_type == i.record_type && r.record_key == i.record_key)
+            .map(|r| r.version)
+            .unwrap_or(detail.worker.version);
+        facts.identities.push(IdentityFact {
+            agency: i.agency_code.clone(),
+            passport_no: i.passport_no.clone(),
+            full_name: i.full_name.clone(),
+            birth_date: i.birth_date,
+            r: RecordRef {
+                record_type: i.record_type.clone(),
+                key: i.record_key.clone(),
+                version,
+                agency: i.agency_code.clone(),
+            },
+        });
+    }
+    let wanted: BTreeSet<&str> = facts
+        .assignments
+        .iter()
+        .filter_map(|a| a.approval_no.as_deref())
+        .collect();
+    facts.approvals = wanted
+        .into_iter()
+        .filter_map(|k| approvals.get(k).cloned())
+        .collect();
+    Ok(facts)
+}
+
+/// Everything known about one employer.
+pub fn employer(conn: &mut DbConn, nib: &str) -> Result<EmployerFacts, StoreError> {
+    let filter = RecordFilter {
+        employer_nib: Some(nib.to_string()),
+        ..Default::default()
+    };
+    let approvals = records::find_all(conn, RecordType::RptkaApproval.as_str(), &filter)?
+        .iter()
+        .map(approval)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut assignments = Vec::new();
+    for row in records::find_all(conn, RecordType::Assignment.as_str(), &filter)? {
+        if let AnyRecord::Assignment(a) = row.typed()? {
+            assignments.push(AssignmentFact::of(record_ref(&row), &a));
+        }
+    }
+    // The latest headcount report per district speaks for that district.
+    let mut latest: BTreeMap<String, (PresenceFact, u32)> = BTreeMap::new();
+    for row in records::find_all(conn, RecordType::PresenceReport.as_str(), &filter)? {
+        let AnyRecord::PresenceReport(p) = row.typed()? else {
+            continue;
+        };
+        let (fact, headcount) = PresenceFact::of(record_ref(&row), &p);
+        let Some(n) = headcount else { continue };
+        let district = fact
+            .region
+            .district()
+            .map(|d| d.as_str().to_string())
+            .unwrap_or_default();
+        let newer = latest
+            .get(&district)
+            .is_none_or(|(f, _)| (f.observed_on, &f.r.key) < (fact.observed_on, &fact.r.key));
+        if newer {
+            latest.insert(district, (fact, n));
+        }
+    }
+    Ok(EmployerFacts {
+        nib: nib.to_string(),
+        approvals,
+        assignments,
+        headcount_reports: latest.into_values().collect(),
+    })
+}
