@@ -1,5 +1,5 @@
 //! Deliberate contradictions between the agencies' records, so that every
-//! compliance rule of DOMAIN.md fires at least once on the demo data.
+//! compliance rule of docs/domain.md fires at least once on the demo data.
 //!
 //! Each is applied to the first worker (in generation order) that fits, and
 //! recorded in `Data::anomalies`; the routine presence reports leave these

@@ -179,7 +179,7 @@ fn keys_are_unique() {
     assert!(unique(niks.map(|c| c.nik.as_str())));
 }
 
-/// Which (rule, subject) pairs DOMAIN.md's rules give on `on`, evaluated
+/// Which (rule, subject) pairs the rules of docs/domain.md give on `on`, evaluated
 /// directly on the generated data.
 fn findings(d: &Data, on: NaiveDate) -> BTreeSet<(&'static str, String)> {
     let mut out = BTreeSet::new();

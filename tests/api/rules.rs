@@ -1,4 +1,4 @@
-//! One scenario per compliance rule of DOMAIN.md, through the real API: the
+//! One scenario per compliance rule of docs/domain.md, through the real API: the
 //! owning agencies push records until the rule fires (exactly one open
 //! finding, with its severity, responsible agency kind and evidence), then
 //! push the record change that removes the cause (the near miss) and the
@@ -127,7 +127,7 @@ async fn findings(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
 }
 
 /// Asserts exactly one open finding of `rule` with the severity and
-/// responsible agency kind of DOMAIN.md and evidence of exactly these record
+/// responsible agency kind of docs/domain.md and evidence of exactly these record
 /// types; returns it.
 async fn one_open(
     app: &TestApp,

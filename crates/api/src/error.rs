@@ -4,6 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use sinergi_db::StoreError;
+use sinergi_domain::access::Denial;
 use utoipa::ToSchema;
 
 /// One problem with one request field.
@@ -254,7 +255,7 @@ impl From<StoreError> for ApiError {
                 "this record was created by another agency; only that agency may change it".into(),
             ),
             StoreError::Conflict { code, message } => ApiError::Conflict(code, message),
-            StoreError::Denied(d) => crate::auth::caller::denied(d),
+            StoreError::Denied(d) => denied(d),
             StoreError::Reference {
                 field,
                 code,
@@ -276,5 +277,65 @@ impl From<StoreError> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+/// The answer to a request the access policy refuses.
+pub fn denied(d: Denial) -> ApiError {
+    match d {
+        Denial::Scope(s) => ApiError::Forbidden(
+            "insufficient_scope",
+            format!("this operation needs the {} scope", s.as_str()),
+        ),
+        Denial::KindNotAllowed(k, t) => ApiError::Forbidden(
+            "agency_kind_not_allowed",
+            format!(
+                "{} agencies may not write {} records",
+                k.as_str(),
+                t.as_str()
+            ),
+        ),
+        Denial::OutsideJurisdiction {
+            region,
+            jurisdiction,
+        } => ApiError::Forbidden(
+            "outside_jurisdiction",
+            format!("{region} is outside your agency's jurisdiction {jurisdiction}"),
+        ),
+        Denial::Unlocated => ApiError::Forbidden(
+            "outside_jurisdiction",
+            "this finding is not placed in any region, so an agency limited to a \
+             jurisdiction may not act on it"
+                .into(),
+        ),
+        Denial::PurposeRequired => ApiError::field(
+            "X-Purpose",
+            "purpose_required",
+            format!(
+                "reading personal data needs an X-Purpose header, one of: {}",
+                sinergi_domain::Purpose::ALL.map(|p| p.as_str()).join(", ")
+            ),
+        ),
+        Denial::PurposeNotRegistered(p) => ApiError::Forbidden(
+            "purpose_not_allowed",
+            format!(
+                "this client is not registered for the purpose {}",
+                p.as_str()
+            ),
+        ),
+        Denial::NotResponsible(k) => ApiError::Forbidden(
+            "not_responsible",
+            format!("only {} agencies act on this finding", k.as_str()),
+        ),
+        // The same answer as for an unknown id: no hint that the person exists.
+        Denial::NoRecordAboutPerson => {
+            ApiError::NotFound("no worker with this id among your agency's records".into())
+        }
+        Denial::MaskedIdentifier => ApiError::Forbidden(
+            "identifier_masked",
+            "your client sees passport numbers masked, so it may not look people up by \
+             passport number; ask for the pii:read scope"
+                .into(),
+        ),
     }
 }

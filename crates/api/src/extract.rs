@@ -13,8 +13,8 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use sinergi_db::records::IfMatch;
 
+pub use crate::cursor::CursorKey;
 use crate::error::{ApiError, FieldProblem};
-use crate::state::AppState;
 
 /// `X-Purpose` and `X-Case-Ref`: why personal data is read. Declared on
 /// every operation that reads personal data, and on no other.
@@ -50,6 +50,10 @@ pub struct PurposeWhenPersonal {
 pub const DEFAULT_LIMIT: i64 = 100;
 /// Largest page size of list endpoints.
 pub const MAX_LIMIT: i64 = 1000;
+
+/// The largest JSON body a request may send (bytes), registered with the app.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
 
 /// A JSON request body that names the offending field when it does not parse.
 #[derive(Debug)]
@@ -166,8 +170,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(req);
         let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.settings.max_body_bytes)
+            .app_data::<web::Data<BodyLimit>>()
+            .map(|l| l.0)
             .unwrap_or(4 * 1024 * 1024);
         let mut payload = payload.take();
         Box::pin(async move {
@@ -268,33 +272,6 @@ pub struct PageRequest {
     pub after: Option<String>,
     /// Page size.
     pub limit: i64,
-}
-
-/// What a cursor is bound to: the server's secret and the client it was issued to.
-#[derive(Clone)]
-pub struct CursorKey {
-    secret: std::sync::Arc<[u8; 32]>,
-    client: String,
-}
-
-impl CursorKey {
-    /// A key for `client`.
-    pub fn new(secret: std::sync::Arc<[u8; 32]>, client: &str) -> CursorKey {
-        CursorKey {
-            secret,
-            client: client.to_string(),
-        }
-    }
-
-    fn tag(&self, payload: &str) -> Vec<u8> {
-        use hmac::{KeyInit, Mac};
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret[..])
-            .expect("HMAC takes any key length");
-        mac.update(self.client.as_bytes());
-        mac.update(b"\n");
-        mac.update(payload.as_bytes());
-        mac.finalize().into_bytes()[..16].to_vec()
-    }
 }
 
 /// Parses `limit` and `cursor`. A cursor is signed: it is only valid for the

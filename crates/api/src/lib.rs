@@ -3,11 +3,13 @@
 
 pub mod accountability;
 pub mod admin;
+pub mod audit_handle;
 pub mod audit_log;
 pub mod audit_writer;
 pub mod auth;
 pub mod body_deadline;
 pub mod config;
+pub mod cursor;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
@@ -15,7 +17,7 @@ pub mod findings;
 pub mod health;
 pub mod limits;
 pub mod metrics;
-pub mod metrics_extra;
+pub mod metrics_page;
 pub mod records;
 pub mod server;
 pub mod state;

@@ -76,7 +76,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(auth::token::get_jwks)
         .service(health::live)
         .service(health::ready)
-        .service(crate::metrics::get_metrics)
+        .service(crate::metrics_page::get_metrics)
         .service(workers::register_worker)
         .service(workers::list_workers)
         .service(workers::get_worker);
@@ -177,6 +177,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
         &data.clone().into_inner(),
     )));
     let blocking_threads = (data.settings.db_pool_size as usize).max(4);
+    let body_limit = web::Data::new(crate::extract::BodyLimit(data.settings.max_body_bytes));
     let server = HttpServer::new(move || {
         // Closed by default: browsers may call the API only from configured origins.
         let cors = cors_origins.iter().fold(
@@ -198,6 +199,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .into_utoipa_app()
             .openapi(ApiDoc::openapi())
             .app_data(data.clone())
+            .app_data(body_limit.clone())
             .configure(routes)
             .split_for_parts();
         app.wrap(actix_web::middleware::from_fn(

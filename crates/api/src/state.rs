@@ -36,8 +36,8 @@ pub struct AppState {
 
 impl AppState {
     /// The cursor key of `caller`.
-    pub fn cursor_key(&self, caller: &crate::auth::Caller) -> crate::extract::CursorKey {
-        crate::extract::CursorKey::new(self.cursor_secret.clone(), &caller.client_id)
+    pub fn cursor_key(&self, caller: &crate::auth::Caller) -> crate::cursor::CursorKey {
+        crate::cursor::CursorKey::new(self.cursor_secret.clone(), &caller.client_id)
     }
 
     /// Builds the state, creating the first signing key if needed.

@@ -45,7 +45,7 @@ pub struct PermitFact {
 }
 
 impl PermitFact {
-    /// Valid on `d`: status active and `valid_from <= d <= valid_until` (DOMAIN.md).
+    /// Valid on `d`: status active and `valid_from <= d <= valid_until` (docs/domain.md).
     pub fn is_valid_on(&self, d: NaiveDate) -> bool {
         self.status == PermitStatus::Active && self.valid_from <= d && d <= self.valid_until
     }
@@ -85,7 +85,7 @@ pub struct AssignmentFact {
 }
 
 impl AssignmentFact {
-    /// Active on `d`: status active and `start_on <= d <= end_on` (DOMAIN.md).
+    /// Active on `d`: status active and `start_on <= d <= end_on` (docs/domain.md).
     pub fn is_active_on(&self, d: NaiveDate) -> bool {
         self.status == AssignmentStatus::Active && self.start_on <= d && d <= self.end_on
     }

@@ -94,7 +94,7 @@ impl Subject {
     }
 }
 
-/// The compliance rules of DOMAIN.md, in rule-number order (the 13th is the
+/// The compliance rules of docs/domain.md, in rule-number order (the 13th is the
 /// employer-level "seen versus permitted" gap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RuleCode {
@@ -168,7 +168,7 @@ impl RuleCode {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// The rule's number in DOMAIN.md (1 to 12; 13 for the seen-versus-permitted gap).
+    /// The rule's number in docs/domain.md (1 to 12; 13 for the seen-versus-permitted gap).
     pub fn number(&self) -> u8 {
         *self as u8 + 1
     }

@@ -1,4 +1,4 @@
-//! The cross-agency compliance rules of DOMAIN.md as pure functions.
+//! The cross-agency compliance rules of docs/domain.md as pure functions.
 //!
 //! The persistence layer gathers [`WorkerFacts`] or [`EmployerFacts`] from the
 //! stored records; [`evaluate_worker`] and [`evaluate_employer`] return every
