@@ -313,3 +313,109 @@ mod tests {
         );
     }
 }
+
+/// The sync client's field lists are a copy of the server's input types:
+/// this keeps them in step with the OpenAPI document the server generates.
+#[cfg(test)]
+mod matches_the_server {
+    use serde_json::Value;
+
+    use super::*;
+
+    /// The document's schema for a `$ref`, or the schema itself.
+    fn resolve<'a>(doc: &'a Value, s: &'a Value) -> &'a Value {
+        match s.get("$ref").and_then(Value::as_str) {
+            Some(r) => {
+                let name = r.rsplit('/').next().unwrap_or_default();
+                &doc["components"]["schemas"][name]
+            }
+            None => s,
+        }
+    }
+
+    /// The non-null alternative of an optional property.
+    fn non_null<'a>(doc: &'a Value, s: &'a Value) -> &'a Value {
+        if let Some(alts) = s.get("oneOf").and_then(Value::as_array) {
+            if let Some(a) = alts.iter().find(|a| a["type"] != "null") {
+                return resolve(doc, a);
+            }
+        }
+        resolve(doc, s)
+    }
+
+    fn type_of(s: &Value) -> String {
+        match &s["type"] {
+            Value::String(t) => t.clone(),
+            Value::Array(ts) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null")
+                .unwrap_or_default()
+                .to_string(),
+            _ => String::new(),
+        }
+    }
+
+    fn compare(doc: &Value, schema: &Value, fields: &[Field], at: &str, out: &mut Vec<String>) {
+        let props = schema["properties"].as_object().cloned().unwrap_or_default();
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mine: Vec<&str> = fields.iter().map(|f| f.name).collect();
+        for name in props.keys() {
+            if !mine.contains(&name.as_str()) {
+                out.push(format!("{at}{name}: the server takes it, the client does not know it"));
+            }
+        }
+        for f in fields {
+            let Some(p) = props.get(f.name) else {
+                out.push(format!("{at}{}: the server does not take it", f.name));
+                continue;
+            };
+            if f.required != required.contains(&f.name) {
+                out.push(format!("{at}{}: required differs", f.name));
+            }
+            let p = non_null(doc, p);
+            let t = type_of(p);
+            let ok = match f.kind {
+                Kind::Str => t == "string" && p.get("format").is_none(),
+                Kind::Date => t == "string" && p["format"] == "date",
+                Kind::Int => t == "integer",
+                Kind::Float => t == "number",
+                Kind::StrList => t == "array" && type_of(non_null(doc, &p["items"])) == "string",
+                Kind::Obj(inner) => {
+                    compare(doc, p, inner, &format!("{at}{}.", f.name), out);
+                    t == "object" || p.get("properties").is_some()
+                }
+                Kind::ObjList(inner) => {
+                    let item = non_null(doc, &p["items"]);
+                    compare(doc, item, inner, &format!("{at}{}[].", f.name), out);
+                    t == "array"
+                }
+            };
+            if !ok {
+                out.push(format!("{at}{}: the client expects {:?}, the server documents {p}", f.name, f.kind));
+            }
+        }
+    }
+
+    #[test]
+    fn every_record_type_has_the_server_fields() {
+        let doc = serde_json::to_value(sinergi_api::openapi()).expect("document");
+        let mut problems = Vec::new();
+        for t in TYPES {
+            let input: String = t
+                .name
+                .split('_')
+                .map(|w| w[..1].to_uppercase() + &w[1..])
+                .collect::<String>()
+                + "Input";
+            let schema = &doc["components"]["schemas"][&input];
+            assert!(schema.is_object(), "no schema {input} in the OpenAPI document");
+            compare(&doc, schema, t.fields, &format!("{}: ", t.name), &mut problems);
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+}
+
