@@ -357,7 +357,10 @@ mod matches_the_server {
     }
 
     fn compare(doc: &Value, schema: &Value, fields: &[Field], at: &str, out: &mut Vec<String>) {
-        let props = schema["properties"].as_object().cloned().unwrap_or_default();
+        let props = schema["properties"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         let required: Vec<&str> = schema["required"]
             .as_array()
             .map(|r| r.iter().filter_map(Value::as_str).collect())
@@ -365,7 +368,9 @@ mod matches_the_server {
         let mine: Vec<&str> = fields.iter().map(|f| f.name).collect();
         for name in props.keys() {
             if !mine.contains(&name.as_str()) {
-                out.push(format!("{at}{name}: the server takes it, the client does not know it"));
+                out.push(format!(
+                    "{at}{name}: the server takes it, the client does not know it"
+                ));
             }
         }
         for f in fields {
@@ -395,7 +400,10 @@ mod matches_the_server {
                 }
             };
             if !ok {
-                out.push(format!("{at}{}: the client expects {:?}, the server documents {p}", f.name, f.kind));
+                out.push(format!(
+                    "{at}{}: the client expects {:?}, the server documents {p}",
+                    f.name, f.kind
+                ));
             }
         }
     }
@@ -412,10 +420,18 @@ mod matches_the_server {
                 .collect::<String>()
                 + "Input";
             let schema = &doc["components"]["schemas"][&input];
-            assert!(schema.is_object(), "no schema {input} in the OpenAPI document");
-            compare(&doc, schema, t.fields, &format!("{}: ", t.name), &mut problems);
+            assert!(
+                schema.is_object(),
+                "no schema {input} in the OpenAPI document"
+            );
+            compare(
+                &doc,
+                schema,
+                t.fields,
+                &format!("{}: ", t.name),
+                &mut problems,
+            );
         }
         assert!(problems.is_empty(), "{problems:#?}");
     }
 }
-

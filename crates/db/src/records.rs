@@ -162,15 +162,10 @@ pub fn find_target(
     })
 }
 
-/// Creates or updates one record whose current version (`find_target`)
-/// the caller has just read in the same transaction.
-pub fn upsert_found(
-    conn: &mut DbConn,
-    w: &RecordWrite,
-    existing: Option<RecordRow>,
-    lookups: &mut Lookups,
-) -> Result<(WriteOutcome, RecordRow), StoreError> {
-    match (w.if_match, &existing) {
+/// Refuses a write whose `If-Match` does not hold, or that changes a record
+/// another agency created when only the creator may.
+fn check_preconditions(w: &RecordWrite, existing: Option<&RecordRow>) -> Result<(), StoreError> {
+    match (w.if_match, existing) {
         (Some(IfMatch::Version(v)), Some(row)) if row.version != v => {
             return Err(StoreError::PreconditionFailed {
                 current: Some(row.version),
@@ -179,38 +174,125 @@ pub fn upsert_found(
         (Some(_), None) => return Err(StoreError::PreconditionFailed { current: None }),
         _ => {}
     }
-    if let Some(row) = &existing {
-        if row.agency_code != w.agency_code && w.ownership == Ownership::CreatorOnly {
-            return Err(StoreError::OwnedByOtherAgency);
+    match existing {
+        Some(row) if row.agency_code != w.agency_code && w.ownership == Ownership::CreatorOnly => {
+            Err(StoreError::OwnedByOtherAgency)
         }
-        if row.doc == w.doc {
-            return Ok((WriteOutcome::Unchanged, row.clone()));
-        }
+        _ => Ok(()),
     }
-    if let (Some(key), Some(sref)) = (&w.natural_key, &w.source_ref) {
-        // The agency's own id must name one record only.
-        let clash: Option<String> = match lookups.source_ref(w.record_type, &w.agency_code, sref) {
-            Some(found) => found.map(|r| r.record_key).filter(|k| k != key),
-            None => {
-                lookups.write_deferred(conn)?;
-                records::table
-                    .filter(records::record_type.eq(w.record_type))
-                    .filter(records::agency_code.eq(&w.agency_code))
-                    .filter(records::source_ref.eq(sref))
-                    .filter(records::record_key.ne(key))
-                    .select(records::record_key)
-                    .first(conn)
-                    .optional()?
-            }
-        };
-        if let Some(other) = clash {
-            return Err(StoreError::Reference {
-                field: "source_ref".into(),
-                code: "source_ref_in_use",
-                message: format!("source_ref is already used by your agency for {other}"),
-            });
+}
+
+/// The agency's own id must name one record only.
+fn check_source_ref(
+    conn: &mut DbConn,
+    w: &RecordWrite,
+    lookups: &mut Lookups,
+) -> Result<(), StoreError> {
+    let (Some(key), Some(sref)) = (&w.natural_key, &w.source_ref) else {
+        return Ok(());
+    };
+    let clash: Option<String> = match lookups.source_ref(w.record_type, &w.agency_code, sref) {
+        Some(found) => found.map(|r| r.record_key).filter(|k| k != key),
+        None => {
+            lookups.write_deferred(conn)?;
+            records::table
+                .filter(records::record_type.eq(w.record_type))
+                .filter(records::agency_code.eq(&w.agency_code))
+                .filter(records::source_ref.eq(sref))
+                .filter(records::record_key.ne(key))
+                .select(records::record_key)
+                .first(conn)
+                .optional()?
         }
+    };
+    match clash {
+        Some(other) => Err(StoreError::Reference {
+            field: "source_ref".into(),
+            code: "source_ref_in_use",
+            message: format!("source_ref is already used by your agency for {other}"),
+        }),
+        None => Ok(()),
     }
+}
+
+/// The row a write stores under `record_key` (new at version 1, or the next
+/// version of `old`), with the worker the record names.
+fn next_row(
+    w: &RecordWrite,
+    record_key: String,
+    worker_id: Option<String>,
+    old: Option<&RecordRow>,
+) -> RecordRow {
+    RecordRow {
+        record_type: w.record_type.to_string(),
+        record_key,
+        agency_code: w.agency_code.clone(),
+        client_id: w.client_id.clone(),
+        source_ref: w
+            .source_ref
+            .clone()
+            .or_else(|| old.and_then(|o| o.source_ref.clone())),
+        worker_id,
+        employer_nib: w.index.employer_nib.clone(),
+        region_code: w.index.region_code.clone(),
+        status: w.index.status.clone(),
+        kind: w.index.kind.clone(),
+        nationality: w.person.as_ref().map(|p| p.nationality.clone()),
+        ref_key: w.index.ref_key.clone(),
+        valid_from: w.index.valid_from,
+        valid_until: w.index.valid_until,
+        doc: w.doc.clone(),
+        version: old.map_or(1, |o| o.version + 1),
+        created_at: old.map_or(w.now, |o| o.created_at),
+        updated_at: w.now,
+    }
+}
+
+/// Replaces `old` with `row` if `old` is still the stored version.
+fn update_row(conn: &mut DbConn, old: &RecordRow, row: &RecordRow) -> Result<(), StoreError> {
+    let n = diesel::update(
+        records::table
+            .filter(records::record_type.eq(&old.record_type))
+            .filter(records::record_key.eq(&old.record_key))
+            .filter(records::version.eq(old.version)),
+    )
+    .set((
+        records::agency_code.eq(&row.agency_code),
+        records::client_id.eq(&row.client_id),
+        records::source_ref.eq(&row.source_ref),
+        records::worker_id.eq(&row.worker_id),
+        records::employer_nib.eq(&row.employer_nib),
+        records::region_code.eq(&row.region_code),
+        records::status.eq(&row.status),
+        records::kind.eq(&row.kind),
+        records::nationality.eq(&row.nationality),
+        records::ref_key.eq(&row.ref_key),
+        records::valid_from.eq(row.valid_from),
+        records::valid_until.eq(row.valid_until),
+        records::doc.eq(&row.doc),
+        records::version.eq(row.version),
+        records::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::Retry);
+    }
+    Ok(())
+}
+
+/// Creates or updates one record whose current version (`find_target`)
+/// the caller has just read in the same transaction.
+pub fn upsert_found(
+    conn: &mut DbConn,
+    w: &RecordWrite,
+    existing: Option<RecordRow>,
+    lookups: &mut Lookups,
+) -> Result<(WriteOutcome, RecordRow), StoreError> {
+    check_preconditions(w, existing.as_ref())?;
+    if let Some(row) = existing.as_ref().filter(|row| row.doc == w.doc) {
+        return Ok((WriteOutcome::Unchanged, row.clone()));
+    }
+    check_source_ref(conn, w, lookups)?;
     let record_key = match (&existing, &w.natural_key) {
         (Some(row), _) => row.record_key.clone(),
         (None, Some(key)) => key.clone(),
@@ -229,80 +311,16 @@ pub fn upsert_found(
         )?),
         None => None,
     };
-    let nationality = w.person.as_ref().map(|p| p.nationality.clone());
+    let row = next_row(w, record_key, worker_id, existing.as_ref());
     match existing {
         None => {
-            let row = RecordRow {
-                record_type: w.record_type.to_string(),
-                record_key,
-                agency_code: w.agency_code.clone(),
-                client_id: w.client_id.clone(),
-                source_ref: w.source_ref.clone(),
-                worker_id,
-                employer_nib: w.index.employer_nib.clone(),
-                region_code: w.index.region_code.clone(),
-                status: w.index.status.clone(),
-                kind: w.index.kind.clone(),
-                nationality,
-                ref_key: w.index.ref_key.clone(),
-                valid_from: w.index.valid_from,
-                valid_until: w.index.valid_until,
-                doc: w.doc.clone(),
-                version: 1,
-                created_at: w.now,
-                updated_at: w.now,
-            };
             lookups.insert_record(conn, &row)?;
             Ok((WriteOutcome::Created, row))
         }
         Some(old) => {
             // The row may be one this transaction still holds back.
             lookups.write_deferred(conn)?;
-            let row = RecordRow {
-                agency_code: w.agency_code.clone(),
-                client_id: w.client_id.clone(),
-                source_ref: w.source_ref.clone().or(old.source_ref.clone()),
-                worker_id,
-                employer_nib: w.index.employer_nib.clone(),
-                region_code: w.index.region_code.clone(),
-                status: w.index.status.clone(),
-                kind: w.index.kind.clone(),
-                nationality,
-                ref_key: w.index.ref_key.clone(),
-                valid_from: w.index.valid_from,
-                valid_until: w.index.valid_until,
-                doc: w.doc.clone(),
-                version: old.version + 1,
-                updated_at: w.now,
-                ..old.clone()
-            };
-            let n = diesel::update(
-                records::table
-                    .filter(records::record_type.eq(&old.record_type))
-                    .filter(records::record_key.eq(&old.record_key))
-                    .filter(records::version.eq(old.version)),
-            )
-            .set((
-                records::agency_code.eq(&row.agency_code),
-                records::client_id.eq(&row.client_id),
-                records::source_ref.eq(&row.source_ref),
-                records::worker_id.eq(&row.worker_id),
-                records::employer_nib.eq(&row.employer_nib),
-                records::region_code.eq(&row.region_code),
-                records::status.eq(&row.status),
-                records::kind.eq(&row.kind),
-                records::nationality.eq(&row.nationality),
-                records::ref_key.eq(&row.ref_key),
-                records::valid_from.eq(row.valid_from),
-                records::valid_until.eq(row.valid_until),
-                records::doc.eq(&row.doc),
-                records::version.eq(row.version),
-                records::updated_at.eq(row.updated_at),
-            ))
-            .execute(conn)?;
-            if n == 0 {
-                return Err(StoreError::Retry);
-            }
+            update_row(conn, &old, &row)?;
             lookups.forget_record(&row, Some(&old));
             Ok((WriteOutcome::Updated, row))
         }

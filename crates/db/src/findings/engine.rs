@@ -169,6 +169,11 @@ fn recompute_workers(
                 .collect();
         let mut done = BTreeSet::new();
         let mut writes = FindingWrites::default();
+        let mut rec = Reconciler {
+            now,
+            journal: &mut *journal,
+            writes: &mut writes,
+        };
         for (f, rows) in &all {
             let (computed, employer) = evaluate_worker(f, today);
             let region = match presence_district(&f.presence) {
@@ -178,22 +183,17 @@ fn recompute_workers(
                 }
             };
             let mine = existing.remove(&f.worker_id).unwrap_or_default();
-            changed += reconcile(
-                conn,
-                &computed,
-                employer,
+            let place = Placement {
+                worker_employer: employer,
                 region,
-                mine,
-                now,
-                journal,
-                &mut writes,
-            )?;
+            };
+            changed += rec.reconcile(conn, &computed, &place, mine)?;
             done.insert(f.worker_id.clone());
         }
         // A worker no longer stored keeps no open findings.
         for id in chunk.iter().filter(|id| !done.contains(*id)) {
             let mine = existing.remove(id).unwrap_or_default();
-            changed += reconcile(conn, &[], None, None, mine, now, journal, &mut writes)?;
+            changed += rec.reconcile(conn, &[], &Placement::default(), mine)?;
         }
         writes.write(conn, SYSTEM, RESOLVED_NOTE, now)?;
         let per_subject = started.elapsed().as_secs_f64() / chunk.len().max(1) as f64;
@@ -207,107 +207,142 @@ fn recompute_workers(
 /// Why the data resolved a finding.
 const RESOLVED_NOTE: &str = "resolved: the cause is no longer present in the records";
 
-/// Brings a subject's stored findings in line with the computed ones:
-/// new ones inserted, changed or recurring ones updated (reopened), the rest resolved.
-#[allow(clippy::too_many_arguments)]
-fn reconcile(
-    conn: &mut DbConn,
-    computed: &[Finding],
+/// Where a subject's findings are filed: the employer a worker's findings
+/// name, and the district they are located in.
+#[derive(Debug, Clone, Default)]
+struct Placement {
     worker_employer: Option<String>,
     region: Option<String>,
-    existing: Vec<FindingRow>,
+}
+
+/// What reconciling a transaction's subjects writes: at `now`, changes into
+/// the journal, new and resolved findings into one set of multi-row writes.
+struct Reconciler<'a> {
     now: NaiveDateTime,
-    journal: &mut Journal,
-    writes: &mut FindingWrites,
-) -> Result<usize, StoreError> {
-    let existing: BTreeMap<(String, String), FindingRow> = existing
-        .into_iter()
-        .map(|r| ((r.rule.clone(), r.discriminator.clone()), r))
-        .collect();
-    let mut seen = BTreeSet::new();
-    let mut changed = 0;
-    for f in computed {
-        let key = (f.rule.as_str().to_string(), f.discriminator.clone());
-        seen.insert(key.clone());
-        let evidence = evidence_json(f)?;
+    journal: &'a mut Journal,
+    writes: &'a mut FindingWrites,
+}
+
+impl Reconciler<'_> {
+    /// Brings a subject's stored findings in line with the computed ones:
+    /// new ones inserted, changed or recurring ones updated (reopened), the
+    /// rest resolved. Returns how many changed.
+    fn reconcile(
+        &mut self,
+        conn: &mut DbConn,
+        computed: &[Finding],
+        place: &Placement,
+        existing: Vec<FindingRow>,
+    ) -> Result<usize, StoreError> {
+        let existing: BTreeMap<(String, String), FindingRow> = existing
+            .into_iter()
+            .map(|r| ((r.rule.clone(), r.discriminator.clone()), r))
+            .collect();
+        let mut seen = BTreeSet::new();
+        let mut changed = 0;
+        for f in computed {
+            let key = (f.rule.as_str().to_string(), f.discriminator.clone());
+            let row = self.as_stored(f, place)?;
+            changed += match existing.get(&key) {
+                None => self.open(row)?,
+                Some(old) => self.refresh(conn, old, row)?,
+            };
+            seen.insert(key);
+        }
+        for (key, old) in &existing {
+            if !seen.contains(key) && old.status != "resolved" {
+                changed += self.resolve(old)?;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// A computed finding as a new stored row.
+    fn as_stored(&self, f: &Finding, place: &Placement) -> Result<FindingRow, StoreError> {
         let (worker_id, employer_nib) = match &f.subject {
-            Subject::Worker(w) => (Some(w.clone()), worker_employer.clone()),
+            Subject::Worker(w) => (Some(w.clone()), place.worker_employer.clone()),
             Subject::Employer(n) => (None, Some(n.clone())),
         };
-        match existing.get(&key) {
-            None => {
-                let row = FindingRow {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    rule: key.0.clone(),
-                    severity: f.severity.as_str().into(),
-                    subject_kind: f.subject.kind().into(),
-                    subject_id: f.subject.id().into(),
-                    discriminator: f.discriminator.clone(),
-                    responsible: f.responsible.as_str().into(),
-                    status: "open".into(),
-                    evidence,
-                    message_en: f.message_en.clone(),
-                    message_id: f.message_id.clone(),
-                    region_code: region.clone(),
-                    employer_nib,
-                    worker_id,
-                    status_by: SYSTEM.into(),
-                    status_note: None,
-                    status_changed_at: now,
-                    first_seen_at: now,
-                    last_seen_at: now,
-                    version: 1,
-                };
-                announce_change(journal, &row)?;
-                writes.insert(row);
-                changed += 1;
-            }
-            Some(old) => {
-                let mut row = old.clone();
-                row.severity = f.severity.as_str().into();
-                row.responsible = f.responsible.as_str().into();
-                row.evidence = evidence;
-                row.message_en = f.message_en.clone();
-                row.message_id = f.message_id.clone();
-                row.region_code = region.clone();
-                row.employer_nib = employer_nib;
-                row.worker_id = worker_id;
-                let material = row != *old;
-                // Recurrence reopens what the data had closed, or what a person
-                // closed before the evidence changed.
-                if old.status == "resolved"
-                    && (old.status_by == SYSTEM || old.evidence != row.evidence)
-                {
-                    row.status = "open".into();
-                    row.status_by = SYSTEM.into();
-                    row.status_note = Some("reopened: the cause is present again".into());
-                    row.status_changed_at = now;
-                } else if !material {
-                    continue;
-                }
-                row.last_seen_at = now;
-                row.version = old.version + 1;
-                super::update(conn, &row, old.version)?;
-                announce_change(journal, &row)?;
-                changed += 1;
-            }
-        }
+        Ok(FindingRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            rule: f.rule.as_str().to_string(),
+            severity: f.severity.as_str().into(),
+            subject_kind: f.subject.kind().into(),
+            subject_id: f.subject.id().into(),
+            discriminator: f.discriminator.clone(),
+            responsible: f.responsible.as_str().into(),
+            status: "open".into(),
+            evidence: evidence_json(f)?,
+            message_en: f.message_en.clone(),
+            message_id: f.message_id.clone(),
+            region_code: place.region.clone(),
+            employer_nib,
+            worker_id,
+            status_by: SYSTEM.into(),
+            status_note: None,
+            status_changed_at: self.now,
+            first_seen_at: self.now,
+            last_seen_at: self.now,
+            version: 1,
+        })
     }
-    for (key, old) in &existing {
-        if seen.contains(key) || old.status == "resolved" {
-            continue;
+
+    /// A finding seen for the first time.
+    fn open(&mut self, row: FindingRow) -> Result<usize, StoreError> {
+        announce_change(self.journal, &row)?;
+        self.writes.insert(row);
+        Ok(1)
+    }
+
+    /// A finding found again: updated when its facts changed, reopened when
+    /// the data had closed it (or a person had, before the evidence changed).
+    fn refresh(
+        &mut self,
+        conn: &mut DbConn,
+        old: &FindingRow,
+        computed: FindingRow,
+    ) -> Result<usize, StoreError> {
+        let mut row = FindingRow {
+            severity: computed.severity,
+            responsible: computed.responsible,
+            evidence: computed.evidence,
+            message_en: computed.message_en,
+            message_id: computed.message_id,
+            region_code: computed.region_code,
+            employer_nib: computed.employer_nib,
+            worker_id: computed.worker_id,
+            ..old.clone()
+        };
+        let material = row != *old;
+        if old.status == "resolved" && (old.status_by == SYSTEM || old.evidence != row.evidence) {
+            row.status = "open".into();
+            row.status_by = SYSTEM.into();
+            row.status_note = Some("reopened: the cause is present again".into());
+            row.status_changed_at = self.now;
+        } else if !material {
+            return Ok(0);
         }
-        let mut row = old.clone();
-        row.status = "resolved".into();
-        row.status_by = SYSTEM.into();
-        row.status_note = Some(RESOLVED_NOTE.into());
-        row.status_changed_at = now;
+        row.last_seen_at = self.now;
         row.version = old.version + 1;
-        writes.resolve(&row.id, old.version);
-        announce_change(journal, &row)?;
-        changed += 1;
+        super::update(conn, &row, old.version)?;
+        announce_change(self.journal, &row)?;
+        Ok(1)
     }
-    Ok(changed)
+
+    /// A finding whose cause is gone.
+    fn resolve(&mut self, old: &FindingRow) -> Result<usize, StoreError> {
+        let row = FindingRow {
+            status: "resolved".into(),
+            status_by: SYSTEM.into(),
+            status_note: Some(RESOLVED_NOTE.into()),
+            status_changed_at: self.now,
+            version: old.version + 1,
+            ..old.clone()
+        };
+        self.writes.resolve(&row.id, old.version);
+        announce_change(self.journal, &row)?;
+        Ok(1)
+    }
 }
 
 /// Recomputes one subject's findings as of `today`; returns how many changed.
@@ -329,16 +364,16 @@ pub fn recompute(
     let employer = records::get_record(conn, RecordType::Employer.as_str(), nib)?;
     let existing = super::of_subject(conn, subject.kind(), subject.id())?;
     let mut writes = FindingWrites::default();
-    let changed = reconcile(
-        conn,
-        &computed,
-        None,
-        employer_district(employer.as_ref()),
-        existing,
+    let place = Placement {
+        worker_employer: None,
+        region: employer_district(employer.as_ref()),
+    };
+    let changed = Reconciler {
         now,
         journal,
-        &mut writes,
-    )?;
+        writes: &mut writes,
+    }
+    .reconcile(conn, &computed, &place, existing)?;
     writes.write(conn, SYSTEM, RESOLVED_NOTE, now)?;
     super::observe_recompute(started.elapsed().as_secs_f64());
     Ok(changed)
