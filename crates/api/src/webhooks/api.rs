@@ -12,8 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::{dead_view, signature, ssrf, view, CreatedSubscription, DeadLetter, Subscription};
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
-use crate::extract::{next_cursor, page_request, parse_query, JsonBody};
+use crate::extract::{page_request, parse_query, JsonBody};
 use crate::records::input::{passed, Checker};
+use crate::records::paging::read_page;
 use crate::records::respond::Page;
 use crate::state::AppState;
 
@@ -301,20 +302,19 @@ pub async fn list_dead_letters(
     let collection = format!("dead-letters:{}", sub.id);
     let key = state.cursor_key(&caller);
     let page = page_request(&key, &collection, q.limit.as_deref(), q.cursor.as_deref())?;
-    let after: i64 = page.after.as_deref().unwrap_or("0").parse().unwrap_or(0);
-    let db = state.db.clone();
     let sub_id = sub.id.clone();
-    let limit = page.limit;
-    let mut rows =
-        web::block(move || db.read(|c| store::list_dead_letters(c, &sub_id, after, limit + 1)))
-            .await??;
-    let next = if rows.len() as i64 > page.limit {
-        rows.truncate(page.limit as usize);
-        rows.last()
-            .map(|r| next_cursor(&key, &collection, &r.seq.to_string()))
-    } else {
-        None
-    };
+    let (rows, next) = read_page(
+        &state,
+        &key,
+        &collection,
+        page,
+        move |c, after, limit| {
+            let after = after.and_then(|a| a.parse().ok()).unwrap_or(0);
+            store::list_dead_letters(c, &sub_id, after, limit)
+        },
+        |r| r.seq.to_string(),
+    )
+    .await?;
     caller.audit.count(rows.len());
     Ok(HttpResponse::Ok().json(Page {
         items: rows.into_iter().map(dead_view).collect::<Vec<_>>(),
