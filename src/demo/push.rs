@@ -125,7 +125,7 @@ pub fn caller(ag: Ag) -> Caller {
 
 fn refused(what: &str, key: &str, e: ApiError) -> anyhow::Error {
     let detail = match &e {
-        ApiError::Validation(p) | ApiError::Unprocessable(p) => p
+        ApiError::Validation(p) | ApiError::Unprocessable(_, p) => p
             .iter()
             .map(|p| format!("{}: {}", p.field, p.message))
             .collect::<Vec<_>>()

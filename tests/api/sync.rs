@@ -401,7 +401,8 @@ async fn idempotency_key_replays_refuses_reuse_and_in_flight(app: TestApp) {
     let p = problem(
         batch(&app, &mp, &other, Some("nightly-2026-11-30-part-1")).await,
         422,
-        "unresolved_reference",
+        // The top-level code says what is wrong, not only errors[0].
+        "idempotency_key_reused",
     )
     .await;
     assert_field(&p, "Idempotency-Key", "idempotency_key_reused");

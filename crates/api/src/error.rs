@@ -100,7 +100,7 @@ pub enum ApiError {
     TooManyRequests(u64),
     /// Valid JSON whose references do not fit stored data (422).
     #[error("the request refers to records that do not fit")]
-    Unprocessable(Vec<FieldProblem>),
+    Unprocessable(&'static str, Vec<FieldProblem>),
     /// The request body did not arrive in time (408).
     #[error("the request body did not arrive in time; send it faster or in smaller parts")]
     RequestTimeout,
@@ -137,7 +137,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
-            ApiError::Unprocessable(_) => "unresolved_reference",
+            ApiError::Unprocessable(c, _) => c,
             ApiError::TooManyRequests(_) => "rate_limited",
             ApiError::Unavailable => "service_unavailable",
             ApiError::StorageFull => "storage_full",
@@ -158,7 +158,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "Precondition failed",
             ApiError::PayloadTooLarge(_) => "Payload too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
-            ApiError::Unprocessable(_) => "Unprocessable request",
+            ApiError::Unprocessable(..) => "Unprocessable request",
             ApiError::TooManyRequests(_) => "Too many requests",
             ApiError::Unavailable => "Service unavailable",
             ApiError::StorageFull => "Storage full",
@@ -171,7 +171,7 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let detail = match self {
             ApiError::Validation(_) => "one or more fields are invalid; see errors".to_string(),
-            ApiError::Unprocessable(_) => {
+            ApiError::Unprocessable(..) => {
                 "the request is well-formed but refers to records that are missing or do not fit; see errors".to_string()
             }
             ApiError::PreconditionFailed(_) => {
@@ -187,7 +187,7 @@ impl ApiError {
             other => other.to_string(),
         };
         let errors = match self {
-            ApiError::Validation(e) | ApiError::Unprocessable(e) => e.clone(),
+            ApiError::Validation(e) | ApiError::Unprocessable(_, e) => e.clone(),
             _ => vec![],
         };
         Problem {
@@ -217,7 +217,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(..) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
@@ -260,7 +260,10 @@ impl From<StoreError> for ApiError {
                 field,
                 code,
                 message,
-            } => ApiError::Unprocessable(vec![FieldProblem::new(field, code, message)]),
+            } => ApiError::Unprocessable(
+                "unresolved_reference",
+                vec![FieldProblem::new(field, code, message)],
+            ),
             StoreError::Unavailable(cause) => {
                 tracing::error!(cause = %cause, "database unavailable");
                 ApiError::Unavailable

@@ -183,15 +183,14 @@ fn locate(
 fn apply(
     c: &mut DbConn,
     prov: &Provenance,
-    w: &Write,
+    (w, rw): (&Write, &RecordWrite),
     pending: &mut Pending,
     lookups: &mut Lookups,
 ) -> Result<Stored, StoreError> {
-    let rw = record_write(prov, w, Utc::now().naive_utc());
-    let previous = records::find_target(c, &rw, lookups)?;
+    let previous = records::find_target(c, rw, lookups)?;
     let regions = locate(c, prov, w, previous.as_ref(), lookups)?;
     prov.allow(w.record.record_type(), &regions)?;
-    let (outcome, row) = records::upsert_found(c, &rw, previous.clone(), lookups)?;
+    let (outcome, row) = records::upsert_found(c, rw, previous.clone(), lookups)?;
     let status = if outcome == WriteOutcome::Created {
         201
     } else {
@@ -230,7 +229,8 @@ fn apply(
 pub fn store_one(db: &Db, prov: &Provenance, w: &Write) -> Result<Stored, StoreError> {
     db.write(|c| {
         let mut pending = Pending::default();
-        let stored = apply(c, prov, w, &mut pending, &mut Lookups::default())?;
+        let rw = record_write(prov, w, Utc::now().naive_utc());
+        let stored = apply(c, prov, (w, &rw), &mut pending, &mut Lookups::default())?;
         pending.flush(c)?;
         Ok(stored)
     })
@@ -303,7 +303,7 @@ pub fn store_batch(
                 lookups.defer_writes();
             }
             let mut results = Vec::with_capacity(writes.len());
-            for (i, w) in writes.iter().enumerate() {
+            for (i, w) in writes.iter().zip(&rws).enumerate() {
                 let applied = if whole {
                     apply(c, prov, w, &mut pending, &mut lookups)
                 } else {

@@ -175,7 +175,7 @@ pub async fn upsert_assignment(
     let assignment = record(&body.0)?;
     let stored = store::store(&state, &caller, assignment.into(), if_match(&req)?).await?;
     let location = format!("/api/v1/assignments/{}", stored.row.record_key);
-    let view = AssignmentRecord::of(&stored.row)?;
+    let view = super::view::raw(&stored.row)?;
     respond::written(&caller, stored.outcome, &stored.row, location, view)
 }
 
@@ -198,7 +198,7 @@ pub async fn get_assignment(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let row = store::load(&state, &caller, TYPE, id.into_inner()).await?;
-    respond::item(&caller, row.version, AssignmentRecord::of(&row)?)
+    respond::item(&caller, row.version, super::view::raw(&row)?)
 }
 
 /// Filters for listing assignments.
@@ -266,13 +266,10 @@ pub async fn list_assignments(
         ..Default::default()
     };
     let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
-    respond::page(
+    respond::raw_page(
         &caller,
-        Page {
-            items: rows
-                .iter()
-                .map(AssignmentRecord::of)
-                .collect::<Result<_, _>>()?,
+        respond::RawPage {
+            items: super::view::raws(&rows)?,
             next_cursor,
         },
     )

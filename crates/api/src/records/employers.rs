@@ -117,7 +117,7 @@ pub async fn upsert_employer(
     let employer = record(&nib, &body.0)?;
     let stored = store::store(&state, &caller, employer.into(), if_match(&req)?).await?;
     let location = format!("/api/v1/employers/{}", stored.row.record_key);
-    let view = EmployerRecord::of(&stored.row)?;
+    let view = super::view::raw(&stored.row)?;
     respond::written(&caller, stored.outcome, &stored.row, location, view)
 }
 
@@ -140,7 +140,7 @@ pub async fn get_employer(
     caller.allow(Request::new(Channel::ReadItem, &[TYPE]))?;
     let nib = Nib::parse(&nib).map_err(|e| ApiError::field("nib", e.code, e.message))?;
     let row = store::load(&state, &caller, TYPE, nib.to_string()).await?;
-    respond::item(&caller, row.version, EmployerRecord::of(&row)?)
+    respond::item(&caller, row.version, super::view::raw(&row)?)
 }
 
 /// Filters for listing employers.
@@ -192,13 +192,10 @@ pub async fn list_employers(
         ..Default::default()
     };
     let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
-    respond::page(
+    respond::raw_page(
         &caller,
-        Page {
-            items: rows
-                .iter()
-                .map(EmployerRecord::of)
-                .collect::<Result<_, _>>()?,
+        respond::RawPage {
+            items: super::view::raws(&rows)?,
             next_cursor,
         },
     )

@@ -129,7 +129,7 @@ pub async fn upsert_presence_report(
     let report = record(&body.0)?;
     let stored = store::store(&state, &caller, report.into(), if_match(&req)?).await?;
     let location = format!("/api/v1/presence-reports/{}", stored.row.record_key);
-    let view = PresenceReportRecord::of(&stored.row)?;
+    let view = super::view::raw(&stored.row)?;
     respond::written(&caller, stored.outcome, &stored.row, location, view)
 }
 
@@ -152,7 +152,7 @@ pub async fn get_presence_report(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let row = store::load(&state, &caller, TYPE, id.into_inner()).await?;
-    respond::item(&caller, row.version, PresenceReportRecord::of(&row)?)
+    respond::item(&caller, row.version, super::view::raw(&row)?)
 }
 
 /// Withdraw a presence report your agency filed.
@@ -251,13 +251,10 @@ pub async fn list_presence_reports(
         ..Default::default()
     };
     let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
-    respond::page(
+    respond::raw_page(
         &caller,
-        Page {
-            items: rows
-                .iter()
-                .map(PresenceReportRecord::of)
-                .collect::<Result<_, _>>()?,
+        respond::RawPage {
+            items: super::view::raws(&rows)?,
             next_cursor,
         },
     )

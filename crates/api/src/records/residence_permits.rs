@@ -150,7 +150,7 @@ pub async fn upsert_residence_permit(
     let permit = record(&permit_no, &body.0)?;
     let stored = store::store(&state, &caller, permit.into(), if_match(&req)?).await?;
     let location = format!("/api/v1/residence-permits/{}", stored.row.record_key);
-    let view = ResidencePermitRecord::of(&stored.row)?;
+    let view = super::view::raw(&stored.row)?;
     respond::written(&caller, stored.outcome, &stored.row, location, view)
 }
 
@@ -173,7 +173,7 @@ pub async fn get_residence_permit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let row = store::load(&state, &caller, TYPE, permit_no.into_inner()).await?;
-    respond::item(&caller, row.version, ResidencePermitRecord::of(&row)?)
+    respond::item(&caller, row.version, super::view::raw(&row)?)
 }
 
 /// Filters for listing residence permits.
@@ -242,13 +242,10 @@ pub async fn list_residence_permits(
         ..Default::default()
     };
     let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
-    respond::page(
+    respond::raw_page(
         &caller,
-        Page {
-            items: rows
-                .iter()
-                .map(ResidencePermitRecord::of)
-                .collect::<Result<_, _>>()?,
+        respond::RawPage {
+            items: super::view::raws(&rows)?,
             next_cursor,
         },
     )

@@ -166,7 +166,7 @@ pub async fn upsert_rptka_approval(
     let approval = record(&approval_no, &body.0)?;
     let stored = store::store(&state, &caller, approval.into(), if_match(&req)?).await?;
     let location = format!("/api/v1/rptka-approvals/{}", stored.row.record_key);
-    let view = RptkaApprovalRecord::of(&stored.row)?;
+    let view = super::view::raw(&stored.row)?;
     respond::written(&caller, stored.outcome, &stored.row, location, view)
 }
 
@@ -187,7 +187,7 @@ pub async fn get_rptka_approval(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let row = store::load(&state, &caller, TYPE, approval_no.into_inner()).await?;
-    respond::item(&caller, row.version, RptkaApprovalRecord::of(&row)?)
+    respond::item(&caller, row.version, super::view::raw(&row)?)
 }
 
 /// Filters for listing approvals.
@@ -243,13 +243,10 @@ pub async fn list_rptka_approvals(
         ..Default::default()
     };
     let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
-    respond::page(
+    respond::raw_page(
         &caller,
-        Page {
-            items: rows
-                .iter()
-                .map(RptkaApprovalRecord::of)
-                .collect::<Result<_, _>>()?,
+        respond::RawPage {
+            items: super::view::raws(&rows)?,
             next_cursor,
         },
     )

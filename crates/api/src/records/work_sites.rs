@@ -107,7 +107,7 @@ pub async fn upsert_work_site(
     let site = record(&body.0)?;
     let stored = store::store(&state, &caller, site.into(), if_match(&req)?).await?;
     let location = format!("/api/v1/work-sites/{}", stored.row.record_key);
-    let view = WorkSiteRecord::of(&stored.row)?;
+    let view = super::view::raw(&stored.row)?;
     respond::written(&caller, stored.outcome, &stored.row, location, view)
 }
 
@@ -128,7 +128,7 @@ pub async fn get_work_site(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let row = store::load(&state, &caller, TYPE, id.into_inner()).await?;
-    respond::item(&caller, row.version, WorkSiteRecord::of(&row)?)
+    respond::item(&caller, row.version, super::view::raw(&row)?)
 }
 
 /// Filters for listing work sites.
@@ -184,13 +184,10 @@ pub async fn list_work_sites(
         ..Default::default()
     };
     let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
-    respond::page(
+    respond::raw_page(
         &caller,
-        Page {
-            items: rows
-                .iter()
-                .map(WorkSiteRecord::of)
-                .collect::<Result<_, _>>()?,
+        respond::RawPage {
+            items: super::view::raws(&rows)?,
             next_cursor,
         },
     )

@@ -6,6 +6,7 @@ use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sinergi_db::findings::FindingView;
 use sinergi_db::records as stored;
 use sinergi_db::workers::{self as people, ExtraPassport, WorkerFilter, WorkerSummary};
@@ -70,11 +71,14 @@ pub struct WorkerView {
     #[serde(flatten)]
     pub summary: WorkerSummary,
     /// Stay permits (immigration).
-    pub residence_permits: Vec<ResidencePermitRecord>,
+    #[schema(value_type = Vec<ResidencePermitRecord>)]
+    pub residence_permits: Vec<Box<RawValue>>,
     /// Assignments (manpower).
-    pub assignments: Vec<AssignmentRecord>,
+    #[schema(value_type = Vec<AssignmentRecord>)]
+    pub assignments: Vec<Box<RawValue>>,
     /// Presence reports (regional, district, immigration).
-    pub presence_reports: Vec<PresenceReportRecord>,
+    #[schema(value_type = Vec<PresenceReportRecord>)]
+    pub presence_reports: Vec<Box<RawValue>>,
     /// Compliance findings about the person that are not resolved.
     pub findings: Vec<FindingView>,
 }
@@ -96,17 +100,17 @@ async fn joined(state: &AppState, id: String) -> Result<WorkerView, ApiError> {
     })
     .await??;
     let detail = detail.ok_or_else(|| ApiError::NotFound("no worker with this id".into()))?;
-    let of = |t: RecordType| rows.iter().filter(move |r| r.record_type == t.as_str());
+    // The records pass through as stored JSON (the same text the change feed carries).
+    let of = |t: RecordType| {
+        rows.iter()
+            .filter(move |r| r.record_type == t.as_str())
+            .map(super::view::raw)
+            .collect::<Result<Vec<_>, _>>()
+    };
     Ok(WorkerView {
-        residence_permits: of(RecordType::ResidencePermit)
-            .map(ResidencePermitRecord::of)
-            .collect::<Result<_, _>>()?,
-        assignments: of(RecordType::Assignment)
-            .map(AssignmentRecord::of)
-            .collect::<Result<_, _>>()?,
-        presence_reports: of(RecordType::PresenceReport)
-            .map(PresenceReportRecord::of)
-            .collect::<Result<_, _>>()?,
+        residence_permits: of(RecordType::ResidencePermit)?,
+        assignments: of(RecordType::Assignment)?,
+        presence_reports: of(RecordType::PresenceReport)?,
         summary: WorkerSummary::of(detail),
         findings: findings
             .iter()
@@ -207,7 +211,9 @@ pub async fn register_worker(
     if created {
         resp.insert_header((header::LOCATION, format!("/api/v1/workers/{id}")));
     }
-    Ok(resp.json(respond::body(&caller, &view)?))
+    Ok(resp
+        .content_type("application/json")
+        .body(respond::body_text(&caller, &view)?))
 }
 
 /// The joined view of one worker.

@@ -112,7 +112,7 @@ fn prefix(index: usize, e: ApiError) -> ApiError {
     };
     match e {
         ApiError::Validation(p) => ApiError::Validation(re(p)),
-        ApiError::Unprocessable(p) => ApiError::Unprocessable(re(p)),
+        ApiError::Unprocessable(c, p) => ApiError::Unprocessable(c, re(p)),
         other => other,
     }
 }
@@ -330,10 +330,64 @@ fn hex(bytes: &[u8]) -> String {
 pub async fn post_batch(
     req: HttpRequest,
     caller: Caller,
-    mut payload: web::Payload,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(crate::auth::Scope::RecordsWrite)?;
+    let body = read_body(&req, payload, state.settings.max_batch_bytes).await?;
+    let idem_key = idempotency_key(&req)?;
+    let batch = parse_batch(&body, state.settings.max_batch_operations)?;
+    let client = caller.client_id.clone();
+    if let Some(key) = &idem_key {
+        if let Some(replay) = claim(&state, &client, key, &body).await? {
+            return Ok(replay);
+        }
+    }
+    let prepared: Vec<Result<Write, ApiError>> = batch
+        .operations
+        .iter()
+        .enumerate()
+        .map(|(i, op)| prepare(&caller, op, i))
+        .collect();
+    let db = state.db.clone();
+    let prov = caller.provenance("batch_write");
+    let (atomic, dry_run) = (batch.atomic, batch.dry_run);
+    let n = batch.operations.len();
+    let run = web::block(move || execute(&db, &prov, &batch.operations, prepared, atomic, dry_run))
+        .await
+        .map_err(ApiError::from)
+        .and_then(|r| r);
+    let (results, batch_failed) = match run {
+        Ok(done) => done,
+        Err(e) => {
+            release(&state, &idem_key, &client).await;
+            return Err(e);
+        }
+    };
+    caller.audit.count(n);
+    let (status, text) = answer(results, batch_failed, atomic, dry_run);
+    if let Some(key) = &idem_key {
+        let db = state.db.clone();
+        let (k, c, t) = (key.clone(), client.clone(), text.clone());
+        web::block(move || {
+            db.write(|conn| {
+                idempotency::finish(conn, &c, &k, i32::from(status), &t, Utc::now().naive_utc())
+            })
+        })
+        .await??;
+    }
+    if !dry_run {
+        state.changes_notify.notify_waiters();
+    }
+    Ok(respond(status, text, false))
+}
+
+/// The batch body, read up to its own limit (larger than a single record's).
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
     let json_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -350,7 +404,6 @@ pub async fn post_batch(
             "send the batch as Content-Type: application/json".into(),
         ));
     }
-    // A batch may be larger than a single record's body limit, up to its own.
     let mut buf = web::BytesMut::new();
     while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
         let chunk = chunk.map_err(|_| {
@@ -359,36 +412,38 @@ pub async fn post_batch(
                 "the request body could not be read".into(),
             )
         })?;
-        if buf.len() + chunk.len() > state.settings.max_batch_bytes {
+        if buf.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge(format!(
-                "the batch exceeds {} bytes; split it",
-                state.settings.max_batch_bytes
+                "the batch exceeds {limit} bytes; split it"
             )));
         }
         buf.extend_from_slice(&chunk);
     }
-    let body = buf.freeze();
-    let idem_key = match req.headers().get("idempotency-key") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|k| {
-                    !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic())
-                })
-                .ok_or_else(|| {
-                    ApiError::field(
-                        "Idempotency-Key",
-                        "invalid_idempotency_key",
-                        "Idempotency-Key must be 1-255 visible ASCII characters",
-                    )
-                })?
-                .to_string(),
-        ),
+    Ok(buf.freeze())
+}
+
+/// The `Idempotency-Key` header, if sent.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get("idempotency-key") else {
+        return Ok(None);
     };
-    let batch: BatchRequest = parse_json(&body)?;
-    let max = state.settings.max_batch_operations;
+    v.to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()))
+        .map(|k| Some(k.to_string()))
+        .ok_or_else(|| {
+            ApiError::field(
+                "Idempotency-Key",
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1-255 visible ASCII characters",
+            )
+        })
+}
+
+/// The batch, with 1 to `max` operations.
+fn parse_batch(body: &[u8], max: usize) -> Result<BatchRequest, ApiError> {
+    let batch: BatchRequest = parse_json(body)?;
     if batch.operations.len() > max {
         return Err(ApiError::PayloadTooLarge(format!(
             "a batch holds at most {max} operations; split it"
@@ -401,126 +456,97 @@ pub async fn post_batch(
             "give at least one operation",
         ));
     }
+    Ok(batch)
+}
+
+/// Claims the idempotency key for this body: `None` to go ahead, or the
+/// stored answer of the earlier request to send again.
+async fn claim(
+    state: &AppState,
+    client: &str,
+    key: &str,
+    body: &[u8],
+) -> Result<Option<HttpResponse>, ApiError> {
     let db = state.db.clone();
-    let client = caller.client_id.clone();
-    if let Some(key) = &idem_key {
-        let hash = hex(&Sha256::digest(&body));
-        let (k, c) = (key.clone(), client.clone());
-        let start = web::block(move || {
-            db.write(|conn| idempotency::begin(conn, &c, &k, &hash, Utc::now().naive_utc()))
-        })
-        .await??;
-        match start {
-            IdemStart::Proceed => {}
-            IdemStart::Replay { status, body } => {
-                return Ok(HttpResponse::build(
-                    actix_web::http::StatusCode::from_u16(status as u16)
-                        .unwrap_or(actix_web::http::StatusCode::OK),
-                )
-                .insert_header((
-                    header::CONTENT_TYPE,
-                    if status == 200 {
-                        "application/json"
-                    } else {
-                        "application/problem+json"
-                    },
-                ))
-                .insert_header(("Idempotent-Replayed", "true"))
-                .body(body))
-            }
-            IdemStart::InFlight => {
-                return Err(ApiError::Conflict(
-                    "idempotency_key_in_flight",
-                    "a request with this Idempotency-Key is still being processed; retry later"
-                        .into(),
-                ))
-            }
-            IdemStart::Mismatch => {
-                return Err(ApiError::Unprocessable(vec![FieldProblem::new(
-                    "Idempotency-Key",
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different batch; use a new key",
-                )]))
-            }
-        }
-    }
-    let prepared: Vec<Result<Write, ApiError>> = batch
-        .operations
-        .iter()
-        .enumerate()
-        .map(|(i, op)| prepare(&caller, op, i))
-        .collect();
-    let db = state.db.clone();
-    let prov = caller.provenance("batch_write");
-    let (atomic, dry_run) = (batch.atomic, batch.dry_run);
-    let run = web::block(move || {
-        let r = execute(&db, &prov, &batch.operations, prepared, atomic, dry_run);
-        (r, batch.operations.len())
+    let hash = hex(&Sha256::digest(body));
+    let (k, c) = (key.to_string(), client.to_string());
+    let start = web::block(move || {
+        db.write(|conn| idempotency::begin(conn, &c, &k, &hash, Utc::now().naive_utc()))
     })
-    .await;
-    let (status, text) = match run {
-        Ok((Ok((results, batch_failed)), n)) => {
-            caller.audit.count(n);
-            let summary = summary(&results);
-            if batch_failed {
-                let mut problem = serde_json::to_value(
-                    ApiError::Conflict(
-                        "batch_failed",
-                        "the atomic batch failed; nothing was stored".into(),
-                    )
-                    .problem(),
-                )
-                .unwrap_or_default();
-                problem["status"] = 422.into();
-                problem["title"] = "Batch failed".into();
-                problem["type"] = "https://sinergi.example/problems/batch_failed".into();
-                problem["summary"] = serde_json::to_value(&summary).unwrap_or_default();
-                problem["results"] = serde_json::to_value(&results).unwrap_or_default();
-                (422u16, problem.to_string())
-            } else {
-                let resp = BatchResponse {
-                    atomic,
-                    dry_run,
-                    summary,
-                    results,
-                };
-                (200u16, serde_json::to_string(&resp).unwrap_or_default())
-            }
-        }
-        Ok((Err(e), _)) => {
-            release(&state, &idem_key, &client).await;
-            return Err(e);
-        }
-        Err(e) => {
-            release(&state, &idem_key, &client).await;
-            return Err(e.into());
-        }
-    };
-    if let Some(key) = &idem_key {
-        let db = state.db.clone();
-        let (k, c, t) = (key.clone(), client.clone(), text.clone());
-        web::block(move || {
-            db.write(|conn| {
-                idempotency::finish(conn, &c, &k, status as i32, &t, Utc::now().naive_utc())
-            })
-        })
-        .await??;
+    .await??;
+    match start {
+        IdemStart::Proceed => Ok(None),
+        IdemStart::Replay { status, body } => Ok(Some(respond(
+            u16::try_from(status).unwrap_or(200),
+            body,
+            true,
+        ))),
+        IdemStart::InFlight => Err(ApiError::Conflict(
+            "idempotency_key_in_flight",
+            "a request with this Idempotency-Key is still being processed; retry later".into(),
+        )),
+        IdemStart::Mismatch => Err(ApiError::Unprocessable(
+            "idempotency_key_reused",
+            vec![FieldProblem::new(
+                "Idempotency-Key",
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different batch; use a new key",
+            )],
+        )),
     }
-    if !dry_run {
-        state.changes_notify.notify_waiters();
+}
+
+/// The status and body of a batch's answer: 200 with a result per
+/// operation, or 422 `batch_failed` for an atomic batch that stored nothing.
+fn answer(
+    results: Vec<BatchResult>,
+    batch_failed: bool,
+    atomic: bool,
+    dry_run: bool,
+) -> (u16, String) {
+    let summary = summary(&results);
+    if !batch_failed {
+        let resp = BatchResponse {
+            atomic,
+            dry_run,
+            summary,
+            results,
+        };
+        return (200, serde_json::to_string(&resp).unwrap_or_default());
     }
-    Ok(HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
+    let mut problem = serde_json::to_value(
+        ApiError::Conflict(
+            "batch_failed",
+            "the atomic batch failed; nothing was stored".into(),
+        )
+        .problem(),
     )
-    .insert_header((
+    .unwrap_or_default();
+    problem["status"] = 422.into();
+    problem["title"] = "Batch failed".into();
+    problem["type"] = "https://sinergi.example/problems/batch_failed".into();
+    problem["summary"] = serde_json::to_value(&summary).unwrap_or_default();
+    problem["results"] = serde_json::to_value(&results).unwrap_or_default();
+    (422, problem.to_string())
+}
+
+/// A batch answer (or its replay) with its content type.
+fn respond(status: u16, body: String, replayed: bool) -> HttpResponse {
+    let mut resp = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
+    );
+    resp.insert_header((
         header::CONTENT_TYPE,
         if status == 200 {
             "application/json"
         } else {
             "application/problem+json"
         },
-    ))
-    .body(text))
+    ));
+    if replayed {
+        resp.insert_header(("Idempotent-Replayed", "true"));
+    }
+    resp.body(body)
 }
 
 async fn release(state: &AppState, key: &Option<String>, client: &str) {
