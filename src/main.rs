@@ -170,13 +170,26 @@ fn init_tracing() {
 /// own; with the worker and blocking-pool threads that multiplies resident
 /// memory without making anything faster. Two arenas keep it flat (the
 /// same as `MALLOC_ARENA_MAX=2`, which still overrides this when set).
+///
+/// Blocks of 4 MiB and more (each secret check's 19 MiB Argon2 buffer) are
+/// mapped and unmapped on their own; otherwise glibc raises its threshold
+/// after the first one and every arena keeps 19 MiB for good
+/// (`MALLOC_MMAP_THRESHOLD_` overrides this).
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only changes allocator tuning; called before the
-        // server starts its threads.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+    {
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            // SAFETY: mallopt only changes allocator tuning; called before the
+            // server starts its threads.
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, 2);
+            }
+        }
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            // SAFETY: as above.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+            }
         }
     }
 }

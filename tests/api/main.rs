@@ -67,5 +67,6 @@ mod records;
 mod rules;
 mod sync;
 mod sync_client;
+mod token_limits;
 mod webhooks;
 mod webhooks_crash;

@@ -20,6 +20,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Per-client request limiter.
     pub limiter: Arc<RateLimiter>,
+    /// Budgets of credential checks on the token endpoint, per address and overall.
+    pub token_attempts: Arc<crate::limits::AttemptLimiter>,
+    /// Bounds the secret checks running at once and waiting.
+    pub verify_gate: Arc<crate::auth::secrets::VerifyGate>,
     /// Request metrics.
     pub metrics: Arc<Metrics>,
     /// Secret that signs pagination cursors.
@@ -55,6 +59,21 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(
                 settings.rate_limit_per_minute,
                 settings.rate_limit_burst,
+            )),
+            token_attempts: Arc::new(crate::limits::AttemptLimiter::new(
+                (
+                    settings.token_attempts_per_minute_per_address,
+                    settings.token_attempts_burst_per_address,
+                ),
+                (
+                    settings.token_attempts_per_minute,
+                    settings.token_attempts_burst,
+                ),
+                settings.token_tracked_addresses,
+            )),
+            verify_gate: Arc::new(crate::auth::secrets::VerifyGate::new(
+                settings.token_hash_concurrency,
+                settings.token_hash_queue,
             )),
             verified: Arc::default(),
             clients: Arc::new(crate::auth::clients::ClientCache::new(
