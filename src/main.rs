@@ -204,6 +204,19 @@ fn main() -> anyhow::Result<()> {
             if let Some(b) = bind {
                 settings.bind = b;
             }
+            if demo && settings.key_encryption_key.is_none() {
+                // Zero setup for the demo only: a production server without a
+                // configured key refuses to start.
+                let path = sinergi_api::auth::kek::demo_key_path(&settings.database_url);
+                let kek = sinergi_api::auth::kek::KeyEncryptionKey::load_or_create(&path)
+                    .map_err(anyhow::Error::msg)?;
+                tracing::warn!(
+                    path = %path.display(),
+                    "demo: signing keys are encrypted with the key-encryption key in this file; \
+                     in production set SINERGI_KEY_ENCRYPTION_KEY or SINERGI_KEY_ENCRYPTION_KEY_FILE"
+                );
+                settings.key_encryption_key = Some(kek);
+            }
             let db = open_db(&settings)?;
             let state =
                 AppState::new(db.clone(), settings.clone()).context("cannot load signing keys")?;
@@ -287,8 +300,12 @@ fn main() -> anyhow::Result<()> {
         Command::Keys {
             command: KeysCommand::Rotate,
         } => {
+            let kek = settings.key_encryption_key.as_ref().context(
+                "set SINERGI_KEY_ENCRYPTION_KEY or SINERGI_KEY_ENCRYPTION_KEY_FILE (for a demo \
+                 database: SINERGI_KEY_ENCRYPTION_KEY_FILE=data/key-encryption-key)",
+            )?;
             let db = open_db(&settings)?;
-            let kid = sinergi_api::auth::keys::rotate(&db)?;
+            let kid = sinergi_api::auth::keys::rotate(&db, kek)?;
             println!("new signing key {kid} is active; older keys stay published until their tokens expire");
         }
         Command::Findings {

@@ -59,6 +59,7 @@ mod deploy;
 mod employers;
 mod findings;
 mod health;
+mod keys_at_rest;
 mod logs;
 mod metrics;
 mod migrations;

@@ -202,9 +202,14 @@ def problem_ok(resp, status):
 # ------------------------------------------------------------------ processes
 
 
+# The key-encryption key of every server and command the script starts.
+KEK = base64.b64encode(os.urandom(32)).decode()
+
+
 def clean_env(extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SINERGI_")}
     env["NO_COLOR"] = "1"
+    env["SINERGI_KEY_ENCRYPTION_KEY"] = KEK
     env.update(extra or {})
     return env
 

@@ -1,5 +1,7 @@
 //! Typed settings, read once from the environment and passed in.
 
+use crate::auth::kek::KeyEncryptionKey;
+
 /// Service settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -58,6 +60,8 @@ pub struct Settings {
     pub webhook_backoff_max_ms: u64,
     /// Seconds a failing event is retried before it becomes a dead letter.
     pub webhook_retry_window_secs: i64,
+    /// Encrypts the signing keys stored in the database; required to serve.
+    pub key_encryption_key: Option<crate::auth::kek::KeyEncryptionKey>,
 }
 
 impl Default for Settings {
@@ -92,6 +96,7 @@ impl Default for Settings {
             webhook_backoff_base_ms: 5_000,
             webhook_backoff_max_ms: 3_600_000,
             webhook_retry_window_secs: 3 * 24 * 3600,
+            key_encryption_key: None,
         }
     }
 }
@@ -245,6 +250,25 @@ impl Settings {
                 .filter(|n| (1..=30 * 24 * 3600).contains(n))
                 .ok_or("SINERGI_WEBHOOK_RETRY_WINDOW_SECS must be 1..=2592000")?;
         }
+        s.key_encryption_key =
+            match (
+                var("SINERGI_KEY_ENCRYPTION_KEY"),
+                var("SINERGI_KEY_ENCRYPTION_KEY_FILE"),
+            ) {
+                (Some(_), Some(_)) => return Err(
+                    "set SINERGI_KEY_ENCRYPTION_KEY or SINERGI_KEY_ENCRYPTION_KEY_FILE, not both"
+                        .into(),
+                ),
+                (Some(v), None) => Some(
+                    KeyEncryptionKey::from_base64(&v)
+                        .map_err(|e| format!("SINERGI_KEY_ENCRYPTION_KEY {e}"))?,
+                ),
+                (None, Some(path)) => Some(
+                    KeyEncryptionKey::from_file(std::path::Path::new(&path))
+                        .map_err(|e| format!("SINERGI_KEY_ENCRYPTION_KEY_FILE: {e}"))?,
+                ),
+                (None, None) => None,
+            };
         if let Some(v) = var("SINERGI_CORS_ORIGINS") {
             s.cors_origins = v
                 .split(',')

@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod clients;
+pub mod kek;
 pub mod keys;
 pub mod secrets;
 pub mod token;
