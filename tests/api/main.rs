@@ -66,6 +66,7 @@ mod migrations;
 mod openapi;
 mod records;
 mod rules;
+mod stats_safety;
 mod sync;
 mod sync_client;
 mod token_limits;

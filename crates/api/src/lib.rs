@@ -16,6 +16,7 @@ pub mod health;
 pub mod limits;
 pub mod metrics;
 pub mod metrics_extra;
+pub mod panics;
 pub mod records;
 pub mod server;
 pub mod state;
