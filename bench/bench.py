@@ -7,6 +7,7 @@ binary). Python 3.11 standard library only. See bench/README.md.
 """
 
 import argparse
+import base64
 import datetime as dt
 import glob
 import http.client
@@ -344,6 +345,8 @@ class Server:
             "SINERGI_RATE_LIMIT_BURST": "10000000",
             "SINERGI_LOG": "warn",
             "SINERGI_TOKEN_TTL_SECS": "86400",
+            # A throwaway key: the benchmark's signing keys are encrypted with it.
+            "SINERGI_KEY_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode(),
         }
         self.log_path = tmp / f"server-{backend.name}.log"
 

@@ -170,13 +170,26 @@ fn init_tracing() {
 /// own; with the worker and blocking-pool threads that multiplies resident
 /// memory without making anything faster. Two arenas keep it flat (the
 /// same as `MALLOC_ARENA_MAX=2`, which still overrides this when set).
+///
+/// Blocks of 4 MiB and more (each secret check's 19 MiB Argon2 buffer) are
+/// mapped and unmapped on their own; otherwise glibc raises its threshold
+/// after the first one and every arena keeps 19 MiB for good
+/// (`MALLOC_MMAP_THRESHOLD_` overrides this).
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only changes allocator tuning; called before the
-        // server starts its threads.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+    {
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            // SAFETY: mallopt only changes allocator tuning; called before the
+            // server starts its threads.
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, 2);
+            }
+        }
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            // SAFETY: as above.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+            }
         }
     }
 }
@@ -190,6 +203,19 @@ fn main() -> anyhow::Result<()> {
             limit_malloc_arenas();
             if let Some(b) = bind {
                 settings.bind = b;
+            }
+            if demo && settings.key_encryption_key.is_none() {
+                // Zero setup for the demo only: a production server without a
+                // configured key refuses to start.
+                let path = sinergi_api::auth::kek::demo_key_path(&settings.database_url);
+                let kek = sinergi_api::auth::kek::KeyEncryptionKey::load_or_create(&path)
+                    .map_err(anyhow::Error::msg)?;
+                tracing::warn!(
+                    path = %path.display(),
+                    "demo: signing keys are encrypted with the key-encryption key in this file; \
+                     in production set SINERGI_KEY_ENCRYPTION_KEY or SINERGI_KEY_ENCRYPTION_KEY_FILE"
+                );
+                settings.key_encryption_key = Some(kek);
             }
             let db = open_db(&settings)?;
             let state =
@@ -274,8 +300,12 @@ fn main() -> anyhow::Result<()> {
         Command::Keys {
             command: KeysCommand::Rotate,
         } => {
+            let kek = settings.key_encryption_key.as_ref().context(
+                "set SINERGI_KEY_ENCRYPTION_KEY or SINERGI_KEY_ENCRYPTION_KEY_FILE (for a demo \
+                 database: SINERGI_KEY_ENCRYPTION_KEY_FILE=data/key-encryption-key)",
+            )?;
             let db = open_db(&settings)?;
-            let kid = sinergi_api::auth::keys::rotate(&db)?;
+            let kid = sinergi_api::auth::keys::rotate(&db, kek)?;
             println!("new signing key {kid} is active; older keys stay published until their tokens expire");
         }
         Command::Findings {

@@ -348,6 +348,7 @@ fn second_load_changes_nothing() {
     std::fs::create_dir_all(&dir).unwrap();
     let settings = sinergi_api::Settings {
         database_url: format!("sqlite://{}/demo.db", dir.display()),
+        key_encryption_key: Some(sinergi_api::auth::kek::KeyEncryptionKey::generate().unwrap()),
         ..Default::default()
     };
     let db = sinergi_db::Db::connect(&settings.database_url, 4).unwrap();

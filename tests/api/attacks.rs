@@ -2,7 +2,7 @@
 //! cursors, oversized and malicious bodies, injection in filters, limits.
 //! Every case gets its documented status, a problem+json body, and stores nothing.
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -34,15 +34,17 @@ fn claims(app: &TestApp, client: &str, agency: &str) -> Value {
            "agency_kind": "manpower", "scope": "records:read records:write"})
 }
 
-/// The server's own signing key, read from its database, to forge tokens that
-/// differ from a real one only in what each test changes.
+/// The server's own signing key, read from its database and decrypted with
+/// the test key-encryption key, to forge tokens that differ from a real one
+/// only in what each test changes.
 fn server_key(app: &TestApp) -> (String, EncodingKey) {
     let keys = app
         .db
         .read(|c| sinergi_db::identity::published_keys(c, Utc::now().naive_utc()))
         .unwrap();
     let key = keys.into_iter().find(|k| k.retired_at.is_none()).unwrap();
-    let seed = STANDARD.decode(&key.private_key).unwrap();
+    let kek = app.settings.key_encryption_key.as_ref().unwrap();
+    let seed = kek.open(&key.private_key, &key.kid).unwrap();
     let mut der = vec![
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,
@@ -177,7 +179,7 @@ async fn rotated_keys_keep_old_tokens_valid(app: TestApp) {
     app.agency("KEMNAKER", "manpower", None);
     let client = app.client("KEMNAKER", &["records:read"]);
     let old = app.token(&client).await;
-    let new_kid = sinergi_api::auth::keys::rotate(&app.db).unwrap();
+    let new_kid = sinergi_api::auth::keys::rotate(&app.db, &crate::harness::test_kek()).unwrap();
     let jwks = json(
         app.http
             .get(app.url("/.well-known/jwks.json"))

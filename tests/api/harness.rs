@@ -45,6 +45,14 @@ fn with_database(url: &str, name: &str) -> String {
     out
 }
 
+/// The key-encryption key of test servers.
+pub fn test_kek() -> sinergi_api::auth::kek::KeyEncryptionKey {
+    sinergi_api::auth::kek::KeyEncryptionKey::from_base64(
+        "c2luZXJnaS10ZXN0LWtleS1lbmNyeXB0aW9uLWtleSE=",
+    )
+    .expect("test key")
+}
+
 /// A database that exists for one test and is removed afterwards.
 pub enum TestDb {
     /// A SQLite file in its own temporary folder.
@@ -181,6 +189,7 @@ impl TestApp {
             db_pool_size: 8,
             // Pick up key rotations at once.
             key_refresh_secs: 0,
+            key_encryption_key: Some(test_kek()),
             ..Settings::default()
         };
         tweak(&mut settings);

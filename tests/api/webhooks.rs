@@ -601,6 +601,11 @@ async fn internal_targets_and_bad_input_are_refused(app: TestApp) {
         "http://localhost:8080/hook",
         "http://192.168.1.10/hook",
         "http://[::ffff:10.0.0.1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+        "http://[2001:0:7f00:1::f5ff:fffe]/hook",
         "http://0.0.0.0:8080/hook",
     ] {
         let p = problem(

@@ -221,6 +221,7 @@ async fn killed_mid_delivery_loses_no_event(backend: Backend) {
         webhook_poll_ms: 50,
         webhook_backoff_base_ms: 50,
         webhook_backoff_max_ms: 200,
+        key_encryption_key: Some(crate::harness::test_kek()),
         ..Settings::default()
     };
     let db = Db::connect(&settings.database_url, 2).expect("connect");

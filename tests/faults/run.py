@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fault tests for the `sinergi` server: crashes, a database outage, SQLite
-sharing and a full disk, slow and abandoned clients, a long mixed load and
-graceful shutdown.
+sharing and a full disk, slow and abandoned clients, a long mixed load,
+graceful shutdown and the token endpoint under attack.
 
 Each scenario runs the debug binary as a subprocess on a free 127.0.0.1 port
 (loopback only), prints its checks with figures and then one PASS or FAIL
@@ -39,6 +39,11 @@ PG_PORT = int(os.environ.get("FAULTS_PG_PORT") or 5432)
 # postgres user) instead of the machine's Debian cluster.
 PG_DATADIR = os.environ.get("FAULTS_PG_DATADIR")
 MEMORY_BOUND_MB = float(os.environ.get("FAULTS_MEMORY_BOUND_MB") or 20)
+TOKEN_ATTACK_SECONDS = int(os.environ.get("FAULTS_TOKEN_ATTACK_SECONDS") or 20)
+TOKEN_ATTACK_CONNECTIONS = 64
+# Allowed growth of peak RSS while the token endpoint is under attack.
+TOKEN_ATTACK_RSS_MB = float(os.environ.get("FAULTS_TOKEN_ATTACK_RSS_MB") or 64)
+TOKEN_ATTACK_RSS_AFTER_MB = 16
 # MALLOC_ARENA_MAX for the mixed-load server; empty: the glibc default.
 ARENAS = os.environ.get("FAULTS_MALLOC_ARENA_MAX", "2")
 REPORT_EVERY = int(os.environ.get("FAULTS_REPORT_EVERY") or 60)
@@ -197,9 +202,14 @@ def problem_ok(resp, status):
 # ------------------------------------------------------------------ processes
 
 
+# The key-encryption key of every server and command the script starts.
+KEK = base64.b64encode(os.urandom(32)).decode()
+
+
 def clean_env(extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SINERGI_")}
     env["NO_COLOR"] = "1"
+    env["SINERGI_KEY_ENCRYPTION_KEY"] = KEK
     env.update(extra or {})
     return env
 
@@ -1551,6 +1561,151 @@ def graceful_shutdown(sc, backend):
         sc.check(False, "the audit hash chain is intact", str(e))
 
 
+# ------------------------------------------------------------------ 8. token endpoint under attack
+
+
+def _token_attack_process(port, connections, seconds, out):
+    """Runs in a child process (its own interpreter lock, so the attack does not
+    slow the measuring client's Python): `connections` keep-alive connections post
+    client-credentials requests with unknown client ids until `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    lock = threading.Lock()
+    counts = {}
+
+    def one(i):
+        c = Client(port, timeout=15)
+        rnd = random.Random(i)
+        mine = {}
+        while time.monotonic() < deadline:
+            body = urllib.parse.urlencode({
+                "grant_type": "client_credentials",
+                "client_id": f"attacker-{rnd.getrandbits(64):016x}",
+                "client_secret": f"{rnd.getrandbits(128):032x}",
+            })
+            try:
+                r = c.request("POST", "/api/v1/oauth/token", body=body,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+                key = r.status
+            except Exception as e:
+                key = type(e).__name__
+                c.close()
+                time.sleep(0.05)
+            mine[key] = mine.get(key, 0) + 1
+        c.close()
+        with lock:
+            for k, v in mine.items():
+                counts[k] = counts.get(k, 0) + v
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 30)
+    out.put({str(k): v for k, v in counts.items()})
+
+
+def token_attack(sc):
+    sc.figure("A. default settings: the attack comes from one address")
+    token_attack_phase(sc, "a", {})
+    sc.figure("B. address budgets lifted, as if the attack came from many addresses (or through a proxy): "
+              "only the bounded secret checks protect the server")
+    token_attack_phase(sc, "b", {"SINERGI_TOKEN_ATTEMPTS_PER_MINUTE_PER_ADDRESS": "1000000",
+                                 "SINERGI_TOKEN_ATTEMPTS_BURST_PER_ADDRESS": "1000000",
+                                 "SINERGI_TOKEN_ATTEMPTS_PER_MINUTE": "1000000",
+                                 "SINERGI_TOKEN_ATTEMPTS_BURST": "1000000"})
+
+
+def token_attack_phase(sc, label, env):
+    import multiprocessing
+    url, _ = sqlite_database(f"token-attack-{label}")
+    creds = setup_agencies(url)
+    srv = Server(f"token-attack-{label}", url, env={"SINERGI_LOG": "warn", **env}).start()
+    tok = tokens(srv.port, creds)
+    seed_sponsor(srv.port, tok["mp"])
+    reader = Client(srv.port, timeout=15)
+    for _ in range(50):  # warm the reader's connection, pools and caches
+        reader.request("GET", "/api/v1/employers?limit=10", headers=bearer(tok["mp"]))
+    stop = threading.Event()
+    samples = []  # (seconds since the attack started, RSS MB)
+    t_attack = [None]
+
+    def sample():
+        while not stop.is_set():
+            v = srv.rss_mb()
+            if v is not None:
+                samples.append((time.monotonic() - (t_attack[0] or time.monotonic()), v))
+            stop.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    # Forked before the sampler thread starts, so the child holds no lock of ours.
+    attacker = ctx.Process(target=_token_attack_process,
+                           args=(srv.port, TOKEN_ATTACK_CONNECTIONS, TOKEN_ATTACK_SECONDS, out), daemon=True)
+    sampler.start()
+    time.sleep(3)
+    rss_before = max(v for _, v in samples)
+    t_attack[0] = time.monotonic()
+    attacker.start()
+    sc.figure(f"{TOKEN_ATTACK_CONNECTIONS} connections post client-credentials requests with unknown client ids "
+              f"for {TOKEN_ATTACK_SECONDS} s while one authenticated client reads; RSS before {rss_before:.1f} MB")
+    lat, reads, read_errors = [], {}, []
+    while time.monotonic() - t_attack[0] < TOKEN_ATTACK_SECONDS:
+        try:
+            r = reader.request("GET", "/api/v1/employers?limit=10", headers=bearer(tok["mp"]))
+            lat.append(r.elapsed)
+            reads[r.status] = reads.get(r.status, 0) + 1
+        except Exception as e:
+            reads["error"] = reads.get("error", 0) + 1
+            if len(read_errors) < 3:
+                read_errors.append(f"{type(e).__name__}: {e}")
+            reader.close()
+        time.sleep(0.02)
+    attacker.join(60)
+    if attacker.is_alive():
+        attacker.terminate()
+        attacker.join(10)
+    try:
+        attack = out.get(timeout=5)
+    except Exception:
+        attack = {}
+    ended = time.monotonic() - t_attack[0]
+    time.sleep(5)
+    stop.set()
+    sampler.join(5)
+    total = sum(attack.values())
+    sc.figure(f"attacker: {total} requests in {ended:.0f} s ({total / max(ended, 1):.0f}/s); statuses {attack}")
+    lat.sort()
+    pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] if lat else float("inf")
+    p99 = pct(0.99)
+    sc.figure(f"authenticated reads: {len(lat)}, statuses {reads}; latency p50 {pct(0.5) * 1000:.1f} ms, "
+              f"p99 {p99 * 1000:.1f} ms, max {pct(1.0) * 1000:.1f} ms")
+    during = [v for t, v in samples if 0 <= t <= ended]
+    after = [v for t, v in samples if t > ended]
+    peak = max(during, default=rss_before)
+    sc.figure(f"RSS MB: before {rss_before:.1f}, peak during the attack {peak:.1f} (growth {peak - rss_before:+.1f}), "
+              f"5 s after {after[-1] if after else 0:.1f}; every 2 s: "
+              + " ".join(f"{v:.0f}" for t, v in samples[::4]))
+    sc.check(reads.get(200, 0) == len(lat) and not read_errors, f"{label.upper()}. every authenticated read is answered 200",
+             f"{reads} {read_errors}")
+    sc.check(p99 < 0.100, f"{label.upper()}. authenticated p99 latency < 100 ms during the attack", f"{p99 * 1000:.1f} ms")
+    sc.check(peak - rss_before < TOKEN_ATTACK_RSS_MB,
+             f"{label.upper()}. peak RSS grows by less than {TOKEN_ATTACK_RSS_MB:.0f} MB during the attack",
+             f"{peak - rss_before:+.1f} MB")
+    sc.check(bool(after) and after[-1] - rss_before < TOKEN_ATTACK_RSS_AFTER_MB,
+             f"{label.upper()}. 5 s after the attack RSS is within {TOKEN_ATTACK_RSS_AFTER_MB:.0f} MB of before",
+             f"{(after[-1] if after else 0) - rss_before:+.1f} MB")
+    unexpected = {k: v for k, v in attack.items() if k not in ("401", "429", "503")}
+    sc.check(total > 0 and not unexpected, f"{label.upper()}. the attacker gets only 401, 429 or 503, and no broken connections",
+             f"{unexpected}")
+    got, secs = wait_until(lambda: token_raw(srv.port, creds["imi"]).status == 200, 30, 1)
+    sc.check(bool(got), f"{label.upper()}. a real client gets a token from the attacked address within 30 s after the attack",
+             f"after {secs:.1f} s")
+    panics = [l for l in srv.log_text().splitlines() if "panick" in l]
+    sc.check(not panics, f"{label.upper()}. no panic in the server log", panics[0][:200] if panics else "")
+    sc.check(srv.stop() == 0, f"{label.upper()}. the server stops cleanly")
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -1582,6 +1737,7 @@ def main():
         run_scenario("sqlite-two-processes", sqlite_two_processes)
         run_scenario("sqlite-full-disk", full_disk)
         run_scenario("slow-and-idle-clients", slow_clients)
+        run_scenario("token-attack", token_attack)
         run_scenario("graceful-shutdown-sqlite", lambda sc: graceful_shutdown(sc, "sqlite"))
         run_scenario("graceful-shutdown-postgres", lambda sc: graceful_shutdown(sc, "postgres"))
         run_scenario("postgres-outage", postgres_outage)

@@ -1,5 +1,7 @@
 //! Typed settings, read once from the environment and passed in.
 
+use crate::auth::kek::KeyEncryptionKey;
+
 /// Service settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -21,6 +23,20 @@ pub struct Settings {
     pub rate_limit_per_minute: u32,
     /// Largest burst of requests per client.
     pub rate_limit_burst: u32,
+    /// Token requests with credentials a minute per source address (each costs a secret check).
+    pub token_attempts_per_minute_per_address: u32,
+    /// Largest burst of token requests per source address.
+    pub token_attempts_burst_per_address: u32,
+    /// Token requests with credentials a minute from every address together.
+    pub token_attempts_per_minute: u32,
+    /// Largest burst of token requests from every address together.
+    pub token_attempts_burst: u32,
+    /// Secret checks (Argon2) running at once.
+    pub token_hash_concurrency: usize,
+    /// Token requests waiting for a secret check; more get 503 at once.
+    pub token_hash_queue: usize,
+    /// Source addresses whose token budget is tracked; past that they share one.
+    pub token_tracked_addresses: usize,
     /// Origins allowed to call the API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
     /// How often signing keys are re-read (to pick up a rotation), in seconds.
@@ -44,6 +60,8 @@ pub struct Settings {
     pub webhook_backoff_max_ms: u64,
     /// Seconds a failing event is retried before it becomes a dead letter.
     pub webhook_retry_window_secs: i64,
+    /// Encrypts the signing keys stored in the database; required to serve.
+    pub key_encryption_key: Option<crate::auth::kek::KeyEncryptionKey>,
 }
 
 impl Default for Settings {
@@ -58,6 +76,15 @@ impl Default for Settings {
             db_pool_size: 8,
             rate_limit_per_minute: 6000,
             rate_limit_burst: 600,
+            token_attempts_per_minute_per_address: 60,
+            token_attempts_burst_per_address: 20,
+            token_attempts_per_minute: 1200,
+            token_attempts_burst: 200,
+            // Half the cores: the other half keeps serving authenticated requests.
+            token_hash_concurrency: std::thread::available_parallelism()
+                .map_or(1, |n| (n.get() / 2).max(1)),
+            token_hash_queue: 32,
+            token_tracked_addresses: 65_536,
             cors_origins: vec![],
             key_refresh_secs: 60,
             client_cache_ms: 1000,
@@ -69,6 +96,7 @@ impl Default for Settings {
             webhook_backoff_base_ms: 5_000,
             webhook_backoff_max_ms: 3_600_000,
             webhook_retry_window_secs: 3 * 24 * 3600,
+            key_encryption_key: None,
         }
     }
 }
@@ -124,6 +152,39 @@ impl Settings {
                 .ok()
                 .filter(|n| *n >= 1)
                 .ok_or("SINERGI_RATE_LIMIT_BURST must be a number >= 1")?;
+        }
+        let count = |name: &str, min: u64, max: u64| -> Result<Option<u64>, String> {
+            match var(name) {
+                None => Ok(None),
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .map(Some)
+                    .ok_or(format!("{name} must be {min}..={max}")),
+            }
+        };
+        let per_minute = |name| count(name, 1, 1_000_000).map(|n| n.map(|n| n as u32));
+        if let Some(n) = per_minute("SINERGI_TOKEN_ATTEMPTS_PER_MINUTE_PER_ADDRESS")? {
+            s.token_attempts_per_minute_per_address = n;
+        }
+        if let Some(n) = per_minute("SINERGI_TOKEN_ATTEMPTS_BURST_PER_ADDRESS")? {
+            s.token_attempts_burst_per_address = n;
+        }
+        if let Some(n) = per_minute("SINERGI_TOKEN_ATTEMPTS_PER_MINUTE")? {
+            s.token_attempts_per_minute = n;
+        }
+        if let Some(n) = per_minute("SINERGI_TOKEN_ATTEMPTS_BURST")? {
+            s.token_attempts_burst = n;
+        }
+        if let Some(n) = count("SINERGI_TOKEN_HASH_CONCURRENCY", 1, 256)? {
+            s.token_hash_concurrency = n as usize;
+        }
+        if let Some(n) = count("SINERGI_TOKEN_HASH_QUEUE", 0, 10_000)? {
+            s.token_hash_queue = n as usize;
+        }
+        if let Some(n) = count("SINERGI_TOKEN_TRACKED_ADDRESSES", 1, 10_000_000)? {
+            s.token_tracked_addresses = n as usize;
         }
         if let Some(v) = var("SINERGI_BATCH_MAX_OPERATIONS") {
             s.max_batch_operations = v
@@ -189,6 +250,25 @@ impl Settings {
                 .filter(|n| (1..=30 * 24 * 3600).contains(n))
                 .ok_or("SINERGI_WEBHOOK_RETRY_WINDOW_SECS must be 1..=2592000")?;
         }
+        s.key_encryption_key =
+            match (
+                var("SINERGI_KEY_ENCRYPTION_KEY"),
+                var("SINERGI_KEY_ENCRYPTION_KEY_FILE"),
+            ) {
+                (Some(_), Some(_)) => return Err(
+                    "set SINERGI_KEY_ENCRYPTION_KEY or SINERGI_KEY_ENCRYPTION_KEY_FILE, not both"
+                        .into(),
+                ),
+                (Some(v), None) => Some(
+                    KeyEncryptionKey::from_base64(&v)
+                        .map_err(|e| format!("SINERGI_KEY_ENCRYPTION_KEY {e}"))?,
+                ),
+                (None, Some(path)) => Some(
+                    KeyEncryptionKey::from_file(std::path::Path::new(&path))
+                        .map_err(|e| format!("SINERGI_KEY_ENCRYPTION_KEY_FILE: {e}"))?,
+                ),
+                (None, None) => None,
+            };
         if let Some(v) = var("SINERGI_CORS_ORIGINS") {
             s.cors_origins = v
                 .split(',')

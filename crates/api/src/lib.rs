@@ -18,6 +18,7 @@ pub mod health;
 pub mod limits;
 pub mod metrics;
 pub mod metrics_page;
+pub mod panics;
 pub mod records;
 pub mod server;
 pub mod state;

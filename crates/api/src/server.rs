@@ -202,24 +202,27 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .app_data(body_limit.clone())
             .configure(routes)
             .split_for_parts();
-        app.wrap(actix_web::middleware::from_fn(
-            crate::accountability::accountability,
-        ))
-        .wrap(actix_web::middleware::from_fn(
-            crate::body_deadline::body_deadline,
-        ))
-        .wrap(cors)
-        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
-        .route(
-            "/swagger-ui",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header((header::LOCATION, "/swagger-ui/"))
-                    .finish()
-            }),
-        )
-        .configure(crate::dashboard::configure)
-        .default_service(web::to(not_found))
+        // Innermost: a panicking handler still passes through accountability
+        // (request id, access log, metrics) as an ordinary 500.
+        app.wrap(actix_web::middleware::from_fn(crate::panics::catch_panics))
+            .wrap(actix_web::middleware::from_fn(
+                crate::accountability::accountability,
+            ))
+            .wrap(actix_web::middleware::from_fn(
+                crate::body_deadline::body_deadline,
+            ))
+            .wrap(cors)
+            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
+            .route(
+                "/swagger-ui",
+                web::get().to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header((header::LOCATION, "/swagger-ui/"))
+                        .finish()
+                }),
+            )
+            .configure(crate::dashboard::configure)
+            .default_service(web::to(not_found))
     })
     // Database work runs on each worker's blocking threads; more of them than
     // pooled connections only adds threads waiting for a connection.

@@ -20,6 +20,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Per-client request limiter.
     pub limiter: Arc<RateLimiter>,
+    /// Budgets of credential checks on the token endpoint, per address and overall.
+    pub token_attempts: Arc<crate::limits::AttemptLimiter>,
+    /// Bounds the secret checks running at once and waiting.
+    pub verify_gate: Arc<crate::auth::secrets::VerifyGate>,
     /// Request metrics.
     pub metrics: Arc<Metrics>,
     /// Secret that signs pagination cursors.
@@ -40,14 +44,32 @@ impl AppState {
         crate::cursor::CursorKey::new(self.cursor_secret.clone(), &caller.client_id)
     }
 
-    /// Builds the state, creating the first signing key if needed.
+    /// Builds the state, creating the first signing key if needed (and
+    /// encrypting keys stored in plain text by an earlier version).
     pub fn new(db: Db, settings: Settings) -> Result<AppState, sinergi_db::StoreError> {
+        let kek = settings.key_encryption_key.clone().ok_or_else(|| {
+            sinergi_db::StoreError::Config(
+                "no key-encryption key: set SINERGI_KEY_ENCRYPTION_KEY (base64 of 32 random \
+                 bytes, e.g. `openssl rand -base64 32`) or SINERGI_KEY_ENCRYPTION_KEY_FILE; \
+                 token signing keys are stored encrypted with it (serve --demo creates one \
+                 next to its database)"
+                    .into(),
+            )
+        })?;
+        let sealed = crate::auth::keys::seal_stored_keys(&db, &kek)?;
+        if sealed > 0 {
+            tracing::info!(
+                sealed,
+                "stored signing keys encrypted with the key-encryption key"
+            );
+        }
         let keys = KeyStore::load(
             db.clone(),
+            kek.clone(),
             settings.token_ttl_secs,
             settings.key_refresh_secs,
         )?;
-        let cursor_secret = Arc::new(crate::auth::keys::cursor_secret(&db)?);
+        let cursor_secret = Arc::new(crate::auth::keys::cursor_secret(&db, &kek)?);
         Ok(AppState {
             audit_writer: crate::audit_writer::AuditWriter::start(db.clone()),
             db,
@@ -55,6 +77,21 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(
                 settings.rate_limit_per_minute,
                 settings.rate_limit_burst,
+            )),
+            token_attempts: Arc::new(crate::limits::AttemptLimiter::new(
+                (
+                    settings.token_attempts_per_minute_per_address,
+                    settings.token_attempts_burst_per_address,
+                ),
+                (
+                    settings.token_attempts_per_minute,
+                    settings.token_attempts_burst,
+                ),
+                settings.token_tracked_addresses,
+            )),
+            verify_gate: Arc::new(crate::auth::secrets::VerifyGate::new(
+                settings.token_hash_concurrency,
+                settings.token_hash_queue,
             )),
             verified: Arc::default(),
             clients: Arc::new(crate::auth::clients::ClientCache::new(

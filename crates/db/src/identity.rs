@@ -181,3 +181,29 @@ pub fn add_signing_key(
         .execute(conn)?;
     Ok(())
 }
+
+/// Every stored key and secret (token keys, retired ones, the cursor secret).
+pub fn all_signing_keys(conn: &mut DbConn) -> Result<Vec<SigningKeyRow>, StoreError> {
+    Ok(signing_keys::table
+        .order(signing_keys::created_at.asc())
+        .select(SigningKeyRow::as_select())
+        .load(conn)?)
+}
+
+/// Replaces the stored private material of `kid` if it is still `expected`
+/// (so two instances sealing the same key at once do not overwrite each other).
+pub fn replace_private_key(
+    conn: &mut DbConn,
+    kid: &str,
+    expected: &str,
+    private_key: &str,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        signing_keys::table
+            .filter(signing_keys::kid.eq(kid))
+            .filter(signing_keys::private_key.eq(expected)),
+    )
+    .set(signing_keys::private_key.eq(private_key))
+    .execute(conn)?;
+    Ok(n == 1)
+}

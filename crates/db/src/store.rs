@@ -148,7 +148,7 @@ fn record_write(prov: &Provenance, w: &Write, now: NaiveDateTime) -> RecordWrite
 fn locate(
     c: &mut DbConn,
     prov: &Provenance,
-    w: &Write,
+    (w, rw): (&Write, &RecordWrite),
     previous: Option<&RecordRow>,
     lookups: &mut Lookups,
 ) -> Result<Vec<RegionCode>, StoreError> {
@@ -170,10 +170,9 @@ fn locate(
                 })?,
         );
     }
-    if prov.jurisdiction.is_some() {
-        if let Some(p) = previous {
-            regions.extend(p.typed()?.regions());
-        }
+    // An identical re-push is located where it was: nothing more to read.
+    if let (Some(_), Some(p)) = (&prov.jurisdiction, previous.filter(|p| p.doc != rw.doc)) {
+        regions.extend(p.typed()?.regions());
     }
     Ok(regions)
 }
@@ -188,7 +187,7 @@ fn apply(
     lookups: &mut Lookups,
 ) -> Result<Stored, StoreError> {
     let previous = records::find_target(c, rw, lookups)?;
-    let regions = locate(c, prov, w, previous.as_ref(), lookups)?;
+    let regions = locate(c, prov, (w, rw), previous.as_ref(), lookups)?;
     prov.allow(w.record.record_type(), &regions)?;
     let (outcome, row) = records::upsert_found(c, rw, previous.clone(), lookups)?;
     let status = if outcome == WriteOutcome::Created {

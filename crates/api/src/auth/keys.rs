@@ -1,5 +1,6 @@
 //! Token signing keys (Ed25519): created on first start, persisted in the
-//! database, rotated on demand, published as a JWKS.
+//! database sealed with the key-encryption key, rotated on demand, published
+//! as a JWKS.
 
 use std::sync::RwLock;
 
@@ -11,6 +12,8 @@ use serde::Serialize;
 use sinergi_db::identity::{self, SigningKeyRow};
 use sinergi_db::{Db, StoreError};
 use utoipa::ToSchema;
+
+use super::kek::{KeyEncryptionKey, SEALED_PREFIX};
 
 /// PKCS#8 v1 wrapper for a raw Ed25519 seed (RFC 8410).
 const PKCS8_ED25519_PREFIX: [u8; 16] = [
@@ -53,6 +56,7 @@ pub struct Jwks {
 /// The keys in use, loaded from the database.
 pub struct KeyStore {
     db: Db,
+    kek: KeyEncryptionKey,
     token_ttl: Duration,
     keys: RwLock<Vec<KeyEntry>>,
     // Unknown key ids trigger a reload at most this often, so forged kids cannot hammer the database.
@@ -62,12 +66,53 @@ pub struct KeyStore {
     last_refresh: std::sync::Mutex<std::time::Instant>,
 }
 
-fn entry(row: &SigningKeyRow) -> Result<KeyEntry, StoreError> {
-    let seed: [u8; 32] = STANDARD
-        .decode(&row.private_key)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| StoreError::Corrupt(format!("signing key {} is malformed", row.kid)))?;
+/// The 32 secret bytes of `row`: sealed (`enc:v1:`), or base64 as stored
+/// before keys were encrypted (sealed at the next start).
+fn private_bytes(row: &SigningKeyRow, kek: &KeyEncryptionKey) -> Result<[u8; 32], StoreError> {
+    let bytes = if row.private_key.starts_with(SEALED_PREFIX) {
+        kek.open(&row.private_key, &row.kid)
+            .map_err(|_| wrong_kek(&row.kid))?
+    } else {
+        STANDARD
+            .decode(&row.private_key)
+            .map_err(|_| StoreError::Corrupt(format!("signing key {} is malformed", row.kid)))?
+    };
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("signing key {} is malformed", row.kid)))
+}
+
+fn wrong_kek(kid: &str) -> StoreError {
+    StoreError::Config(format!(
+        "stored key {kid} does not decrypt with the configured key-encryption key: \
+         SINERGI_KEY_ENCRYPTION_KEY (or SINERGI_KEY_ENCRYPTION_KEY_FILE) is not the key \
+         this database's signing keys were encrypted with"
+    ))
+}
+
+/// Encrypts every key still stored in plain text (databases from before
+/// keys were encrypted) and checks that every sealed one opens with `kek`,
+/// so a wrong key-encryption key stops the start with a clear message.
+/// Returns how many keys were sealed.
+pub fn seal_stored_keys(db: &Db, kek: &KeyEncryptionKey) -> Result<usize, StoreError> {
+    let rows = db.read(identity::all_signing_keys)?;
+    let mut sealed = 0;
+    for row in rows {
+        let secret = private_bytes(&row, kek)?;
+        if row.private_key.starts_with(SEALED_PREFIX) {
+            continue;
+        }
+        let value = kek.seal(&secret, &row.kid).map_err(StoreError::Config)?;
+        // Another instance may seal it meanwhile: then the row is left as it made it.
+        if db.write(|c| identity::replace_private_key(c, &row.kid, &row.private_key, &value))? {
+            sealed += 1;
+        }
+    }
+    Ok(sealed)
+}
+
+fn entry(row: &SigningKeyRow, kek: &KeyEncryptionKey) -> Result<KeyEntry, StoreError> {
+    let seed = private_bytes(row, kek)?;
     let mut der = PKCS8_ED25519_PREFIX.to_vec();
     der.extend_from_slice(&seed);
     let decoding = DecodingKey::from_ed_components(&row.public_key)
@@ -81,20 +126,29 @@ fn entry(row: &SigningKeyRow) -> Result<KeyEntry, StoreError> {
     })
 }
 
-/// A fresh Ed25519 key row.
-pub fn generate_key(now: NaiveDateTime) -> Result<SigningKeyRow, StoreError> {
+/// The Ed25519 public key of `seed`.
+pub fn public_key_of(seed: &[u8; 32]) -> [u8; 32] {
+    ed25519_dalek::SigningKey::from_bytes(seed)
+        .verifying_key()
+        .to_bytes()
+}
+
+/// A fresh Ed25519 key row, its seed sealed with `kek`.
+pub fn generate_key(
+    now: NaiveDateTime,
+    kek: &KeyEncryptionKey,
+) -> Result<SigningKeyRow, StoreError> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| StoreError::Config(format!("no randomness: {e}")))?;
     let mut kid_bytes = [0u8; 9];
     getrandom::fill(&mut kid_bytes)
         .map_err(|e| StoreError::Config(format!("no randomness: {e}")))?;
-    let public = ed25519_dalek::SigningKey::from_bytes(&seed)
-        .verifying_key()
-        .to_bytes();
+    let public = public_key_of(&seed);
+    let kid = URL_SAFE_NO_PAD.encode(kid_bytes);
     Ok(SigningKeyRow {
-        kid: URL_SAFE_NO_PAD.encode(kid_bytes),
+        private_key: kek.seal(&seed, &kid).map_err(StoreError::Config)?,
+        kid,
         algorithm: "EdDSA".into(),
-        private_key: STANDARD.encode(seed),
         public_key: URL_SAFE_NO_PAD.encode(public),
         created_at: now,
         retired_at: None,
@@ -103,7 +157,7 @@ pub fn generate_key(now: NaiveDateTime) -> Result<SigningKeyRow, StoreError> {
 
 /// The secret that signs pagination cursors, shared by every instance
 /// through the database (created on first use, never published).
-pub fn cursor_secret(db: &Db) -> Result<[u8; 32], StoreError> {
+pub fn cursor_secret(db: &Db, kek: &KeyEncryptionKey) -> Result<[u8; 32], StoreError> {
     let row = db.write(|c| {
         if let Some(row) = identity::find_key(c, CURSOR_KID)? {
             return Ok(row);
@@ -114,7 +168,7 @@ pub fn cursor_secret(db: &Db) -> Result<[u8; 32], StoreError> {
         let row = SigningKeyRow {
             kid: CURSOR_KID.into(),
             algorithm: "HMAC-SHA256".into(),
-            private_key: STANDARD.encode(secret),
+            private_key: kek.seal(&secret, CURSOR_KID).map_err(StoreError::Config)?,
             public_key: String::new(),
             created_at: Utc::now().naive_utc(),
             retired_at: None,
@@ -123,28 +177,30 @@ pub fn cursor_secret(db: &Db) -> Result<[u8; 32], StoreError> {
         identity::add_signing_key(c, &row, false)?;
         Ok(row)
     })?;
-    STANDARD
-        .decode(&row.private_key)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| StoreError::Corrupt("cursor secret is malformed".into()))
+    private_bytes(&row, kek)
 }
 
 /// Key id of the cursor-signing secret.
 const CURSOR_KID: &str = "cursor-hmac";
 
 /// Adds a new signing key; the previous ones stay published until their tokens expire.
-pub fn rotate(db: &Db) -> Result<String, StoreError> {
-    let row = generate_key(Utc::now().naive_utc())?;
+pub fn rotate(db: &Db, kek: &KeyEncryptionKey) -> Result<String, StoreError> {
+    let row = generate_key(Utc::now().naive_utc(), kek)?;
     db.write(|c| identity::add_signing_key(c, &row, true))?;
     Ok(row.kid)
 }
 
 impl KeyStore {
     /// Loads the published keys, creating the first one if there is none.
-    pub fn load(db: Db, token_ttl_secs: i64, refresh_secs: u64) -> Result<KeyStore, StoreError> {
+    pub fn load(
+        db: Db,
+        kek: KeyEncryptionKey,
+        token_ttl_secs: i64,
+        refresh_secs: u64,
+    ) -> Result<KeyStore, StoreError> {
         let store = KeyStore {
             db,
+            kek,
             token_ttl: Duration::seconds(token_ttl_secs),
             keys: RwLock::new(Vec::new()),
             last_reload: std::sync::Mutex::new(None),
@@ -158,7 +214,7 @@ impl KeyStore {
             .map(|k| k.iter().any(|e| e.active))
             .unwrap_or(false);
         if !has_active {
-            let row = generate_key(Utc::now().naive_utc())?;
+            let row = generate_key(Utc::now().naive_utc(), &store.kek)?;
             store.db.write(|c| {
                 // Another instance may have created one meanwhile.
                 let now = Utc::now().naive_utc();
@@ -177,7 +233,10 @@ impl KeyStore {
     pub fn reload(&self) -> Result<(), StoreError> {
         let since = Utc::now().naive_utc() - self.token_ttl - Duration::seconds(60);
         let rows = self.db.read(|c| identity::published_keys(c, since))?;
-        let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+        let entries = rows
+            .iter()
+            .map(|row| entry(row, &self.kek))
+            .collect::<Result<Vec<_>, _>>()?;
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = entries;
         Ok(())
     }

@@ -5,6 +5,7 @@ pub mod authenticate;
 pub mod caller;
 pub mod claims;
 pub mod clients;
+pub mod kek;
 pub mod keys;
 pub mod secrets;
 pub mod token;

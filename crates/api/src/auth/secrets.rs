@@ -1,4 +1,8 @@
-//! Client secrets: generated with the OS random source, stored as Argon2id hashes.
+//! Client secrets: generated with the OS random source, stored as Argon2id
+//! hashes, checked a bounded number at a time.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -50,9 +54,126 @@ pub fn verify_secret(secret: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// What a secret is checked against when the client id is unknown: a hash
+/// with the same parameters as every stored one, so an unknown id costs the
+/// same work as a known one and response times do not tell them apart.
+pub const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$ez359dHVIYjiAYFVdZIEEw$rcXT/apvUwm7APpihP+C7e/L9qQCFMbtXuMr7VwQch8";
+
+/// Bounds the secret checks running at once (each Argon2 check takes ~19 MiB
+/// and tens of milliseconds of a core) and the requests waiting for one.
+pub struct VerifyGate {
+    slots: Arc<tokio::sync::Semaphore>,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+/// Why [`VerifyGate::run`] did not run the work.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GateError {
+    /// Every slot is busy and the queue is full: try again shortly.
+    Busy,
+    /// The work could not run to its end (the blocking pool is shut down or it panicked).
+    Failed,
+}
+
+/// Counts a request as waiting until it is dropped (served or abandoned).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl VerifyGate {
+    /// At most `concurrency` checks at once, at most `queue` requests waiting.
+    pub fn new(concurrency: usize, queue: usize) -> VerifyGate {
+        VerifyGate {
+            slots: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
+            waiting: AtomicUsize::new(0),
+            max_waiting: queue,
+        }
+    }
+
+    /// Runs `work` on the blocking pool (off the request workers) once a slot
+    /// is free; `Busy` at once when `queue` requests are waiting already.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, GateError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let slot = match self.slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+                    self.waiting.fetch_sub(1, Ordering::AcqRel);
+                    return Err(GateError::Busy);
+                }
+                let _queued = Queued(&self.waiting);
+                self.slots
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| GateError::Failed)?
+            }
+        };
+        // The slot moves into the work: a request abandoned meanwhile still
+        // holds it until the check is over, so the bound is real.
+        actix_web::web::block(move || {
+            let _slot = slot;
+            work()
+        })
+        .await
+        .map_err(|_| GateError::Failed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_stored_hash_costs() {
+        let stored = hash_secret("x").unwrap();
+        let params = |phc: &str| {
+            let h = PasswordHash::new(phc).unwrap();
+            (
+                h.algorithm.to_string(),
+                argon2::Params::try_from(&h).unwrap(),
+            )
+        };
+        assert_eq!(params(DUMMY_HASH), params(&stored));
+        assert!(!verify_secret("sinergi-unknown-client-x", DUMMY_HASH));
+    }
+
+    #[actix_web::test]
+    async fn a_full_gate_refuses_at_once() {
+        let gate = Arc::new(VerifyGate::new(1, 1));
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let gate = gate.clone();
+            actix_web::rt::spawn(async move {
+                gate.run(move || {
+                    let _ = rx.recv_timeout(std::time::Duration::from_secs(10));
+                })
+                .await
+            })
+        };
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        let second = {
+            let gate = gate.clone();
+            actix_web::rt::spawn(async move { gate.run(|| 2).await })
+        };
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        let started = std::time::Instant::now();
+        assert_eq!(gate.run(|| 3).await, Err(GateError::Busy));
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+        tx.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), Ok(()));
+        assert_eq!(second.await.unwrap(), Ok(2));
+        assert_eq!(gate.run(|| 4).await, Ok(4), "the queue is free again");
+    }
 
     #[test]
     fn secret_round_trip() {

@@ -1,5 +1,7 @@
 //! `POST /api/v1/oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 §4.4).
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
@@ -11,7 +13,8 @@ use sinergi_db::identity;
 use utoipa::{IntoParams, ToSchema};
 
 use super::caller::{Claims, Scope};
-use super::secrets::{hash_secret, verify_secret};
+use super::secrets::{verify_secret, GateError, DUMMY_HASH};
+use crate::limits::AttemptRefused;
 use crate::state::AppState;
 
 /// The form fields of a token request.
@@ -87,11 +90,26 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-/// A hash to verify against when the client is unknown, so response time does
-/// not reveal which client ids exist.
-fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash_secret("sinergi-unknown-client").unwrap_or_default())
+/// 429 with `Retry-After`: the token budget of this address, of every address or of this client is used up.
+fn slow_down(secs: u64) -> HttpResponse {
+    HttpResponse::TooManyRequests()
+        .insert_header((header::RETRY_AFTER, secs.to_string()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(OAuthError {
+            error: "slow_down".into(),
+            error_description: format!("too many token requests; retry after {secs} s"),
+        })
+}
+
+/// 503 with `Retry-After`: credentials cannot be checked now.
+fn temporarily_unavailable(description: &str) -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, "1"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(OAuthError {
+            error: "temporarily_unavailable".into(),
+            error_description: description.into(),
+        })
 }
 
 /// Exchange client credentials for an access token.
@@ -107,6 +125,8 @@ fn dummy_hash() -> &'static str {
         (status = 200, description = "Token issued", body = TokenResponse),
         (status = 400, description = "Malformed request, unsupported grant or scope", body = OAuthError),
         (status = 401, description = "Unknown client or wrong secret", body = OAuthError),
+        (status = 429, description = "Too many token requests from this address, from everyone, or for this client (`slow_down`, with `Retry-After`)", body = OAuthError),
+        (status = 503, description = "Credentials cannot be checked now (`temporarily_unavailable`, with `Retry-After`)", body = OAuthError),
     ),
     security(())
 )]
@@ -169,47 +189,57 @@ pub async fn issue_token(
             )
         }
     };
-    if let Err(secs) = state.limiter.check(&format!("token:{client_id}")) {
-        return HttpResponse::TooManyRequests()
-            .insert_header((header::RETRY_AFTER, secs.to_string()))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(OAuthError {
-                error: "slow_down".into(),
-                error_description: format!("too many token requests; retry after {secs} s"),
-            });
+    // Every credential check costs an Argon2 hash: budget them per source
+    // address and overall before doing any work. The peer address is the TCP
+    // one (forwarding headers can be forged).
+    let addr = req
+        .peer_addr()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip());
+    if let Err(refused) = state.token_attempts.check(addr) {
+        let (AttemptRefused::Address(secs) | AttemptRefused::Overall(secs)) = refused;
+        return slow_down(secs);
     }
     let lookup_id = client_id.clone();
     let db = state.db.clone();
-    let checked = web::block(move || {
-        let found = db.read(|c| identity::find_client(c, &lookup_id));
-        match found {
-            Ok(Some((client, agency))) => {
-                let ok = verify_secret(&secret, &client.secret_hash) && client.revoked_at.is_none();
-                Ok(ok.then_some((client, agency)))
-            }
-            Ok(None) => {
-                verify_secret(&secret, dummy_hash());
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    })
-    .await;
+    // Unknown and known ids do the same work: one lookup, one hash check.
+    let checked = state
+        .verify_gate
+        .run(move || {
+            let found = db.read(|c| identity::find_client(c, &lookup_id))?;
+            Ok::<_, sinergi_db::StoreError>(match found {
+                Some((client, agency)) => {
+                    let ok =
+                        verify_secret(&secret, &client.secret_hash) && client.revoked_at.is_none();
+                    ok.then_some((client, agency))
+                }
+                None => {
+                    verify_secret(&secret, DUMMY_HASH);
+                    None
+                }
+            })
+        })
+        .await;
     let (client, agency) = match checked {
         Ok(Ok(Some(pair))) => pair,
         Ok(Ok(None)) => {
             return oauth_error(401, "invalid_client", "unknown client or wrong secret")
         }
-        _ => {
-            return HttpResponse::ServiceUnavailable()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(OAuthError {
-                    error: "temporarily_unavailable".into(),
-                    error_description:
-                        "the service cannot check credentials right now; retry later".into(),
-                })
+        Err(GateError::Busy) => {
+            return temporarily_unavailable(
+                "too many token requests are being checked; retry in a second",
+            )
+        }
+        Ok(Err(_)) | Err(GateError::Failed) => {
+            return temporarily_unavailable(
+                "the service cannot check credentials right now; retry later",
+            )
         }
     };
+    // A client's own token budget, counted once it has proved who it is (so
+    // unknown ids neither fill this map nor learn which ids exist).
+    if let Err(secs) = state.limiter.check(&format!("token:{}", client.client_id)) {
+        return slow_down(secs);
+    }
     let held: Vec<&str> = client.scopes.split_whitespace().collect();
     let granted: Vec<String> = match form.scope.as_deref().map(str::trim) {
         None | Some("") => held.iter().map(|s| s.to_string()).collect(),

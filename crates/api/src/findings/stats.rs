@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use chrono::{Duration, NaiveDate};
+use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sinergi_db::records::{self, RecordFilter, RecordRow};
 use sinergi_db::{DbConn, StoreError};
@@ -205,10 +205,47 @@ fn district_label(code: &str) -> String {
 pub struct WorkerStatsQuery {
     /// `sector`, `region` (district), `nationality`, `employer` or `level`.
     pub group_by: String,
-    /// The date to count on (YYYY-MM-DD; default today).
+    /// The date to count on (YYYY-MM-DD, 1900-01-01 to 2100-12-31; default today).
     pub as_of: Option<String>,
     /// Kemendagri region prefix, e.g. `64.02` (Kukar) or `64.02.12` (Tabang).
     pub region: Option<String>,
+}
+
+/// The dates statistics can be asked about (`as_of`), inclusive.
+pub const AS_OF_RANGE: (NaiveDate, NaiveDate) = (
+    match NaiveDate::from_ymd_opt(1900, 1, 1) {
+        Some(d) => d,
+        None => NaiveDate::MIN,
+    },
+    match NaiveDate::from_ymd_opt(2100, 12, 31) {
+        Some(d) => d,
+        None => NaiveDate::MAX,
+    },
+);
+
+/// `as_of`: a real date within [`AS_OF_RANGE`].
+fn as_of_param(ck: &mut Checker, v: Option<&str>) -> Option<Option<NaiveDate>> {
+    let parsed = date_param(ck, "as_of", v)?;
+    let (first, last) = AS_OF_RANGE;
+    match parsed {
+        Some(d) if d < first || d > last => {
+            ck.check::<NaiveDate>(
+                "as_of",
+                Err(sinergi_domain::FieldError::new(
+                    "out_of_range",
+                    format!("as_of must be from {first} to {last}"),
+                )),
+            );
+            None
+        }
+        other => Some(other),
+    }
+}
+
+/// `days` before `date`, or the earliest date there is (never a panic).
+fn days_before(date: NaiveDate, days: u64) -> NaiveDate {
+    date.checked_sub_days(Days::new(days))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 fn common_params(
@@ -216,7 +253,7 @@ fn common_params(
     region: Option<&str>,
 ) -> Result<(NaiveDate, Option<RegionCode>), ApiError> {
     let mut ck = Checker::default();
-    let as_of = date_param(&mut ck, "as_of", as_of);
+    let as_of = as_of_param(&mut ck, as_of);
     let region = ck.check_opt("region", region, RegionCode::parse);
     ck.finish()?;
     Ok((passed(as_of)?.unwrap_or_else(today), passed(region)?))
@@ -363,7 +400,7 @@ fn gap_row(key: String, label: String, permitted: u64, seen: u64) -> GapRow {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PresenceStatsQuery {
-    /// The date (YYYY-MM-DD; default today).
+    /// The date (YYYY-MM-DD, 1900-01-01 to 2100-12-31; default today).
     pub as_of: Option<String>,
     /// Kemendagri region prefix.
     pub region: Option<String>,
@@ -415,7 +452,7 @@ pub async fn presence_stats(
         let (Some(d), Some(n)) = (district, p.headcount) else {
             continue;
         };
-        if p.observed_on < as_of - Duration::days(90) || !within(Some(d), &region) {
+        if p.observed_on < days_before(as_of, 90) || !within(Some(d), &region) {
             continue;
         }
         let k = (
@@ -442,7 +479,7 @@ pub async fn presence_stats(
         let Some(d) = district_of(p.region_code.as_str()) else {
             continue;
         };
-        if p.observed_on < as_of - Duration::days(30) || !within(Some(&d), &region) {
+        if p.observed_on < days_before(as_of, 30) || !within(Some(&d), &region) {
             continue;
         }
         named.insert((

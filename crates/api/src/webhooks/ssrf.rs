@@ -5,7 +5,7 @@
 //! (so a DNS answer that changes between the check and the connection cannot
 //! slip through).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use reqwest::Url;
@@ -91,24 +91,40 @@ pub fn internal_kind(ip: IpAddr) -> Option<&'static str> {
                 Some("link-local")
             } else if s[0] & 0xffc0 == 0xfec0 {
                 Some("site-local")
+            } else if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+                // NAT64 well-known prefix (64:ff9b::/96): judge the IPv4 address it stands for.
+                v4_kind(embedded(s[6], s[7]))
             } else if s[0] == 0x64 && s[1] == 0xff9b {
-                // NAT64: judge the IPv4 address it stands for.
-                v4_kind(Ipv4Addr::new(
-                    (s[6] >> 8) as u8,
-                    s[6] as u8,
-                    (s[7] >> 8) as u8,
-                    s[7] as u8,
-                ))
+                // Local-use NAT64 (64:ff9b:1::/48) leads into the operator's own network.
+                Some("reserved (local-use NAT64)")
+            } else if s[0] == 0x2002 {
+                // 6to4 (2002:AABB:CCDD::/48) reaches the IPv4 address AA.BB.CC.DD.
+                v4_kind(embedded(s[1], s[2]))
+            } else if s[0] == 0x2001 && s[1] == 0 {
+                // Teredo (2001::/32) embeds a server and an (inverted) client
+                // IPv4 address; a relic no webhook endpoint needs.
+                Some("reserved (Teredo)")
             } else if s[0] == 0x2001 && s[1] == 0x0db8 {
                 Some("documentation")
-            } else if v6 == Ipv6Addr::from([0u16, 0, 0, 0, 0, 0, s[6], s[7]]) {
-                // Deprecated IPv4-compatible form.
-                Some("reserved")
+            } else if s[0..4] == [0x0100, 0, 0, 0] {
+                Some("reserved (discard)")
+            } else if s[0..6] == [0, 0, 0, 0, 0, 0] || s[0..6] == [0, 0, 0, 0, 0xffff, 0] {
+                // Deprecated IPv4-compatible (::a.b.c.d) and IPv4-translated
+                // (::ffff:0:a.b.c.d) forms: never a legitimate target.
+                Some("reserved (embeds an IPv4 address)")
+            } else if s[4] & 0xfdff == 0 && s[5] == 0x5efe {
+                // ISATAP interface identifier (…:0:5efe:a.b.c.d) tunnels to that IPv4 address.
+                v4_kind(embedded(s[6], s[7]))
             } else {
                 None
             }
         }
     }
+}
+
+/// The IPv4 address held in two 16-bit groups.
+fn embedded(hi: u16, lo: u16) -> Ipv4Addr {
+    Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo))
 }
 
 fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
@@ -280,6 +296,57 @@ mod tests {
             assert!(kind(ip).is_some(), "{ip} should be internal");
         }
         for ip in ["8.8.8.8", "36.66.1.1", "172.32.0.1", "2001:4860::8888"] {
+            assert_eq!(kind(ip), None, "{ip} is public");
+        }
+    }
+
+    #[test]
+    fn ipv6_forms_embedding_an_internal_ipv4_address_are_refused() {
+        let cases = [
+            // IPv4-mapped
+            ("::ffff:127.0.0.1", "loopback"),
+            ("::ffff:7f00:1", "loopback"),
+            ("::ffff:192.168.0.10", "private"),
+            ("::ffff:169.254.169.254", "link-local"),
+            // IPv4-compatible (deprecated): refused whatever it embeds
+            ("::127.0.0.1", "reserved (embeds an IPv4 address)"),
+            ("::10.1.2.3", "reserved (embeds an IPv4 address)"),
+            ("::8.8.8.8", "reserved (embeds an IPv4 address)"),
+            // IPv4-translated
+            ("::ffff:0:127.0.0.1", "reserved (embeds an IPv4 address)"),
+            // 6to4
+            ("2002:7f00:0001::", "loopback"),
+            ("2002:7f00:1::1", "loopback"),
+            ("2002:0a00:0001:1::5", "private"),
+            ("2002:a9fe:a9fe::", "link-local"),
+            ("2002:c0a8:0101::1", "private"),
+            ("2002:6440:0001::", "shared (carrier-grade NAT)"),
+            // NAT64 well-known prefix
+            ("64:ff9b::127.0.0.1", "loopback"),
+            ("64:ff9b::7f00:1", "loopback"),
+            ("64:ff9b::10.0.0.1", "private"),
+            ("64:ff9b::169.254.169.254", "link-local"),
+            // Local-use NAT64
+            ("64:ff9b:1::a00:1", "reserved (local-use NAT64)"),
+            // Teredo: server 127.0.0.1, client 10.0.0.1 (inverted)
+            ("2001:0:7f00:1::f5ff:fffe", "reserved (Teredo)"),
+            ("2001::1", "reserved (Teredo)"),
+            // ISATAP with a private IPv4 address
+            ("2001:4860:1:2:0:5efe:10.0.0.1", "private"),
+            ("2001:4860:1:2:200:5efe:127.0.0.1", "loopback"),
+        ];
+        for (ip, expected) in cases {
+            assert_eq!(kind(ip), Some(expected), "{ip}");
+            let err = check_ip(ip.parse().unwrap()).unwrap_err();
+            assert_eq!(err.code, "target_not_allowed", "{ip}: {err}");
+        }
+        // The same forms around public IPv4 addresses are not internal.
+        for ip in [
+            "::ffff:8.8.8.8",
+            "2002:0808:0808::1",
+            "64:ff9b::8.8.8.8",
+            "2001:4860:1:2:0:5efe:8.8.8.8",
+        ] {
             assert_eq!(kind(ip), None, "{ip} is public");
         }
     }
