@@ -55,3 +55,35 @@ fn api_operations_declare_bearer_security() {
     }
     assert!(checked > 0);
 }
+
+/// Every `$ref` of the document names a schema it defines (generators and
+/// Swagger UI fail on a dangling one).
+#[test]
+fn every_reference_resolves() {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        ("$ref", Value::String(r)) => out.push(r.clone()),
+                        _ => walk(x, out),
+                    }
+                }
+            }
+            Value::Array(xs) => xs.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let doc = serde_json::to_value(sinergi_api::openapi()).expect("document");
+    let mut refs = Vec::new();
+    walk(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    let dangling: Vec<&String> = refs
+        .iter()
+        .filter(|r| {
+            let name = r.rsplit('/').next().unwrap_or_default();
+            doc["components"]["schemas"].get(name).is_none()
+        })
+        .collect();
+    assert!(dangling.is_empty(), "dangling references: {dangling:?}");
+}

@@ -24,6 +24,7 @@ pub struct PurposeHeaders {
     /// Why you read this personal data (must be registered for your client);
     /// missing is 400, not registered is 403.
     #[serde(rename = "X-Purpose")]
+    #[param(inline)]
     pub purpose: sinergi_domain::Purpose,
     /// Your case or letter reference (1-64 characters A-Z, 0-9, space, - _ . /),
     /// kept in the audit log.
@@ -40,6 +41,7 @@ pub struct PurposeWhenPersonal {
     /// required when the answer includes workers, residence permits,
     /// assignments, presence reports or findings.
     #[serde(rename = "X-Purpose")]
+    #[param(inline)]
     pub purpose: Option<sinergi_domain::Purpose>,
     /// Your case or letter reference, kept in the audit log.
     #[serde(rename = "X-Case-Ref")]
