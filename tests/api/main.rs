@@ -64,6 +64,7 @@ mod logs;
 mod metrics;
 mod migrations;
 mod openapi;
+mod policy;
 mod records;
 mod rules;
 mod stats_safety;

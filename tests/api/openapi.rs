@@ -87,3 +87,39 @@ fn every_reference_resolves() {
         .collect();
     assert!(dangling.is_empty(), "dangling references: {dangling:?}");
 }
+
+/// Before: X-Purpose was pasted by hand, declared on three writes that never
+/// check it and missing on three reads that require it. Now every read of a
+/// personal record type (by the type table) and of findings declares it
+/// required, and no write declares it.
+#[test]
+fn purpose_is_declared_exactly_on_personal_reads() {
+    let doc = serde_json::to_value(sinergi_api::openapi()).expect("document");
+    let mut personal_reads = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let collection = path
+            .strip_prefix("/api/v1/")
+            .and_then(|p| p.split('/').next())
+            .unwrap_or_default();
+        let personal = collection == "findings"
+            || sinergi_domain::RecordType::from_name(collection)
+                .is_some_and(|t| t.is_personal());
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let purpose = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["name"] == "X-Purpose" && p["in"] == "header");
+            if method == "get" && personal {
+                let p = purpose.unwrap_or_else(|| panic!("GET {path} does not declare X-Purpose"));
+                assert_eq!(p["required"], true, "GET {path}");
+                personal_reads += 1;
+            } else if method != "get" && !path.starts_with("/api/v1/subscriptions") {
+                assert!(purpose.is_none(), "{method} {path} declares X-Purpose");
+            }
+        }
+    }
+    // workers (list, item, access log), four record collections and items, findings.
+    assert_eq!(personal_reads, 11);
+}
