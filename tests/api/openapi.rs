@@ -102,8 +102,7 @@ fn purpose_is_declared_exactly_on_personal_reads() {
             .and_then(|p| p.split('/').next())
             .unwrap_or_default();
         let personal = collection == "findings"
-            || sinergi_domain::RecordType::from_name(collection)
-                .is_some_and(|t| t.is_personal());
+            || sinergi_domain::RecordType::from_name(collection).is_some_and(|t| t.is_personal());
         for method in METHODS {
             let Some(op) = item.get(method) else { continue };
             let purpose = op["parameters"]

@@ -186,6 +186,8 @@ fn apply(
     pending: &mut Pending,
     lookups: &mut Lookups,
 ) -> Result<Stored, StoreError> {
+    // Kind and scopes first: no record is read for a write that may never be made.
+    prov.allow(w.record.record_type(), &[])?;
     let previous = records::find_target(c, rw, lookups)?;
     let regions = locate(c, prov, (w, rw), previous.as_ref(), lookups)?;
     prov.allow(w.record.record_type(), &regions)?;

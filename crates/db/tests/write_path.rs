@@ -1,0 +1,459 @@
+//! The persistence crate's write path without HTTP, on SQLite and PostgreSQL:
+//! store, update, identical re-push, reference failures, the access policy
+//! on where a record lies, ownership, concurrent upserts, batches, withdrawal.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::{json, Value};
+use sinergi_db::records::{IfMatch, WriteOutcome};
+use sinergi_db::store::{self, BatchMode, BatchOutcome, Provenance, Write};
+use sinergi_db::{audit, changes, findings, Backend, Db, StoreError};
+use sinergi_domain::access::{Denial, Scope};
+use sinergi_domain::records::AnyRecord;
+use sinergi_domain::{AgencyKind, RecordType, RegionCode};
+
+/// A database for one test, removed afterwards.
+struct TestDb {
+    db: Db,
+    drop_pg: Option<(String, String)>,
+    dir: Option<std::path::PathBuf>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.drop_pg {
+            if let Ok(mut c) = PgConnection::establish(admin) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut c);
+            }
+        }
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+fn open(backend: Backend) -> Option<TestDb> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (url, drop_pg, dir) = match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("sinergi-db-test-{id}"));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            (format!("sqlite://{}/t.db", dir.display()), None, Some(dir))
+        }
+        Backend::Postgres => {
+            let admin = std::env::var("SINERGI_TEST_PG_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let mut c = match PgConnection::establish(&admin) {
+                Ok(c) => c,
+                Err(e) if std::env::var("CI").is_ok_and(|v| !v.is_empty()) => {
+                    panic!("PostgreSQL at {admin} is unreachable and CI is set: {e}")
+                }
+                Err(e) => {
+                    eprintln!("skipping: PostgreSQL at {admin} is unreachable ({e})");
+                    return None;
+                }
+            };
+            let name = format!("sinergi_w_{id}");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut c)
+                .expect("create database");
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            (format!("{base}/{name}"), Some((admin.clone(), name)), None)
+        }
+    };
+    let db = Db::connect(&url, 8).expect("connect");
+    db.migrate().expect("migrate");
+    for (code, kind, jurisdiction) in [
+        ("IMI", "immigration", None),
+        ("IMI2", "immigration", None),
+        ("KEMNAKER", "manpower", None),
+        ("MP-TGR", "manpower", Some("64.02.06")),
+        ("KESBANG", "regional", None),
+    ] {
+        db.write(|c| {
+            use sinergi_db::schema::agencies::dsl as a;
+            diesel::insert_into(a::agencies)
+                .values((
+                    a::code.eq(code),
+                    a::name.eq(code),
+                    a::kind.eq(kind),
+                    a::jurisdiction.eq(jurisdiction),
+                    a::created_at.eq(Utc::now().naive_utc()),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+        .expect("agency");
+    }
+    Some(TestDb { db, drop_pg, dir })
+}
+
+use diesel::ExpressionMethods;
+
+fn prov(agency: &str, kind: AgencyKind, jurisdiction: Option<&str>) -> Provenance {
+    Provenance {
+        agency_code: agency.into(),
+        agency_kind: kind,
+        jurisdiction: jurisdiction.map(|j| RegionCode::parse(j).expect("region")),
+        client_id: format!("{agency}-client"),
+        scopes: vec![Scope::RecordsRead, Scope::RecordsWrite],
+        request_id: format!("req-{}", uuid::Uuid::new_v4()),
+        purpose: None,
+        case_ref: None,
+        action: "write",
+    }
+}
+
+fn imi() -> Provenance {
+    prov("IMI", AgencyKind::Immigration, None)
+}
+
+fn kemnaker() -> Provenance {
+    prov("KEMNAKER", AgencyKind::Manpower, None)
+}
+
+const NIB: &str = "9120001234567";
+
+fn record(t: RecordType, v: Value) -> AnyRecord {
+    AnyRecord::from_value(t, v).expect("a valid record")
+}
+
+fn permit(no: &str, passport: &str, valid_until: &str) -> Write {
+    let today = sinergi_db::findings::engine::today();
+    let from = today - chrono::Duration::days(30);
+    Write {
+        record: record(
+            RecordType::ResidencePermit,
+            json!({"permit_no": no,
+                   "worker": {"passport_no": passport, "nationality": "CHN", "full_name": "ZHANG WEI",
+                              "sex": "M", "birth_date": "1985-04-12", "passport_expires_on": null},
+                   "kind": "ITAS", "visa_index": "E23", "sponsor_nib": NIB,
+                   "issued_on": from, "valid_from": from, "valid_until": valid_until,
+                   "issuing_office": null, "address_region_code": "64.02.06", "status": "active"}),
+        ),
+        if_match: None,
+    }
+}
+
+fn approval(no: &str, nib: &str, scope: &str) -> Write {
+    Write {
+        record: record(
+            RecordType::RptkaApproval,
+            json!({"approval_no": no, "employer_nib": nib, "type": "new",
+                   "issued_on": "2026-01-01", "valid_from": "2026-01-01", "valid_until": "2030-12-31",
+                   "location_scope": [scope],
+                   "positions": [{"code": "P01", "title": "Engineer", "level": "professional",
+                                  "headcount": 2, "closed_position": false}],
+                   "status": "active"}),
+        ),
+        if_match: None,
+    }
+}
+
+fn assignment(sref: &str, approval_no: &str) -> Write {
+    Write {
+        record: record(
+            RecordType::Assignment,
+            json!({"source_ref": sref,
+                   "worker": {"passport_no": "E51234567", "nationality": "CHN", "full_name": "ZHANG WEI",
+                              "sex": null, "birth_date": null, "passport_expires_on": null},
+                   "approval_no": approval_no, "position_code": "P01", "employer_nib": NIB,
+                   "start_on": "2026-01-01", "end_on": "2030-06-30", "status": "active",
+                   "companion": null, "legacy_notifikasi_no": null}),
+        ),
+        if_match: None,
+    }
+}
+
+fn employer(region: &str, name: &str) -> Write {
+    Write {
+        record: record(
+            RecordType::Employer,
+            json!({"nib": NIB, "npwp": null, "name": name, "capital": "PMA", "kbli": ["05100"],
+                   "sector": "mining", "address": null, "region_code": region}),
+        ),
+        if_match: None,
+    }
+}
+
+fn feed(db: &Db) -> Vec<changes::ChangeRow> {
+    db.read(|c| changes::list_after(c, 0, &[], 1000))
+        .expect("feed")
+}
+
+fn events(db: &Db) -> Vec<audit::AuditRow> {
+    db.read(|c| audit::list(c, &audit::AuditFilter::default(), 0, 1000))
+        .expect("audit")
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[test] fn $name() { if let Some(t) = super::open(sinergi_db::Backend::Sqlite) { super::$name(&t.db); } } )* }
+        mod postgres { $( #[test] fn $name() { if let Some(t) = super::open(sinergi_db::Backend::Postgres) { super::$name(&t.db); } } )* }
+    };
+}
+
+both!(
+    store_resolves_audits_announces_and_recomputes,
+    update_bumps_the_version_and_if_match_guards_it,
+    identical_repush_changes_nothing,
+    references_must_exist_and_fit,
+    the_policy_refuses_where_the_record_lies,
+    only_the_creator_changes_its_record,
+    concurrent_upserts_make_one_record,
+    batches_per_item_atomic_and_dry_run,
+    withdrawal_is_a_tombstone,
+);
+
+fn store_resolves_audits_announces_and_recomputes(db: &Db) {
+    let p = imi();
+    let s = store::store_one(db, &p, &permit("ITAS-1", "E51234567", "2030-12-31")).expect("stored");
+    assert_eq!((s.outcome, s.row.version), (WriteOutcome::Created, 1));
+    let worker = s.row.worker_id.clone().expect("a worker");
+    let ev = events(db);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].client_id.as_deref(), Some("IMI-client"));
+    assert_eq!(ev[0].request_id, p.request_id);
+    assert_eq!(ev[0].subject_worker_id.as_deref(), Some(worker.as_str()));
+    assert_eq!((ev[0].action.as_str(), ev[0].status), ("write", 201));
+    let f = feed(db);
+    let upserts: Vec<_> = f
+        .iter()
+        .filter(|c| c.record_type == "residence_permit")
+        .collect();
+    assert_eq!(upserts.len(), 1);
+    let payload: Value =
+        serde_json::from_str(upserts[0].payload.as_deref().expect("payload")).unwrap();
+    assert_eq!(payload["id"], "ITAS-1");
+    assert_eq!(payload["worker"]["passport_no"], "E51234567");
+    assert_eq!(payload["worker_id"], worker.as_str());
+    assert_eq!(payload["meta"]["version"], 1);
+    let open: Vec<String> = db
+        .read(|c| findings::of_subject(c, "worker", &worker))
+        .expect("findings")
+        .into_iter()
+        .filter(|f| f.status == "open")
+        .map(|f| f.rule)
+        .collect();
+    assert!(
+        open.contains(&"PERMIT_WITHOUT_ASSIGNMENT".to_string()),
+        "{open:?}"
+    );
+}
+
+fn update_bumps_the_version_and_if_match_guards_it(db: &Db) {
+    store::store_one(db, &imi(), &permit("ITAS-1", "E51234567", "2030-12-31")).expect("stored");
+    let s = store::store_one(db, &imi(), &permit("ITAS-1", "E51234567", "2031-12-31"))
+        .expect("updated");
+    assert_eq!((s.outcome, s.row.version), (WriteOutcome::Updated, 2));
+    let permits = feed(db)
+        .into_iter()
+        .filter(|c| c.record_type == "residence_permit")
+        .count();
+    assert_eq!(permits, 2);
+    let mut stale = permit("ITAS-1", "E51234567", "2032-12-31");
+    stale.if_match = Some(IfMatch::Version(1));
+    match store::store_one(db, &imi(), &stale) {
+        Err(StoreError::PreconditionFailed { current }) => assert_eq!(current, Some(2)),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn identical_repush_changes_nothing(db: &Db) {
+    store::store_one(db, &imi(), &permit("ITAS-1", "E51234567", "2030-12-31")).expect("stored");
+    let before = feed(db).len();
+    let s =
+        store::store_one(db, &imi(), &permit("ITAS-1", "E51234567", "2030-12-31")).expect("again");
+    assert_eq!((s.outcome, s.row.version), (WriteOutcome::Unchanged, 1));
+    assert_eq!(feed(db).len(), before, "no change for an identical re-push");
+    assert_eq!(events(db).len(), 2, "the re-push is audited all the same");
+}
+
+fn references_must_exist_and_fit(db: &Db) {
+    match store::store_one(db, &kemnaker(), &assignment("A-1", "KEP-1")) {
+        Err(StoreError::Reference { field, code, .. }) => {
+            assert_eq!((field.as_str(), code), ("approval_no", "unknown_approval"))
+        }
+        other => panic!("{other:?}"),
+    }
+    store::store_one(
+        db,
+        &kemnaker(),
+        &approval("KEP-2", "9120000000009", "64.02"),
+    )
+    .expect("approval");
+    match store::store_one(db, &kemnaker(), &assignment("A-1", "KEP-2")) {
+        Err(StoreError::Reference { code, .. }) => assert_eq!(code, "employer_mismatch"),
+        other => panic!("{other:?}"),
+    }
+    let stored = db
+        .read(|c| sinergi_db::records::get_records(c, "assignment", &["A-1".to_string()]))
+        .expect("read");
+    assert!(stored.is_empty());
+    assert!(feed(db).iter().all(|c| c.record_type != "assignment"));
+}
+
+fn the_policy_refuses_where_the_record_lies(db: &Db) {
+    match store::store_one(
+        db,
+        &kemnaker(),
+        &permit("ITAS-1", "E51234567", "2030-12-31"),
+    ) {
+        Err(StoreError::Denied(Denial::KindNotAllowed(..))) => {}
+        other => panic!("{other:?}"),
+    }
+    let limited = prov("MP-TGR", AgencyKind::Manpower, Some("64.02.06"));
+    match store::store_one(db, &limited, &employer("64.03.01", "PT Elsewhere")) {
+        Err(StoreError::Denied(Denial::OutsideJurisdiction { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+    store::store_one(db, &kemnaker(), &approval("KEP-1", NIB, "64.03")).expect("approval");
+    match store::store_one(db, &limited, &assignment("A-1", "KEP-1")) {
+        Err(StoreError::Denied(Denial::OutsideJurisdiction { region, .. })) => {
+            assert_eq!(region.as_str(), "64.03")
+        }
+        other => panic!("{other:?}"),
+    }
+    // An employer located outside cannot be moved in by a limited agency.
+    store::store_one(db, &imi(), &employer("64.72.01", "PT Samarinda")).expect("employer");
+    match store::store_one(db, &limited, &employer("64.02.06", "PT Moved")) {
+        Err(StoreError::Denied(Denial::OutsideJurisdiction { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+fn only_the_creator_changes_its_record(db: &Db) {
+    store::store_one(db, &imi(), &permit("ITAS-1", "E51234567", "2030-12-31")).expect("stored");
+    let other = prov("IMI2", AgencyKind::Immigration, None);
+    match store::store_one(db, &other, &permit("ITAS-1", "E51234567", "2031-12-31")) {
+        Err(StoreError::OwnedByOtherAgency) => {}
+        other => panic!("{other:?}"),
+    }
+    // Employers are shared master data.
+    store::store_one(db, &imi(), &employer("64.02.06", "PT A")).expect("employer");
+    let s =
+        store::store_one(db, &kemnaker(), &employer("64.02.06", "PT A Renamed")).expect("shared");
+    assert_eq!(
+        (s.outcome, s.row.version, s.row.agency_code.as_str()),
+        (WriteOutcome::Updated, 2, "KEMNAKER")
+    );
+}
+
+fn concurrent_upserts_make_one_record(db: &Db) {
+    let db = Arc::new(db.clone());
+    let outcomes: Vec<WriteOutcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let db = db.clone();
+                s.spawn(move || {
+                    store::store_one(&db, &imi(), &permit("ITAS-1", "E51234567", "2030-12-31"))
+                        .expect("stored")
+                        .outcome
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let created = outcomes
+        .iter()
+        .filter(|o| **o == WriteOutcome::Created)
+        .count();
+    let unchanged = outcomes
+        .iter()
+        .filter(|o| **o == WriteOutcome::Unchanged)
+        .count();
+    assert_eq!((created, unchanged), (1, 7), "{outcomes:?}");
+    let rows = db
+        .read(|c| sinergi_db::records::get_records(c, "residence_permit", &["ITAS-1".to_string()]))
+        .expect("read");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].version, 1);
+    let permits = feed(&db)
+        .into_iter()
+        .filter(|c| c.record_type == "residence_permit")
+        .count();
+    assert_eq!(permits, 1);
+}
+
+fn batches_per_item_atomic_and_dry_run(db: &Db) {
+    let batch = vec![
+        permit("ITAS-1", "E51234567", "2030-12-31"),
+        assignment("A-1", "KEP-404"),
+        permit("ITAS-2", "E51234568", "2030-12-31"),
+    ];
+    let mut p = imi();
+    p.action = "batch_write";
+    // The assignment is manpower's: immigration's batch fails on it alone.
+    match store::store_batch(db, &p, &batch, BatchMode::PerItem, false).expect("batch") {
+        BatchOutcome::Applied(r) => {
+            assert!(matches!(r[0], Ok(ref s) if s.outcome == WriteOutcome::Created));
+            assert!(matches!(r[1], Err(StoreError::Denied(_))), "{:?}", r[1]);
+            assert!(matches!(r[2], Ok(ref s) if s.outcome == WriteOutcome::Created));
+        }
+        other => panic!("{other:?}"),
+    }
+    let atomic = vec![
+        permit("ITAS-3", "E51234569", "2030-12-31"),
+        assignment("A-2", "KEP-404"),
+    ];
+    match store::store_batch(db, &p, &atomic, BatchMode::Atomic, false).expect("batch") {
+        BatchOutcome::Failed { index, .. } => assert_eq!(index, 1),
+        other => panic!("{other:?}"),
+    }
+    let dry = vec![permit("ITAS-4", "E51234570", "2030-12-31")];
+    match store::store_batch(db, &p, &dry, BatchMode::PerItem, true).expect("batch") {
+        BatchOutcome::Applied(r) => {
+            assert!(matches!(r[0], Ok(ref s) if s.outcome == WriteOutcome::Created))
+        }
+        other => panic!("{other:?}"),
+    }
+    let keys: Vec<String> = ["ITAS-1", "ITAS-2", "ITAS-3", "ITAS-4"]
+        .map(String::from)
+        .to_vec();
+    let mut stored: Vec<String> = db
+        .read(|c| sinergi_db::records::get_records(c, "residence_permit", &keys))
+        .expect("read")
+        .into_iter()
+        .map(|r| r.record_key)
+        .collect();
+    stored.sort();
+    assert_eq!(
+        stored,
+        ["ITAS-1", "ITAS-2"],
+        "the atomic batch and the dry run stored nothing"
+    );
+}
+
+fn withdrawal_is_a_tombstone(db: &Db) {
+    let reg = prov("KESBANG", AgencyKind::Regional, None);
+    let seen = Write {
+        record: record(
+            RecordType::PresenceReport,
+            json!({"source_ref": "P-1", "observed_on": "2026-11-30", "source": "field_check",
+                   "region_code": "64.02.06", "work_site_ref": null, "employer_nib": null,
+                   "worker": null, "headcount": 4, "activity": null, "notes": null}),
+        ),
+        if_match: None,
+    };
+    let s = store::store_one(db, &reg, &seen).expect("stored");
+    let key = s.row.record_key.clone();
+    match store::withdraw(db, &imi(), RecordType::PresenceReport, &key, None) {
+        Err(StoreError::OwnedByOtherAgency) => {}
+        other => panic!("{other:?}"),
+    }
+    store::withdraw(db, &reg, RecordType::PresenceReport, &key, None).expect("withdrawn");
+    let last = feed(db).pop().expect("a change");
+    assert_eq!(
+        (last.op.as_str(), last.version, last.record_key),
+        ("delete", 2, key)
+    );
+    assert!(last.payload.is_none());
+}
