@@ -9,7 +9,7 @@ use base64::Engine;
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
-use sinergi_db::identity;
+use sinergi_db::identity::{self, AgencyRow, ClientRow};
 use utoipa::{IntoParams, ToSchema};
 
 use super::caller::{Claims, Scope};
@@ -136,76 +136,104 @@ pub async fn issue_token(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    let steps = async {
+        let (form, client_id, secret) = credentials(&req, &body)?;
+        // The peer address is the TCP one (forwarding headers can be forged).
+        let addr = req
+            .peer_addr()
+            .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip());
+        let (client, agency) = check_client(&state, addr, client_id, secret).await?;
+        // A client's own token budget, counted once it has proved who it is (so
+        // unknown ids neither fill this map nor learn which ids exist).
+        if let Err(secs) = state.limiter.check(&format!("token:{}", client.client_id)) {
+            return Err(slow_down(secs));
+        }
+        let granted = granted_scopes(&client.scopes, form.scope.as_deref())?;
+        Ok(sign(&state, &client.client_id, &agency, granted))
+    };
+    steps.await.unwrap_or_else(|refusal| refusal)
+}
+
+/// The form and the client credentials (HTTP Basic or in the form, not both).
+// The refusal is the finished answer, returned once per request.
+#[allow(clippy::result_large_err)]
+fn credentials(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(TokenRequest, String, String), HttpResponse> {
     let form_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.starts_with("application/x-www-form-urlencoded"))
-        .unwrap_or(false);
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !form_type {
-        return oauth_error(
+        return Err(oauth_error(
             400,
             "invalid_request",
             "send the request as application/x-www-form-urlencoded",
-        );
+        ));
     }
-    let form: TokenRequest = match serde_urlencoded::from_bytes(&body) {
-        Ok(f) => f,
-        Err(_) => {
-            return oauth_error(
-                400,
-                "invalid_request",
-                "the form body could not be parsed (a parameter repeated?)",
-            )
-        }
-    };
+    let mut form: TokenRequest = serde_urlencoded::from_bytes(body).map_err(|_| {
+        oauth_error(
+            400,
+            "invalid_request",
+            "the form body could not be parsed (a parameter repeated?)",
+        )
+    })?;
     match form.grant_type.as_deref() {
         Some("client_credentials") => {}
-        None => return oauth_error(400, "invalid_request", "grant_type is required"),
+        None => {
+            return Err(oauth_error(
+                400,
+                "invalid_request",
+                "grant_type is required",
+            ))
+        }
         Some(_) => {
-            return oauth_error(
+            return Err(oauth_error(
                 400,
                 "unsupported_grant_type",
                 "only grant_type=client_credentials is supported",
-            )
+            ))
         }
     }
-    let basic = basic_credentials(&req);
-    let (client_id, secret) = match (basic, form.client_id, form.client_secret) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-            return oauth_error(
-                400,
-                "invalid_request",
-                "send client credentials either with HTTP Basic or in the form, not both",
-            )
-        }
-        (Some(pair), None, None) => pair,
-        (None, Some(id), Some(secret)) => (id, secret),
-        _ => {
-            return oauth_error(
-                401,
-                "invalid_client",
-                "client_id and client_secret are required",
-            )
-        }
-    };
-    // Every credential check costs an Argon2 hash: budget them per source
-    // address and overall before doing any work. The peer address is the TCP
-    // one (forwarding headers can be forged).
-    let addr = req
-        .peer_addr()
-        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip());
+    let (id, secret) = (form.client_id.take(), form.client_secret.take());
+    match (basic_credentials(req), id, secret) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(oauth_error(
+            400,
+            "invalid_request",
+            "send client credentials either with HTTP Basic or in the form, not both",
+        )),
+        (Some((id, secret)), None, None) | (None, Some(id), Some(secret)) => Ok((form, id, secret)),
+        _ => Err(oauth_error(
+            401,
+            "invalid_client",
+            "client_id and client_secret are required",
+        )),
+    }
+}
+
+/// The client and its agency when the secret checks out. Every check costs an
+/// Argon2 hash: budgeted per source address and overall before any work, run
+/// a few at a time off the request workers, and the same work for an unknown
+/// id (one lookup, one hash check) as for a known one.
+// The refusal is the finished answer, returned once per request.
+#[allow(clippy::result_large_err)]
+async fn check_client(
+    state: &AppState,
+    addr: IpAddr,
+    client_id: String,
+    secret: String,
+) -> Result<(ClientRow, AgencyRow), HttpResponse> {
     if let Err(refused) = state.token_attempts.check(addr) {
         let (AttemptRefused::Address(secs) | AttemptRefused::Overall(secs)) = refused;
-        return slow_down(secs);
+        return Err(slow_down(secs));
     }
-    let lookup_id = client_id.clone();
     let db = state.db.clone();
-    // Unknown and known ids do the same work: one lookup, one hash check.
     let checked = state
         .verify_gate
         .run(move || {
-            let found = db.read(|c| identity::find_client(c, &lookup_id))?;
+            let found = db.read(|c| identity::find_client(c, &client_id))?;
             Ok::<_, sinergi_db::StoreError>(match found {
                 Some((client, agency)) => {
                     let ok =
@@ -219,45 +247,53 @@ pub async fn issue_token(
             })
         })
         .await;
-    let (client, agency) = match checked {
-        Ok(Ok(Some(pair))) => pair,
-        Ok(Ok(None)) => {
-            return oauth_error(401, "invalid_client", "unknown client or wrong secret")
-        }
-        Err(GateError::Busy) => {
-            return temporarily_unavailable(
-                "too many token requests are being checked; retry in a second",
-            )
-        }
-        Ok(Err(_)) | Err(GateError::Failed) => {
-            return temporarily_unavailable(
-                "the service cannot check credentials right now; retry later",
-            )
-        }
-    };
-    // A client's own token budget, counted once it has proved who it is (so
-    // unknown ids neither fill this map nor learn which ids exist).
-    if let Err(secs) = state.limiter.check(&format!("token:{}", client.client_id)) {
-        return slow_down(secs);
+    match checked {
+        Ok(Ok(Some(pair))) => Ok(pair),
+        Ok(Ok(None)) => Err(oauth_error(
+            401,
+            "invalid_client",
+            "unknown client or wrong secret",
+        )),
+        Err(GateError::Busy) => Err(temporarily_unavailable(
+            "too many token requests are being checked; retry in a second",
+        )),
+        Ok(Err(_)) | Err(GateError::Failed) => Err(temporarily_unavailable(
+            "the service cannot check credentials right now; retry later",
+        )),
     }
-    let held: Vec<&str> = client.scopes.split_whitespace().collect();
-    let granted: Vec<String> = match form.scope.as_deref().map(str::trim) {
-        None | Some("") => held.iter().map(|s| s.to_string()).collect(),
-        Some(requested) => {
-            let mut out = Vec::new();
-            for s in requested.split_whitespace() {
+}
+
+/// The scopes a token gets: those asked for (each held by the client), or all it holds.
+// The refusal is the finished answer, returned once per request.
+#[allow(clippy::result_large_err)]
+fn granted_scopes(held: &str, requested: Option<&str>) -> Result<Vec<String>, HttpResponse> {
+    let held: Vec<&str> = held.split_whitespace().collect();
+    match requested.map(str::trim) {
+        None | Some("") => Ok(held.iter().map(|s| s.to_string()).collect()),
+        Some(requested) => requested
+            .split_whitespace()
+            .map(|s| {
                 if Scope::parse(s).is_err() || !held.contains(&s) {
-                    return oauth_error(
+                    Err(oauth_error(
                         400,
                         "invalid_scope",
                         &format!("scope {s} is unknown or not granted to this client"),
-                    );
+                    ))
+                } else {
+                    Ok(s.to_string())
                 }
-                out.push(s.to_string());
-            }
-            out
-        }
-    };
+            })
+            .collect(),
+    }
+}
+
+/// The signed token for `client`.
+fn sign(
+    state: &AppState,
+    client_id: &str,
+    agency: &AgencyRow,
+    granted: Vec<String>,
+) -> HttpResponse {
     let Some((kid, key)) = state.keys.signing() else {
         return HttpResponse::ServiceUnavailable().finish();
     };
@@ -266,7 +302,7 @@ pub async fn issue_token(
     let claims = Claims {
         iss: state.settings.issuer.clone(),
         aud: state.settings.audience.clone(),
-        sub: client.client_id.clone(),
+        sub: client_id.to_string(),
         iat: now,
         nbf: now,
         exp: now + ttl,
