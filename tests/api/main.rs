@@ -54,6 +54,7 @@ mod harness;
 mod accountability;
 mod attacks;
 mod auth;
+mod contract;
 mod dashboard;
 mod deploy;
 mod employers;

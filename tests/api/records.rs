@@ -243,7 +243,7 @@ async fn invalid_calendar_date_names_the_field(app: TestApp) {
         "validation_failed",
     )
     .await;
-    assert_field(&p, "valid_until", "invalid_value");
+    assert_field(&p, "valid_until", "invalid_date");
 }
 
 async fn only_the_owning_agency_kind_writes_permits(app: TestApp) {

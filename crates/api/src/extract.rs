@@ -96,6 +96,26 @@ pub fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
         }
         serde_json::error::Category::Io => ApiError::BadRequest("malformed_json", msg),
         serde_json::error::Category::Data => {
+            // chrono's words for a date that does not parse name no field and no fix.
+            const DATE_ERRORS: [&str; 5] = [
+                "input is out of range",
+                "input contains invalid characters",
+                "premature end of input",
+                "trailing input",
+                "input is not enough",
+            ];
+            if DATE_ERRORS.iter().any(|d| msg.starts_with(d)) {
+                let name = if path.is_empty() || path == "." {
+                    "the date"
+                } else {
+                    path.as_str()
+                };
+                return ApiError::Validation(vec![FieldProblem::new(
+                    path.clone(),
+                    "invalid_date",
+                    format!("{name} must be a real calendar date YYYY-MM-DD (got: {msg})"),
+                )]);
+            }
             let (field, code) = if msg.starts_with("unknown field") {
                 (path, "unknown_field")
             } else if msg.starts_with("missing field") {
@@ -259,10 +279,11 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
         .strip_prefix('"')
         .and_then(|x| x.strip_suffix('"'))
         .ok_or_else(bad)?;
+    // "0" is well-formed: no record is ever at version 0, so it answers 412.
     inner
         .parse::<i64>()
         .ok()
-        .filter(|n| *n >= 1)
+        .filter(|n| *n >= 0)
         .map(|n| Some(IfMatch::Version(n)))
         .ok_or_else(bad)
 }

@@ -138,7 +138,7 @@ fn if_match_of(
         .trim_matches('"')
         .parse::<i64>()
         .ok()
-        .filter(|n| *n >= 1)
+        .filter(|n| *n >= 0)
         .map(|n| Some(sinergi_db::records::IfMatch::Version(n)))
         .ok_or_else(bad)
 }
