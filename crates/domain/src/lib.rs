@@ -19,6 +19,7 @@ pub mod agency;
 pub mod assignment;
 pub mod closed_position;
 pub mod country;
+pub mod disclosure;
 pub mod document_no;
 pub mod employer;
 pub mod error;

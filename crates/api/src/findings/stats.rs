@@ -24,7 +24,7 @@ use sinergi_domain::records::{
 };
 
 /// Counts below this are not shown (k-anonymity threshold).
-pub const SUPPRESS_BELOW: u64 = 3;
+pub const SUPPRESS_BELOW: u64 = sinergi_domain::disclosure::SUPPRESS_BELOW;
 
 /// One group's count.
 #[derive(Debug, Serialize, ToSchema, Clone)]
@@ -35,7 +35,8 @@ pub struct GroupCount {
     pub label: String,
     /// Active foreign workers; null when suppressed.
     pub count: Option<u64>,
-    /// True when the true count is 1 or 2 and is therefore hidden.
+    /// True when the count is hidden: it is 1 or 2, or it would let such a
+    /// count be worked out from the others and the total.
     pub suppressed: bool,
 }
 
@@ -58,8 +59,9 @@ pub struct WorkerStats {
     pub group_by: String,
     /// Region prefix the count is limited to.
     pub region: Option<String>,
-    /// All active foreign workers in the region (each person once).
-    pub total: u64,
+    /// All active foreign workers in the region (each person once); null
+    /// when showing it would give a hidden group's count away.
+    pub total: Option<u64>,
     /// Counts per group, largest first.
     pub groups: Vec<GroupCount>,
     /// Counts from 1 to this minus one are suppressed.
@@ -313,6 +315,7 @@ pub async fn worker_stats(
         .unwrap_or_else(|| "unknown".into());
         *counts.entry(key).or_default() += 1;
     }
+    let exact: Vec<u64> = counts.values().copied().collect();
     let mut groups: Vec<GroupCount> = counts
         .into_iter()
         .map(|(k, n)| {
@@ -334,6 +337,15 @@ pub async fn worker_stats(
             cell(k, label, n)
         })
         .collect();
+    // No hidden count may be worked out from the total and the shown ones.
+    let shown = sinergi_domain::disclosure::protect(&exact);
+    for (g, hidden) in groups.iter_mut().zip(&shown.hidden) {
+        if *hidden {
+            g.count = None;
+            g.suppressed = true;
+        }
+    }
+    let total = (!shown.total_hidden).then_some(total);
     groups.sort_by(|a, b| {
         b.count
             .unwrap_or(0)
