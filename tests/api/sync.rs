@@ -438,6 +438,30 @@ async fn idempotency_key_replays_refuses_reuse_and_in_flight(app: TestApp) {
         "idempotency_key_in_flight",
     )
     .await;
+    // A claim its holder stopped renewing (the instance died mid-batch, and
+    // its transaction stored nothing) lapses within seconds: before, the
+    // retry got 409 for ten minutes.
+    let lapsed = (chrono::Utc::now().naive_utc()
+        - chrono::Duration::seconds(sinergi_db::idempotency::LEASE_SECONDS + 1))
+    .format("%Y-%m-%d %H:%M:%S");
+    let hash = {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(serde_json::to_vec(&body).unwrap());
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    app.db
+        .conn()
+        .unwrap()
+        .batch_execute(&format!(
+            "INSERT INTO idempotency_keys (client_id, idem_key, request_hash, state, created_at, updated_at) \
+             VALUES ('{client}', 'crashed', '{hash}', 'in_flight', '{lapsed}', '{lapsed}')"
+        ))
+        .unwrap();
+    let retried = json(batch(&app, &mp, &body, Some("crashed")).await, 200).await;
+    assert_eq!(retried["summary"]["failed"], 0, "{retried}");
 }
 
 async fn batch_over_the_limit_is_413(app: TestApp) {

@@ -25,8 +25,14 @@ pub enum IdemStart {
     Mismatch,
 }
 
-/// An attempt still in flight after this long is taken to be abandoned.
-const ABANDONED_AFTER_MINUTES: i64 = 10;
+/// How long a claim holds without being renewed: its holder renews it every
+/// [`RENEW_EVERY_SECONDS`] while it works, so a claim whose holder died (a
+/// crashed instance, a killed process) lapses within seconds and a retry, on
+/// any instance, proceeds. The dead holder's transaction stored nothing.
+pub const LEASE_SECONDS: i64 = 10;
+
+/// How often the holder of a claim renews it.
+pub const RENEW_EVERY_SECONDS: u64 = 3;
 
 /// Claims `key` for `client`; call in its own write transaction.
 pub fn begin(
@@ -64,8 +70,7 @@ pub fn begin(
             Ok(IdemStart::Proceed)
         }
         Some((_, state, _, _, updated))
-            if state == "in_flight"
-                && now - updated < Duration::minutes(ABANDONED_AFTER_MINUTES) =>
+            if state == "in_flight" && now - updated < Duration::seconds(LEASE_SECONDS) =>
         {
             Ok(IdemStart::InFlight)
         }
@@ -80,6 +85,23 @@ pub fn begin(
             Ok(IdemStart::Proceed)
         }
     }
+}
+
+/// Renews the claim on `key` while its request is being processed.
+pub fn renew(
+    conn: &mut DbConn,
+    client: &str,
+    key: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(
+        idempotency_keys::table
+            .find((client, key))
+            .filter(idempotency_keys::state.eq("in_flight")),
+    )
+    .set(idempotency_keys::updated_at.eq(now))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Stores the response of a finished request.

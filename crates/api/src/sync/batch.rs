@@ -353,10 +353,17 @@ pub async fn post_batch(
     let prov = caller.provenance("batch_write");
     let (atomic, dry_run) = (batch.atomic, batch.dry_run);
     let n = batch.operations.len();
+    // The claim is renewed while the batch runs, so it lapses soon after a crash.
+    let heartbeat = idem_key
+        .as_ref()
+        .map(|k| actix_web::rt::spawn(renew_claim(state.clone(), client.clone(), k.clone())));
     let run = web::block(move || execute(&db, &prov, &batch.operations, prepared, atomic, dry_run))
         .await
         .map_err(ApiError::from)
         .and_then(|r| r);
+    if let Some(h) = heartbeat {
+        h.abort();
+    }
     let (results, batch_failed) = match run {
         Ok(done) => done,
         Err(e) => {
@@ -547,6 +554,23 @@ fn respond(status: u16, body: String, replayed: bool) -> HttpResponse {
         resp.insert_header(("Idempotent-Replayed", "true"));
     }
     resp.body(body)
+}
+
+/// Renews the idempotency claim every few seconds until aborted.
+async fn renew_claim(state: web::Data<AppState>, client: String, key: String) {
+    let every = std::time::Duration::from_secs(idempotency::RENEW_EVERY_SECONDS);
+    loop {
+        actix_web::rt::time::sleep(every).await;
+        let db = state.db.clone();
+        let (c, k) = (client.clone(), key.clone());
+        let renewed = web::block(move || {
+            db.write(|conn| idempotency::renew(conn, &c, &k, Utc::now().naive_utc()))
+        })
+        .await;
+        if !matches!(renewed, Ok(Ok(()))) {
+            tracing::warn!("an idempotency claim could not be renewed");
+        }
+    }
 }
 
 async fn release(state: &AppState, key: &Option<String>, client: &str) {
