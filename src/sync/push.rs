@@ -137,11 +137,8 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
         if let Err(e) = send(&mut api, &args, &compiled, chunk, &key, &mut tally).await {
             progress.done();
             print_summary(&args, &tally, rows, unit, started.elapsed());
-            eprintln!(
-                "stopped at batch {} of {total_batches}; run the same command again to go on \
-                 (batches already done are not applied twice)",
-                index + 1
-            );
+            // This batch may or may not have been stored: the rerun replays it.
+            print_stop(ops.len() - index * size, unit, index + 1, total_batches);
             return Err(e);
         }
         let done = (index * size + chunk.len()).min(ops.len());
@@ -154,12 +151,14 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
             ),
             index + 1 == total_batches,
         );
-        if args.stop_after_batches == Some(index + 1) {
+        if args.stop_after_batches == Some(index + 1) && index + 1 < total_batches {
             progress.done();
             eprintln!(
                 "stopping after {} batches (--stop-after-batches)",
                 index + 1
             );
+            print_summary(&args, &tally, rows, unit, started.elapsed());
+            print_stop(ops.len() - done, unit, index + 2, total_batches);
             return Ok(75);
         }
     }
@@ -309,6 +308,16 @@ fn failures(compiled: &Compiled, op: &Op, problem: &Value) -> Vec<Failure> {
             one(field, &e["code"], &e["message"])
         })
         .collect()
+}
+
+/// Says on stdout, beside the summary, how many rows were not sent and where
+/// the same command goes on.
+fn print_stop(not_sent: usize, unit: &str, from_batch: usize, total_batches: usize) {
+    println!(
+        "not sent: {not_sent} {unit}s (batches {from_batch} to {total_batches} of {total_batches}); \
+         run the same command again to go on from batch {from_batch} \
+         (batches already stored are replayed, not applied twice)"
+    );
 }
 
 fn print_summary(args: &PushArgs, t: &Tally, rows: usize, unit: &str, took: Duration) {

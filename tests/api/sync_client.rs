@@ -257,6 +257,13 @@ async fn interrupted_push_resumes_without_duplicates(app: TestApp) {
     killed.extend(["--stop-after-batches", "1"]);
     let cut = job.push(&file, &killed).await;
     assert_eq!(cut.code, Some(75), "{cut:?}");
+    // The summary on stdout says what was not sent and where to go on.
+    assert!(cut.stdout.contains("created 1, updated 0"), "{cut:?}");
+    assert!(
+        cut.stdout
+            .contains("not sent: 2 lines (batches 2 to 3 of 3)"),
+        "{cut:?}"
+    );
     assert!(job.permit(&app, "2C11AA0001").await.is_some());
     assert!(job.permit(&app, "2C11AA0002").await.is_none());
     let rerun = job.push(&file, &opts).await;
