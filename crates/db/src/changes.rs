@@ -30,7 +30,9 @@ pub struct ChangeRow {
     pub worker_id: Option<String>,
     /// The record as it is after the change (JSON); none for a delete.
     pub payload: Option<String>,
-    /// Commit time.
+    /// When the change took its place in the feed: never earlier than the
+    /// change before it, so it grows with the position (the cursor stays the
+    /// watermark to resume from).
     pub changed_at: NaiveDateTime,
 }
 
@@ -75,6 +77,17 @@ pub fn append_many(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, StoreE
         .find(1)
         .select(change_head::seq)
         .first(conn)?;
+    // The head row is locked until this transaction commits, so changes take
+    // their places one transaction at a time: stamping them now, never before
+    // the change ahead of them, makes `changed_at` grow with the position.
+    let ahead: Option<NaiveDateTime> = changes::table
+        .filter(changes::seq.le(last - n))
+        .order(changes::seq.desc())
+        .select(changes::changed_at)
+        .first(conn)
+        .optional()?;
+    let now = chrono::Utc::now().naive_utc();
+    let at = ahead.map_or(now, |a| a.max(now));
     let rows: Vec<ChangeRow> = items
         .iter()
         .enumerate()
@@ -87,7 +100,7 @@ pub fn append_many(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, StoreE
             agency_code: c.agency_code.clone(),
             worker_id: c.worker_id.clone(),
             payload: c.payload.clone(),
-            changed_at: c.changed_at,
+            changed_at: at,
         })
         .collect();
     crate::insert_all!(conn, changes::table, &rows);

@@ -457,3 +457,53 @@ fn withdrawal_is_a_tombstone(db: &Db) {
     );
     assert!(last.payload.is_none());
 }
+
+mod feed_time {
+    use super::*;
+
+    fn changed_at_grows_with_the_position(db: &Db) {
+        // Eight writers at once: positions are taken one transaction at a
+        // time, and each change's time is never before the one ahead of it.
+        let db = Arc::new(db.clone());
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let db = db.clone();
+                s.spawn(move || {
+                    for i in 0..5 {
+                        let no = format!("ITAS-{t}-{i}");
+                        let passport = format!("E6{t}{i:06}");
+                        store::store_one(&db, &imi(), &permit(&no, &passport, "2030-12-31"))
+                            .expect("stored");
+                    }
+                });
+            }
+        });
+        let f = feed(&db);
+        assert!(f.len() >= 40, "{}", f.len());
+        for pair in f.windows(2) {
+            assert!(pair[0].seq < pair[1].seq);
+            assert!(
+                pair[0].changed_at <= pair[1].changed_at,
+                "{} at {} before {} at {}",
+                pair[0].seq,
+                pair[0].changed_at,
+                pair[1].seq,
+                pair[1].changed_at
+            );
+        }
+    }
+
+    #[test]
+    fn sqlite() {
+        if let Some(t) = open(Backend::Sqlite) {
+            changed_at_grows_with_the_position(&t.db);
+        }
+    }
+
+    #[test]
+    fn postgres() {
+        if let Some(t) = open(Backend::Postgres) {
+            changed_at_grows_with_the_position(&t.db);
+        }
+    }
+}

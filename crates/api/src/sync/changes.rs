@@ -34,7 +34,7 @@ pub struct Change {
     pub version: i64,
     /// Agency that made the change.
     pub agency: String,
-    /// Commit time.
+    /// When the change took its place in the feed; never decreases in feed order (resume from `cursor`, not from this time).
     pub changed_at: DateTime<Utc>,
     /// The record after the change, as the item endpoint shows it; null for a delete.
     #[schema(value_type = Option<Object>)]

@@ -77,7 +77,7 @@ pub struct WebhookEvent {
     pub version: i64,
     /// Agency that made the change.
     pub agency: String,
-    /// Commit time.
+    /// When the change took its place in the feed; never decreases in feed order.
     pub changed_at: DateTime<Utc>,
     /// The record as the API shows it to the subscribing client; null for a delete.
     pub record: Option<serde_json::Value>,
