@@ -223,12 +223,21 @@ fn execute(
             return Ok((results, true));
         }
     }
-    // The write path sees only the valid operations; `index` maps them back.
-    let (index, writes): (Vec<usize>, Vec<Write>) = prepared
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| p.as_ref().ok().map(|w| (i, w.clone())))
-        .unzip();
+    // The write path sees only the valid operations; `index` maps them back,
+    // and `invalid` keeps each refused operation's error at its place.
+    let mut index = Vec::with_capacity(prepared.len());
+    let mut writes = Vec::with_capacity(prepared.len());
+    let mut invalid: Vec<Option<ApiError>> = Vec::with_capacity(prepared.len());
+    for (i, p) in prepared.into_iter().enumerate() {
+        match p {
+            Ok(w) => {
+                index.push(i);
+                writes.push(w);
+                invalid.push(None);
+            }
+            Err(e) => invalid.push(Some(e)),
+        }
+    }
     let mode = if atomic {
         BatchMode::Atomic
     } else {
@@ -254,11 +263,11 @@ fn execute(
             let mut stored = stored.into_iter();
             let results = ops
                 .iter()
-                .zip(prepared)
+                .zip(invalid)
                 .enumerate()
                 .map(|(j, (op, p))| match p {
-                    Err(e) => failed(j, op, &e),
-                    Ok(_) => match stored.next() {
+                    Some(e) => failed(j, op, &e),
+                    None => match stored.next() {
                         Some(Ok(s)) => succeeded(j, op, &s),
                         Some(Err(e)) => failed(j, op, &ApiError::from(e)),
                         None => failed(j, op, &ApiError::Internal("result missing".into())),
