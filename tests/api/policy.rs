@@ -175,6 +175,13 @@ async fn client(app: &TestApp, code: &str, kind: &str, jurisdiction: &str) -> St
     app.token(&(c.client_id, c.client_secret)).await
 }
 
+/// The audit events matching `filter`, in chain order.
+fn audit_events(app: &TestApp, filter: AuditFilter) -> Vec<sinergi_db::audit::AuditRow> {
+    app.db
+        .read(|c| audit::list(c, &filter, 0, 1000))
+        .expect("audit")
+}
+
 async fn get(app: &TestApp, path: &str, token: &str, purpose: Declared) -> (u16, Value) {
     let mut req = app.get(path, token);
     match purpose {
@@ -235,21 +242,14 @@ async fn reads_follow_the_documented_policy(app: TestApp) {
                 }
             }
             // Every item read of the permit, granted or refused, is audited naming the person.
-            let events = app
-                .db
-                .read(|c| {
-                    audit::list(
-                        c,
-                        &AuditFilter {
-                            agency_code: Some(code.clone()),
-                            resource_type: Some("residence_permit".into()),
-                            ..Default::default()
-                        },
-                        0,
-                        100,
-                    )
-                })
-                .expect("audit");
+            let events = audit_events(
+                &app,
+                AuditFilter {
+                    agency_code: Some(code.clone()),
+                    resource_type: Some("residence_permit".into()),
+                    ..Default::default()
+                },
+            );
             let item_reads: Vec<&_> = events
                 .iter()
                 .filter(|e| e.resource_key.as_deref() == Some("ITAS-1"))
@@ -496,21 +496,14 @@ async fn findings_are_personal_data(app: TestApp) {
         200,
     )
     .await;
-    let events = app
-        .db
-        .read(|c| {
-            audit::list(
-                c,
-                &AuditFilter {
-                    agency_code: Some("REG-F".into()),
-                    resource_type: Some("finding".into()),
-                    ..Default::default()
-                },
-                0,
-                10,
-            )
-        })
-        .expect("audit");
+    let events = audit_events(
+        &app,
+        AuditFilter {
+            agency_code: Some("REG-F".into()),
+            resource_type: Some("finding".into()),
+            ..Default::default()
+        },
+    );
     let statuses: Vec<i32> = events.iter().map(|e| e.status).collect();
     assert_eq!(statuses, [400, 200], "{events:?}");
     assert_eq!(events[1].purpose.as_deref(), Some("supervision"));
@@ -529,21 +522,14 @@ async fn refused_read_names_the_person_in_the_audit_log(app: TestApp) {
     )
     .await;
     assert_eq!(status, 403);
-    let events = app
-        .db
-        .read(|c| {
-            audit::list(
-                c,
-                &AuditFilter {
-                    subject_worker_id: Some(ids.worker.clone()),
-                    status: Some(403),
-                    ..Default::default()
-                },
-                0,
-                10,
-            )
-        })
-        .expect("audit");
+    let events = audit_events(
+        &app,
+        AuditFilter {
+            subject_worker_id: Some(ids.worker.clone()),
+            status: Some(403),
+            ..Default::default()
+        },
+    );
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].agency_code.as_deref(), Some("REG-X"));
 }
