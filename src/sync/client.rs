@@ -1,7 +1,8 @@
 //! HTTP to a Sinergi server for batch jobs: a client-credentials token that
 //! is renewed before it expires (and when the server says `token_expired`),
-//! and bounded retries with backoff on 429 (honouring `Retry-After`), 502,
-//! 503, 504, connection errors and an idempotency key still in flight.
+//! and retries with backoff on 429, 502, 503, 504, connection errors and an
+//! idempotency key still in flight (honouring `Retry-After`), for long enough
+//! to outlast a server restart.
 
 use std::time::{Duration, Instant};
 
@@ -10,10 +11,10 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-/// Attempts per request (the first try plus retries).
-const ATTEMPTS: u32 = 7;
-/// Longest wait between attempts, whatever `Retry-After` says.
-const MAX_WAIT: Duration = Duration::from_secs(120);
+/// How long one request is retried: a restarted server (or one whose
+/// crashed predecessor still holds a batch's key for a few seconds) is back
+/// well within it.
+const RETRY_FOR: Duration = Duration::from_secs(120);
 
 /// A server answer.
 #[derive(Debug)]
@@ -80,6 +81,8 @@ pub struct Api {
     token: Option<(String, Instant)>,
     /// Shown on stderr when waiting before a retry.
     pub on_retry: fn(&str),
+    /// How long one request is retried before its last answer (or error) stands.
+    pub retry_for: Duration,
 }
 
 impl Api {
@@ -97,6 +100,7 @@ impl Api {
             client_secret: client_secret.to_string(),
             token: None,
             on_retry: |m| eprintln!("{m}"),
+            retry_for: RETRY_FOR,
         })
     }
 
@@ -104,6 +108,7 @@ impl Api {
     pub async fn send(&mut self, req: &Request<'_>) -> anyhow::Result<Reply> {
         let mut renewed = false;
         let mut attempt = 0;
+        let give_up = Instant::now() + self.retry_for;
         loop {
             attempt += 1;
             let token = self.token().await?;
@@ -122,8 +127,8 @@ impl Api {
             }
             let reply = match read(b.send().await).await {
                 Ok(r) => r,
-                Err(e) if attempt < ATTEMPTS => {
-                    self.pause(attempt, None, &format!("{e:#}")).await;
+                Err(e) if Instant::now() < give_up => {
+                    self.pause(attempt, None, give_up, &format!("{e:#}")).await;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -135,26 +140,25 @@ impl Api {
                 attempt -= 1;
                 continue;
             }
-            if retryable(&reply) && attempt < ATTEMPTS {
-                let after = reply
-                    .headers
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                self.pause(attempt, after, &reply.describe()).await;
+            if retryable(&reply) && Instant::now() < give_up {
+                let after = retry_after(&reply);
+                self.pause(attempt, after, give_up, &reply.describe()).await;
                 continue;
             }
             return Ok(reply);
         }
     }
 
-    async fn pause(&self, attempt: u32, after: Option<Duration>, why: &str) {
-        let wait = after.unwrap_or_else(|| backoff(attempt)).min(MAX_WAIT);
+    /// Waits before attempt `attempt + 1`: as `Retry-After` says, else a
+    /// growing backoff; never past `give_up` (the last attempt is made then).
+    async fn pause(&self, attempt: u32, after: Option<Duration>, give_up: Instant, why: &str) {
+        let left = give_up.saturating_duration_since(Instant::now());
+        let wait = after.unwrap_or_else(|| backoff(attempt)).min(left);
         (self.on_retry)(&format!(
-            "retrying in {:.1}s (attempt {}/{ATTEMPTS}): {why}",
+            "retrying in {:.1} s (attempt {}, retrying for {:.0} s more): {why}",
             wait.as_secs_f64(),
-            attempt + 1
+            attempt + 1,
+            left.as_secs_f64()
         ));
         tokio::time::sleep(wait).await;
     }
@@ -167,6 +171,7 @@ impl Api {
             }
         }
         let mut attempt = 0;
+        let give_up = Instant::now() + self.retry_for;
         let reply = loop {
             attempt += 1;
             let sent = self
@@ -178,11 +183,14 @@ impl Api {
                 .send()
                 .await;
             match read(sent).await {
-                Ok(r) if retryable(&r) && attempt < ATTEMPTS => {
-                    self.pause(attempt, None, &r.describe()).await
+                Ok(r) if retryable(&r) && Instant::now() < give_up => {
+                    self.pause(attempt, retry_after(&r), give_up, &r.describe())
+                        .await
                 }
                 Ok(r) => break r,
-                Err(e) if attempt < ATTEMPTS => self.pause(attempt, None, &format!("{e:#}")).await,
+                Err(e) if Instant::now() < give_up => {
+                    self.pause(attempt, None, give_up, &format!("{e:#}")).await
+                }
                 Err(e) => return Err(e),
             }
         };
@@ -212,16 +220,26 @@ fn retryable(r: &Reply) -> bool {
         || (r.status == StatusCode::CONFLICT && r.code() == "idempotency_key_in_flight")
 }
 
-/// 0.5 s, 1 s, 2 s, ... up to 30 s, with a little jitter so that many jobs
-/// restarted together do not retry in step.
+/// The server's `Retry-After` in seconds, if it gave one.
+fn retry_after(r: &Reply) -> Option<Duration> {
+    r.headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// 0.5 s, 1 s, 2 s, ... up to 10 s (a restarted server is noticed soon),
+/// with a little jitter so that many jobs restarted together do not retry in
+/// step.
 fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_millis(500) * 2u32.pow(attempt.saturating_sub(1).min(6));
+    let base = Duration::from_millis(500) * 2u32.pow(attempt.saturating_sub(1).min(5));
     let jitter = Duration::from_millis(u64::from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_millis() % 250),
     ));
-    base.min(Duration::from_secs(30)) + jitter
+    base.min(Duration::from_secs(10)) + jitter
 }
 
 async fn read(sent: reqwest::Result<reqwest::Response>) -> anyhow::Result<Reply> {
@@ -255,47 +273,54 @@ mod tests {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let log = Arc::new(Mutex::new(vec![]));
         let seen = log.clone();
-        std::thread::spawn(move || {
-            for (status, headers, body) in answers {
-                let Ok((stream, _)) = listener.accept() else {
-                    return;
-                };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let (mut first, mut auth, mut length) = (String::new(), String::new(), 0);
-                reader.read_line(&mut first).unwrap();
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap();
-                    let lower = line.to_ascii_lowercase();
-                    if let Some(v) = lower.strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap();
-                    }
-                    if lower.starts_with("authorization:") {
-                        // The bearer token itself, or just the scheme for Basic.
-                        let v = line[14..].trim();
-                        auth = v
-                            .strip_prefix("Bearer ")
-                            .unwrap_or_else(|| v.split(' ').next().unwrap_or(""))
-                            .to_string();
-                    }
-                    if line.trim().is_empty() {
-                        break;
-                    }
+        std::thread::spawn(move || serve(listener, answers, seen));
+        (url, log)
+    }
+
+    /// Answers the scripted requests on `listener`.
+    fn serve(
+        listener: TcpListener,
+        answers: Vec<(u16, &'static str, &'static str)>,
+        seen: Arc<Mutex<Vec<String>>>,
+    ) {
+        for (status, headers, body) in answers {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut first, mut auth, mut length) = (String::new(), String::new(), 0);
+            reader.read_line(&mut first).unwrap();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
                 }
-                reader.read_exact(&mut vec![0; length]).unwrap();
-                let target: Vec<&str> = first.split(' ').take(2).collect();
-                seen.lock()
-                    .unwrap()
-                    .push(format!("{} {auth}", target.join(" ")));
-                let mut out = stream;
-                let _ = write!(
+                if lower.starts_with("authorization:") {
+                    // The bearer token itself, or just the scheme for Basic.
+                    let v = line[14..].trim();
+                    auth = v
+                        .strip_prefix("Bearer ")
+                        .unwrap_or_else(|| v.split(' ').next().unwrap_or(""))
+                        .to_string();
+                }
+                if line.trim().is_empty() {
+                    break;
+                }
+            }
+            reader.read_exact(&mut vec![0; length]).unwrap();
+            let target: Vec<&str> = first.split(' ').take(2).collect();
+            seen.lock()
+                .unwrap()
+                .push(format!("{} {auth}", target.join(" ")));
+            let mut out = stream;
+            let _ = write!(
                     out,
                     "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n{body}",
                     body.len()
                 );
-            }
-        });
-        (url, log)
+        }
     }
 
     fn get(path: &str) -> Request<'_> {
@@ -342,11 +367,16 @@ mod tests {
     }
 
     #[test]
-    fn overload_is_retried_as_retry_after_says_and_only_so_often() {
+    fn overload_is_retried_as_retry_after_says_and_only_so_long() {
         let (url, log) = scripted(vec![
             (200, "", TOKEN_1),
             (503, "retry-after: 0\r\n", "{}"),
             (429, "retry-after: 0\r\n", "{}"),
+            (
+                409,
+                "retry-after: 0\r\n",
+                r#"{"code":"idempotency_key_in_flight"}"#,
+            ),
             (200, "", "{}"),
         ]);
         let mut api = Api::new(&url, "c", "s").unwrap();
@@ -354,14 +384,43 @@ mod tests {
             block_on(api.send(&get("/x"))).unwrap().status,
             StatusCode::OK
         );
-        assert_eq!(log.lock().unwrap().len(), 4);
+        assert_eq!(log.lock().unwrap().len(), 5);
 
+        // Retry-After 1 s and 1.5 s to retry: attempts at 0, 1 and 1.5 s.
         let mut answers = vec![(200, "", TOKEN_1)];
-        answers.extend((0..ATTEMPTS).map(|_| (503, "retry-after: 0\r\n", "{}")));
+        answers.extend((0..10).map(|_| (503, "retry-after: 1\r\n", "{}")));
         let (url, log) = scripted(answers);
         let mut api = Api::new(&url, "c", "s").unwrap();
+        api.retry_for = Duration::from_millis(1500);
+        let started = Instant::now();
         let reply = block_on(api.send(&get("/x"))).unwrap();
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(log.lock().unwrap().len(), 1 + ATTEMPTS as usize);
+        assert_eq!(log.lock().unwrap().len(), 1 + 3);
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_server_that_is_down_for_a_while_is_waited_for() {
+        // Nothing listens on the port for the first second (a restart).
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}");
+        let log = Arc::new(Mutex::new(vec![]));
+        let seen = log.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(1));
+            let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+            serve(listener, vec![(200, "", TOKEN_1), (200, "", "{}")], seen);
+        });
+        let mut api = Api::new(&url, "c", "s").unwrap();
+        api.retry_for = Duration::from_secs(20);
+        assert_eq!(
+            block_on(api.send(&get("/x"))).unwrap().status,
+            StatusCode::OK
+        );
+        assert_eq!(log.lock().unwrap().len(), 2);
     }
 }
