@@ -182,6 +182,21 @@ fn audit_events(app: &TestApp, filter: AuditFilter) -> Vec<sinergi_db::audit::Au
         .expect("audit")
 }
 
+/// One client per agency kind, limited to 64.02 (Tenggarong inside) and to
+/// 64.03 (Tenggarong outside): (kind, inside, agency code, token).
+async fn principals(app: &TestApp, prefix: &str) -> Vec<(&'static str, bool, String, String)> {
+    let mut out = Vec::new();
+    for kind in KINDS {
+        for (inside, j) in [(true, "64.02"), (false, "64.03")] {
+            let side = if inside { "IN" } else { "OUT" };
+            let code = format!("{prefix}{}-{side}", kind.to_uppercase());
+            let token = client(app, &code, kind, j).await;
+            out.push((kind, inside, code, token));
+        }
+    }
+    out
+}
+
 async fn get(app: &TestApp, path: &str, token: &str, purpose: Declared) -> (u16, Value) {
     let mut req = app.get(path, token);
     match purpose {
@@ -200,70 +215,62 @@ async fn get(app: &TestApp, path: &str, token: &str, purpose: Declared) -> (u16,
 async fn reads_follow_the_documented_policy(app: TestApp) {
     let ids = seed(&app).await;
     let mut checked = 0;
-    for kind in KINDS {
-        for (inside, j) in [(true, "64.02"), (false, "64.03")] {
-            let code = format!(
-                "{}-{}",
-                kind.to_uppercase(),
-                if inside { "IN" } else { "OUT" }
-            );
-            let token = client(&app, &code, kind, j).await;
-            for purpose in [
-                Declared::Nothing,
-                Declared::Registered,
-                Declared::Unregistered,
-            ] {
-                let mut paths: Vec<(String, bool)> = Vec::new();
-                for (collection, item, personal, _) in types(&ids) {
-                    paths.push((item, personal));
-                    paths.push((format!("/api/v1/{collection}?limit=5"), personal));
-                    paths.push((format!("/api/v1/export/{collection}"), personal));
-                }
-                paths.push(("/api/v1/changes?limit=5".into(), true));
-                paths.push(("/api/v1/changes?types=employer,work_site".into(), false));
-                paths.push(("/api/v1/findings".into(), true));
-                paths.push(("/api/v1/stats/workers?group_by=sector".into(), false));
-                for (path, personal) in paths {
-                    let (status, body) = get(&app, &path, &token, purpose).await;
-                    let (want, code) = expected_read(personal, purpose);
-                    let what = format!("{kind} inside={inside} {purpose:?} GET {path}: {body}");
-                    assert_eq!(status, want, "{what}");
-                    if !code.is_empty() {
-                        assert_eq!(body["code"], code, "{what}");
-                    }
-                    if status == 200 && path == "/api/v1/residence-permits/ITAS-1" {
-                        let number = body["worker"]["passport_no"].as_str().expect("number");
-                        // Districts see numbers masked (no pii:read); the others whole.
-                        let masked = kind == "district";
-                        assert_eq!(number == "******567", masked, "{what}");
-                        assert_eq!(number == "E51234567", !masked, "{what}");
-                    }
-                    checked += 1;
-                }
+    for (kind, inside, code, token) in principals(&app, "").await {
+        for purpose in [
+            Declared::Nothing,
+            Declared::Registered,
+            Declared::Unregistered,
+        ] {
+            let mut paths: Vec<(String, bool)> = Vec::new();
+            for (collection, item, personal, _) in types(&ids) {
+                paths.push((item, personal));
+                paths.push((format!("/api/v1/{collection}?limit=5"), personal));
+                paths.push((format!("/api/v1/export/{collection}"), personal));
             }
-            // Every item read of the permit, granted or refused, is audited naming the person.
-            let events = audit_events(
-                &app,
-                AuditFilter {
-                    agency_code: Some(code.clone()),
-                    resource_type: Some("residence_permit".into()),
-                    ..Default::default()
-                },
-            );
-            let item_reads: Vec<&_> = events
-                .iter()
-                .filter(|e| e.resource_key.as_deref() == Some("ITAS-1"))
-                .collect();
-            let mut statuses: Vec<i32> = item_reads.iter().map(|e| e.status).collect();
-            statuses.sort_unstable();
-            assert_eq!(statuses, [200, 400, 403], "{code}: {events:?}");
-            assert!(
-                item_reads
-                    .iter()
-                    .all(|e| e.subject_worker_id.as_deref() == Some(ids.worker.as_str())),
-                "{code}: {item_reads:?}"
-            );
+            paths.push(("/api/v1/changes?limit=5".into(), true));
+            paths.push(("/api/v1/changes?types=employer,work_site".into(), false));
+            paths.push(("/api/v1/findings".into(), true));
+            paths.push(("/api/v1/stats/workers?group_by=sector".into(), false));
+            for (path, personal) in paths {
+                let (status, body) = get(&app, &path, &token, purpose).await;
+                let (want, code) = expected_read(personal, purpose);
+                let what = format!("{kind} inside={inside} {purpose:?} GET {path}: {body}");
+                assert_eq!(status, want, "{what}");
+                if !code.is_empty() {
+                    assert_eq!(body["code"], code, "{what}");
+                }
+                if status == 200 && path == "/api/v1/residence-permits/ITAS-1" {
+                    let number = body["worker"]["passport_no"].as_str().expect("number");
+                    // Districts see numbers masked (no pii:read); the others whole.
+                    let masked = kind == "district";
+                    assert_eq!(number == "******567", masked, "{what}");
+                    assert_eq!(number == "E51234567", !masked, "{what}");
+                }
+                checked += 1;
+            }
         }
+        // Every item read of the permit, granted or refused, is audited naming the person.
+        let events = audit_events(
+            &app,
+            AuditFilter {
+                agency_code: Some(code.clone()),
+                resource_type: Some("residence_permit".into()),
+                ..Default::default()
+            },
+        );
+        let item_reads: Vec<&_> = events
+            .iter()
+            .filter(|e| e.resource_key.as_deref() == Some("ITAS-1"))
+            .collect();
+        let mut statuses: Vec<i32> = item_reads.iter().map(|e| e.status).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 400, 403], "{code}: {events:?}");
+        assert!(
+            item_reads
+                .iter()
+                .all(|e| e.subject_worker_id.as_deref() == Some(ids.worker.as_str())),
+            "{code}: {item_reads:?}"
+        );
     }
     assert_eq!(checked, 5 * 2 * 3 * 25);
 }
@@ -271,86 +278,78 @@ async fn reads_follow_the_documented_policy(app: TestApp) {
 async fn writes_follow_the_documented_policy(app: TestApp) {
     let ids = seed(&app).await;
     let mut n = 0;
-    for kind in KINDS {
-        for (inside, j) in [(true, "64.02"), (false, "64.03")] {
-            let code = format!(
-                "W{}-{}",
-                kind.to_uppercase(),
-                if inside { "IN" } else { "OUT" }
-            );
-            let token = client(&app, &code, kind, j).await;
-            for (collection, _, _, writers) in types(&ids) {
-                n += 1;
-                // Tenggarong lies inside 64.02 and outside 64.03.
-                let region = "64.02.06";
-                let passport = format!("E7{n:07}");
-                let nib = format!("91299{n:08}");
-                let resp = match collection {
-                    "employers" => {
-                        let emp = json!({"name": "PT W", "capital": "PMDN", "kbli": ["05100"], "region_code": region});
-                        put(&app, &format!("/api/v1/employers/{nib}"), &token, &emp).await
-                    }
-                    "work-sites" => {
-                        let s = json!({"source_ref": format!("WS-{n}"), "employer_nib": NIB, "name": "Camp", "kind": "camp", "region_code": region});
-                        post(&app, "/api/v1/work-sites", &token, &s).await
-                    }
-                    "rptka-approvals" => {
-                        let mut a = crate::records::approval();
-                        a["location_scope"] = json!([region]);
-                        put(
-                            &app,
-                            &format!("/api/v1/rptka-approvals/KEP-W-{n}"),
-                            &token,
-                            &a,
-                        )
-                        .await
-                    }
-                    "assignments" => {
-                        // Located where the seeded approval allows work: all of 64.02.
-                        let a = crate::records::assignment(&format!("AS-{n}"), &passport);
-                        post(&app, "/api/v1/assignments", &token, &a).await
-                    }
-                    "residence-permits" => {
-                        let mut p = permit(&passport);
-                        p["address_region_code"] = json!(region);
-                        put(
-                            &app,
-                            &format!("/api/v1/residence-permits/ITAS-W-{n}"),
-                            &token,
-                            &p,
-                        )
-                        .await
-                    }
-                    "presence-reports" => {
-                        let p = json!({"source_ref": format!("PR-{n}"), "observed_on": "2026-11-30",
-                                       "source": "field_check", "region_code": region, "headcount": 3});
-                        post(&app, "/api/v1/presence-reports", &token, &p).await
-                    }
-                    _ => {
-                        let w = crate::records::person(&passport, "LI NA");
-                        post(&app, "/api/v1/workers", &token, &w).await
-                    }
-                };
-                let status = resp.status().as_u16();
-                let body: Value = resp.json().await.unwrap_or(Value::Null);
-                let what = format!("{kind} inside={inside} write {collection}: {body}");
-                // Workers are located nowhere: only the kind decides.
-                let located = collection != "workers";
-                if !writers.contains(&kind) {
-                    assert_eq!(
-                        (status, body["code"].as_str()),
-                        (403, Some("agency_kind_not_allowed")),
-                        "{what}"
-                    );
-                } else if located && !inside {
-                    assert_eq!(
-                        (status, body["code"].as_str()),
-                        (403, Some("outside_jurisdiction")),
-                        "{what}"
-                    );
-                } else {
-                    assert_eq!(status, 201, "{what}");
+    for (kind, inside, _, token) in principals(&app, "W").await {
+        for (collection, _, _, writers) in types(&ids) {
+            n += 1;
+            // Tenggarong lies inside 64.02 and outside 64.03.
+            let region = "64.02.06";
+            let passport = format!("E7{n:07}");
+            let nib = format!("91299{n:08}");
+            let resp = match collection {
+                "employers" => {
+                    let emp = json!({"name": "PT W", "capital": "PMDN", "kbli": ["05100"], "region_code": region});
+                    put(&app, &format!("/api/v1/employers/{nib}"), &token, &emp).await
                 }
+                "work-sites" => {
+                    let s = json!({"source_ref": format!("WS-{n}"), "employer_nib": NIB, "name": "Camp", "kind": "camp", "region_code": region});
+                    post(&app, "/api/v1/work-sites", &token, &s).await
+                }
+                "rptka-approvals" => {
+                    let mut a = crate::records::approval();
+                    a["location_scope"] = json!([region]);
+                    put(
+                        &app,
+                        &format!("/api/v1/rptka-approvals/KEP-W-{n}"),
+                        &token,
+                        &a,
+                    )
+                    .await
+                }
+                "assignments" => {
+                    // Located where the seeded approval allows work: all of 64.02.
+                    let a = crate::records::assignment(&format!("AS-{n}"), &passport);
+                    post(&app, "/api/v1/assignments", &token, &a).await
+                }
+                "residence-permits" => {
+                    let mut p = permit(&passport);
+                    p["address_region_code"] = json!(region);
+                    put(
+                        &app,
+                        &format!("/api/v1/residence-permits/ITAS-W-{n}"),
+                        &token,
+                        &p,
+                    )
+                    .await
+                }
+                "presence-reports" => {
+                    let p = json!({"source_ref": format!("PR-{n}"), "observed_on": "2026-11-30",
+                                       "source": "field_check", "region_code": region, "headcount": 3});
+                    post(&app, "/api/v1/presence-reports", &token, &p).await
+                }
+                _ => {
+                    let w = crate::records::person(&passport, "LI NA");
+                    post(&app, "/api/v1/workers", &token, &w).await
+                }
+            };
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            let what = format!("{kind} inside={inside} write {collection}: {body}");
+            // Workers are located nowhere: only the kind decides.
+            let located = collection != "workers";
+            if !writers.contains(&kind) {
+                assert_eq!(
+                    (status, body["code"].as_str()),
+                    (403, Some("agency_kind_not_allowed")),
+                    "{what}"
+                );
+            } else if located && !inside {
+                assert_eq!(
+                    (status, body["code"].as_str()),
+                    (403, Some("outside_jurisdiction")),
+                    "{what}"
+                );
+            } else {
+                assert_eq!(status, 201, "{what}");
             }
         }
     }

@@ -423,15 +423,7 @@ async fn idempotency_key_replays_refuses_reuse_and_in_flight(app: TestApp) {
         .as_str()
         .unwrap()
         .to_string();
-    let now = chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S");
-    app.db
-        .conn()
-        .unwrap()
-        .batch_execute(&format!(
-            "INSERT INTO idempotency_keys (client_id, idem_key, request_hash, state, created_at, updated_at) \
-             VALUES ('{client}', 'busy', 'x', 'in_flight', '{now}', '{now}')"
-        ))
-        .unwrap();
+    claim(&app, &client, "busy", "x", 0);
     problem(
         batch(&app, &mp, &body, Some("busy")).await,
         409,
@@ -441,9 +433,6 @@ async fn idempotency_key_replays_refuses_reuse_and_in_flight(app: TestApp) {
     // A claim its holder stopped renewing (the instance died mid-batch, and
     // its transaction stored nothing) lapses within seconds: before, the
     // retry got 409 for ten minutes.
-    let lapsed = (chrono::Utc::now().naive_utc()
-        - chrono::Duration::seconds(sinergi_db::idempotency::LEASE_SECONDS + 1))
-    .format("%Y-%m-%d %H:%M:%S");
     let hash = {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(serde_json::to_vec(&body).unwrap());
@@ -452,16 +441,30 @@ async fn idempotency_key_replays_refuses_reuse_and_in_flight(app: TestApp) {
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     };
+    claim(
+        &app,
+        &client,
+        "crashed",
+        &hash,
+        sinergi_db::idempotency::LEASE_SECONDS + 1,
+    );
+    let retried = json(batch(&app, &mp, &body, Some("crashed")).await, 200).await;
+    assert_eq!(retried["summary"]["failed"], 0, "{retried}");
+}
+
+/// A claim on `key` in flight since `age_seconds` ago, as a request of
+/// another instance would have left it.
+fn claim(app: &TestApp, client: &str, key: &str, hash: &str, age_seconds: i64) {
+    let at = (chrono::Utc::now().naive_utc() - chrono::Duration::seconds(age_seconds))
+        .format("%Y-%m-%d %H:%M:%S");
     app.db
         .conn()
         .unwrap()
         .batch_execute(&format!(
             "INSERT INTO idempotency_keys (client_id, idem_key, request_hash, state, created_at, updated_at) \
-             VALUES ('{client}', 'crashed', '{hash}', 'in_flight', '{lapsed}', '{lapsed}')"
+             VALUES ('{client}', '{key}', '{hash}', 'in_flight', '{at}', '{at}')"
         ))
         .unwrap();
-    let retried = json(batch(&app, &mp, &body, Some("crashed")).await, 200).await;
-    assert_eq!(retried["summary"]["failed"], 0, "{retried}");
 }
 
 async fn batch_over_the_limit_is_413(app: TestApp) {

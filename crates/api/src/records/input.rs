@@ -87,11 +87,6 @@ impl Checker {
         }
     }
 
-    /// Whether a problem was found.
-    pub fn failed(&self) -> bool {
-        !self.problems.is_empty()
-    }
-
     /// 400 with every problem found, or Ok.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.problems.is_empty() {
