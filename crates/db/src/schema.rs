@@ -124,6 +124,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_tree (level, idx) {
+        level -> Integer,
+        idx -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (tree_size) {
+        tree_size -> BigInt,
+        root -> Binary,
+        signed_at -> Timestamp,
+        note -> Text,
+    }
+}
+
+diesel::table! {
     changes (seq) {
         seq -> BigInt,
         record_type -> Text,
@@ -198,6 +215,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     records,
     audit_events,
     audit_head,
+    audit_tree,
+    audit_checkpoints,
     changes,
     change_head,
     idempotency_keys,

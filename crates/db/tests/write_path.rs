@@ -507,3 +507,200 @@ mod feed_time {
         }
     }
 }
+
+/// The audit log as a Merkle tree: checkpoints signed over it, proofs from
+/// it, and an insider's truncation, reset and rewrite detected against a
+/// checkpoint held outside the database.
+mod audit_checkpoints {
+    use super::*;
+    use sinergi_db::audit::tree::{self, Round};
+    use sinergi_db::audit::{AuditEntry, ChainReport, CheckpointVerdict};
+    use sinergi_tlog::{Checkpoint, Signer};
+
+    fn signer() -> Signer {
+        Signer::from_seed("sinergi.test/audit", &[42; 32]).expect("key")
+    }
+
+    fn log(db: &Db, n: usize) {
+        let entries: Vec<AuditEntry> = (0..n)
+            .map(|i| AuditEntry {
+                occurred_at: Utc::now().naive_utc(),
+                client_id: Some("imi-client".into()),
+                agency_code: Some("IMI".into()),
+                action: "read".into(),
+                resource_type: "worker".into(),
+                resource_key: Some(format!("W-{i}")),
+                status: 200,
+                request_id: format!("req-{i}"),
+                ..Default::default()
+            })
+            .collect();
+        db.write(|c| audit::append_many(c, &entries))
+            .expect("appended");
+    }
+
+    fn round(db: &Db, trusted: Option<&Checkpoint>) -> Round {
+        db.write(|c| tree::round(c, &signer(), trusted, Utc::now().naive_utc()))
+            .expect("round")
+    }
+
+    fn signed(db: &Db, trusted: Option<&Checkpoint>) -> Checkpoint {
+        match round(db, trusted) {
+            Round::Signed { checkpoint, note } => {
+                let opened = Checkpoint::open(&note, &[signer().verifier()]).expect("opens");
+                assert_eq!(opened, checkpoint);
+                checkpoint
+            }
+            other => panic!("expected a signed checkpoint, got {other:?}"),
+        }
+    }
+
+    fn verdicts(db: &Db, held: &[&Checkpoint]) -> (ChainReport, Vec<CheckpointVerdict>) {
+        let held: Vec<Checkpoint> = held.iter().map(|c| (*c).clone()).collect();
+        let v = db.read(|c| audit::verify_with(c, &held)).expect("verify");
+        (v.chain, v.checkpoints.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// Lets the test act as the database's owner: the append-only triggers go.
+    fn as_insider(db: &Db, statements: &[String]) {
+        let unlock = match db.backend() {
+            Backend::Postgres => vec![
+                "ALTER TABLE audit_events DISABLE TRIGGER USER".to_string(),
+                "ALTER TABLE audit_tree DISABLE TRIGGER USER".to_string(),
+            ],
+            Backend::Sqlite => [
+                "audit_events_no_update",
+                "audit_events_no_delete",
+                "audit_tree_no_update",
+                "audit_tree_no_delete",
+            ]
+            .iter()
+            .map(|t| format!("DROP TRIGGER IF EXISTS {t}"))
+            .collect(),
+        };
+        db.write(|c| {
+            for s in unlock.iter().chain(statements) {
+                diesel::sql_query(s).execute(c)?;
+            }
+            Ok(())
+        })
+        .expect("tampered");
+    }
+
+    fn checkpoints_detect_truncation_reset_and_rewrite(db: &Db) {
+        assert_eq!(round(db, None), Round::Unchanged { size: 0 });
+        log(db, 30);
+        let c30 = signed(db, None);
+        assert_eq!(c30.size, 30);
+        assert_eq!(round(db, Some(&c30)), Round::Unchanged { size: 30 });
+        log(db, 5);
+        let c35 = signed(db, Some(&c30));
+        assert_eq!(c35.size, 35);
+        assert_eq!(
+            verdicts(db, &[&c30, &c35]),
+            (
+                ChainReport::Intact { events: 35 },
+                vec![CheckpointVerdict::Extends, CheckpointVerdict::Extends]
+            )
+        );
+        // The server's proofs verify against the signed roots.
+        let proof = db.read(|c| tree::consistency(c, 30, 35)).expect("proof");
+        sinergi_tlog::verify_consistency(30, 35, &c30.root, &c35.root, &proof).expect("consistent");
+        let rows = events(db);
+        let leaf = tree::leaf_of(&rows[6].hash).expect("leaf");
+        let path = db.read(|c| tree::inclusion(c, 6, 35)).expect("inclusion");
+        sinergi_tlog::verify_inclusion(6, 35, &leaf, &c35.root, &path).expect("included");
+
+        // Rewrite the last entry and re-hash it and the head: the chain walk
+        // passes, the checkpoint over it does not, and the signer refuses to
+        // sign over it.
+        let mut last = rows[34].clone();
+        last.resource_key = Some("W-somebody-else".into());
+        last.hash = audit::event_hash(&last);
+        as_insider(
+            db,
+            &[
+                format!(
+                    "UPDATE audit_events SET resource_key = 'W-somebody-else', hash = '{}' WHERE seq = 35",
+                    last.hash
+                ),
+                format!("UPDATE audit_head SET last_hash = '{}' WHERE id = 1", last.hash),
+            ],
+        );
+        assert_eq!(
+            verdicts(db, &[&c30, &c35]),
+            (
+                ChainReport::Intact { events: 35 },
+                vec![CheckpointVerdict::Extends, CheckpointVerdict::Rewritten]
+            )
+        );
+        log(db, 1);
+        assert!(matches!(round(db, Some(&c35)), Round::Halted { .. }));
+
+        // Truncate to 30 entries and move the head back.
+        as_insider(
+            db,
+            &[
+                "DELETE FROM audit_events WHERE seq > 30".to_string(),
+                format!(
+                    "UPDATE audit_head SET seq = 30, last_hash = '{}' WHERE id = 1",
+                    rows[29].hash
+                ),
+            ],
+        );
+        assert_eq!(
+            verdicts(db, &[&c30, &c35]),
+            (
+                ChainReport::Intact { events: 30 },
+                vec![
+                    CheckpointVerdict::Extends,
+                    CheckpointVerdict::Truncated { held: 30 }
+                ]
+            )
+        );
+
+        // Reset to genesis, then grow past the checkpoints again.
+        as_insider(
+            db,
+            &[
+                "DELETE FROM audit_events".to_string(),
+                "DELETE FROM audit_tree".to_string(),
+                "DELETE FROM audit_checkpoints".to_string(),
+                format!(
+                    "UPDATE audit_head SET seq = 0, last_hash = '{}' WHERE id = 1",
+                    audit::GENESIS_HASH
+                ),
+            ],
+        );
+        assert_eq!(
+            verdicts(db, &[&c30]),
+            (
+                ChainReport::Intact { events: 0 },
+                vec![CheckpointVerdict::Truncated { held: 0 }]
+            )
+        );
+        log(db, 40);
+        let (chain, v) = verdicts(db, &[&c30, &c35]);
+        assert_eq!(chain, ChainReport::Intact { events: 40 });
+        assert_eq!(
+            v,
+            vec![CheckpointVerdict::Rewritten, CheckpointVerdict::Rewritten]
+        );
+        // A signer that remembers its last checkpoint does not sign the new history.
+        assert!(matches!(round(db, Some(&c35)), Round::Halted { .. }));
+    }
+
+    #[test]
+    fn sqlite() {
+        if let Some(t) = open(Backend::Sqlite) {
+            checkpoints_detect_truncation_reset_and_rewrite(&t.db);
+        }
+    }
+
+    #[test]
+    fn postgres() {
+        if let Some(t) = open(Backend::Postgres) {
+            checkpoints_detect_truncation_reset_and_rewrite(&t.db);
+        }
+    }
+}

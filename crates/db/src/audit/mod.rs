@@ -4,10 +4,13 @@
 use chrono::{NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
+use sinergi_tlog::Checkpoint;
 
 use crate::conn::DbConn;
 use crate::error::StoreError;
 use crate::schema::{audit_events, audit_head};
+
+pub mod tree;
 
 /// The hash that precedes the first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -248,49 +251,140 @@ pub enum ChainReport {
     },
 }
 
+/// How the log stands against one checkpoint held outside the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckpointVerdict {
+    /// The log's first `size` entries have the checkpoint's root.
+    Extends,
+    /// The log holds fewer entries than the checkpoint commits to.
+    Truncated {
+        /// Entries the log holds.
+        held: i64,
+    },
+    /// The log's first `size` entries have another root: an entry was
+    /// rewritten, removed or inserted.
+    Rewritten,
+}
+
+/// The outcome of [`verify_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// The walk of the hash chain.
+    pub chain: ChainReport,
+    /// Each checkpoint given, in size order, with its verdict.
+    pub checkpoints: Vec<(Checkpoint, CheckpointVerdict)>,
+    /// Where the stored Merkle tree (which proofs come from) disagrees with
+    /// the entries, if it does.
+    pub tree: Option<String>,
+}
+
+impl Verification {
+    /// Whether everything holds.
+    pub fn holds(&self) -> bool {
+        matches!(self.chain, ChainReport::Intact { .. })
+            && self.tree.is_none()
+            && self
+                .checkpoints
+                .iter()
+                .all(|(_, v)| *v == CheckpointVerdict::Extends)
+    }
+}
+
 /// Walks the whole chain in pages and reports the first broken link.
 pub fn verify(conn: &mut DbConn) -> Result<ChainReport, StoreError> {
+    Ok(verify_with(conn, &[])?.chain)
+}
+
+/// Walks the whole chain, recomputing every entry's hash from its content,
+/// and checks the Merkle root of the recomputed entries against each
+/// checkpoint (whose signatures the caller has verified) and against the
+/// stored tree. Truncation, a reset and a rewritten entry all fail a
+/// checkpoint that covers them, even when the chain itself was re-linked.
+pub fn verify_with(
+    conn: &mut DbConn,
+    checkpoints: &[Checkpoint],
+) -> Result<Verification, StoreError> {
+    let mut pending: Vec<Checkpoint> = checkpoints.to_vec();
+    pending.sort_by_key(|c| std::cmp::Reverse(c.size));
+    let tree_size = tree::size(conn)?;
+    let mut tree_root = (tree_size == 0).then(sinergi_tlog::empty_root);
+    let mut verdicts = Vec::new();
+    let mut broken: Option<(i64, String)> = None;
+    let mut edge = sinergi_tlog::Edge::new();
     let mut expected_prev = GENESIS_HASH.to_string();
     let mut expected_seq = 1;
+    let mut after = 0;
     loop {
-        let page = list(conn, &AuditFilter::default(), expected_seq - 1, 1000)?;
-        if page.is_empty() {
+        let page = list(conn, &AuditFilter::default(), after, 1000)?;
+        let Some(last) = page.last() else {
             break;
-        }
+        };
+        after = last.seq;
         for row in page {
-            if row.seq != expected_seq {
-                return Ok(ChainReport::Broken {
-                    seq: expected_seq,
-                    reason: format!("event {expected_seq} is missing"),
-                });
+            let hash = event_hash(&row);
+            let problem = if row.seq != expected_seq {
+                Some((expected_seq, format!("event {expected_seq} is missing")))
+            } else if row.prev_hash != expected_prev {
+                Some((row.seq, "link to the previous event does not match".into()))
+            } else if hash != row.hash {
+                Some((row.seq, "content does not match its hash (edited)".into()))
+            } else {
+                None
+            };
+            if broken.is_none() {
+                broken = problem;
             }
-            if row.prev_hash != expected_prev {
-                return Ok(ChainReport::Broken {
-                    seq: row.seq,
-                    reason: "link to the previous event does not match".into(),
-                });
+            edge.push(tree::leaf_of(&hash).expect("a computed hash is well formed"));
+            if edge.size() == tree_size {
+                tree_root = Some(edge.root());
             }
-            if event_hash(&row) != row.hash {
-                return Ok(ChainReport::Broken {
-                    seq: row.seq,
-                    reason: "content does not match its hash (edited)".into(),
-                });
+            while pending.last().is_some_and(|c| c.size <= edge.size()) {
+                let c = pending.pop().expect("checked");
+                let verdict = if c.size == 0 || edge.root() == c.root {
+                    CheckpointVerdict::Extends
+                } else {
+                    CheckpointVerdict::Rewritten
+                };
+                verdicts.push((c, verdict));
             }
             expected_prev = row.hash;
-            expected_seq += 1;
+            expected_seq = row.seq + 1;
         }
+    }
+    let held = edge.size() as i64;
+    while let Some(c) = pending.pop() {
+        let verdict = if c.size == 0 {
+            CheckpointVerdict::Extends
+        } else {
+            CheckpointVerdict::Truncated { held }
+        };
+        verdicts.push((c, verdict));
     }
     let (head_seq, head_hash): (i64, String) = audit_head::table
         .find(1)
         .select((audit_head::seq, audit_head::last_hash))
         .first(conn)?;
-    if head_seq != expected_seq - 1 || head_hash != expected_prev {
-        return Ok(ChainReport::Broken {
-            seq: expected_seq,
-            reason: "the newest events were removed".into(),
-        });
+    if broken.is_none() && (head_seq != held || head_hash != expected_prev) {
+        broken = Some((held + 1, "the newest events were removed".into()));
     }
-    Ok(ChainReport::Intact {
-        events: expected_seq - 1,
+    let tree = match tree_root {
+        None => Some(format!(
+            "the stored tree holds {tree_size} entries, the log {held}"
+        )),
+        Some(root) => match tree::root_at(conn, tree_size) {
+            Ok(stored) if stored == root => None,
+            Ok(_) => Some(format!(
+                "the stored tree's root over {tree_size} entries is not the entries' root"
+            )),
+            Err(e) => Some(e.to_string()),
+        },
+    };
+    Ok(Verification {
+        chain: match broken {
+            Some((seq, reason)) => ChainReport::Broken { seq, reason },
+            None => ChainReport::Intact { events: held },
+        },
+        checkpoints: verdicts,
+        tree,
     })
 }

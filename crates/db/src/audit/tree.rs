@@ -1,0 +1,341 @@
+//! The audit log as a Merkle tree (RFC 9162) and its signed checkpoints.
+//!
+//! Entry `seq = s` is leaf `s − 1`; its leaf hash is computed from the
+//! entry's SHA-256 (`audit_events.hash`). A background round, run by one
+//! instance at a time, integrates the entries committed since the last round
+//! (re-checking each entry's content hash and chain link), stores every
+//! subtree they complete in `audit_tree`, and signs a checkpoint — origin,
+//! size, root, time — with a key that is never in the database. Proofs are
+//! folded from the stored subtrees.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use sinergi_tlog::{Checkpoint, Edge, Hash, NodeId, Signer};
+
+use crate::audit::{event_hash, AuditRow};
+use crate::conn::DbConn;
+use crate::error::StoreError;
+use crate::schema::{audit_checkpoints, audit_events, audit_tree};
+
+/// Entries integrated in one round at most.
+pub const ROUND_LIMIT: i64 = 10_000;
+
+/// Advisory lock key of the round on PostgreSQL ("SINE", 2): one instance
+/// integrates and signs at a time; the others skip the round.
+const ROUND_LOCK: (i32, i32) = (1_397_313_093, 2);
+
+/// Leaves in the stored tree.
+pub fn size(conn: &mut DbConn) -> Result<u64, StoreError> {
+    let last: Option<i64> = audit_tree::table
+        .filter(audit_tree::level.eq(0))
+        .select(diesel::dsl::max(audit_tree::idx))
+        .first(conn)?;
+    Ok(last.map_or(0, |i| i as u64 + 1))
+}
+
+fn as_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
+    Hash::try_from(bytes)
+        .map_err(|_| StoreError::Corrupt("a stored audit tree hash is not 32 bytes".into()))
+}
+
+/// The stored hashes of `ids`, in one query; a missing node is an error.
+fn nodes(conn: &mut DbConn, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError> {
+    let mut by_level: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
+    for (level, idx) in ids {
+        by_level.entry(*level).or_default().push(*idx as i64);
+    }
+    if by_level.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut q = audit_tree::table.into_boxed();
+    for (level, idxs) in by_level {
+        q = q.or_filter(
+            audit_tree::level
+                .eq(i32::from(level))
+                .and(audit_tree::idx.eq_any(idxs)),
+        );
+    }
+    let rows: Vec<(i32, i64, Vec<u8>)> = q
+        .select((audit_tree::level, audit_tree::idx, audit_tree::hash))
+        .load(conn)?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for (level, idx, hash) in rows {
+        out.insert((level as u8, idx as u64), as_hash(&hash)?);
+    }
+    match ids.iter().find(|id| !out.contains_key(id)) {
+        Some((level, idx)) => Err(StoreError::Corrupt(format!(
+            "the audit tree lacks node ({level}, {idx})"
+        ))),
+        None => Ok(out),
+    }
+}
+
+/// The hashes of leaf ranges, each folded from its stored subtrees.
+fn range_hashes(conn: &mut DbConn, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, StoreError> {
+    let per_range: Vec<Vec<NodeId>> = ranges
+        .iter()
+        .map(|(a, b)| sinergi_tlog::range_nodes(*a, *b))
+        .collect();
+    let all: Vec<NodeId> = per_range.iter().flatten().copied().collect();
+    let stored = nodes(conn, &all)?;
+    Ok(per_range
+        .iter()
+        .map(|ids| {
+            let hashes: Vec<Hash> = ids.iter().map(|id| stored[id]).collect();
+            sinergi_tlog::fold(&hashes).unwrap_or_else(sinergi_tlog::empty_root)
+        })
+        .collect())
+}
+
+/// The root of the first `n` leaves of the stored tree.
+pub fn root_at(conn: &mut DbConn, n: u64) -> Result<Hash, StoreError> {
+    if n == 0 {
+        return Ok(sinergi_tlog::empty_root());
+    }
+    Ok(range_hashes(conn, &[(0, n)])?[0])
+}
+
+fn check_sizes(conn: &mut DbConn, sizes: &[u64]) -> Result<(), StoreError> {
+    let have = size(conn)?;
+    match sizes.iter().find(|s| **s > have) {
+        Some(s) => Err(StoreError::Corrupt(format!(
+            "the audit tree has {have} entries, not {s}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The consistency proof from the tree of `first` leaves to that of `second`.
+pub fn consistency(conn: &mut DbConn, first: u64, second: u64) -> Result<Vec<Hash>, StoreError> {
+    check_sizes(conn, &[second])?;
+    let ranges = sinergi_tlog::consistency_ranges(first, second)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    range_hashes(conn, &ranges)
+}
+
+/// The inclusion proof of leaf `index` in the tree of `size` leaves.
+pub fn inclusion(conn: &mut DbConn, index: u64, tree_size: u64) -> Result<Vec<Hash>, StoreError> {
+    check_sizes(conn, &[tree_size])?;
+    let ranges = sinergi_tlog::inclusion_ranges(index, tree_size)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    range_hashes(conn, &ranges)
+}
+
+/// The leaf hash of an entry whose SHA-256 is `hex`.
+pub fn leaf_of(hex: &str) -> Option<Hash> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..32)
+        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
+    Some(sinergi_tlog::leaf_hash(&bytes?))
+}
+
+/// A stored subtree hash.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_tree)]
+struct TreeNode {
+    level: i32,
+    idx: i64,
+    hash: Vec<u8>,
+}
+
+/// A stored checkpoint.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = audit_checkpoints)]
+pub struct StoredCheckpoint {
+    /// Entries it covers.
+    pub tree_size: i64,
+    /// Root over them.
+    pub root: Vec<u8>,
+    /// When it was signed.
+    pub signed_at: NaiveDateTime,
+    /// The signed note, verbatim.
+    pub note: String,
+}
+
+/// The newest stored checkpoint, or the one of exactly `tree_size` entries.
+pub fn checkpoint(
+    conn: &mut DbConn,
+    tree_size: Option<u64>,
+) -> Result<Option<StoredCheckpoint>, StoreError> {
+    let q = audit_checkpoints::table
+        .select(StoredCheckpoint::as_select())
+        .into_boxed();
+    let q = match tree_size {
+        Some(n) => q.filter(audit_checkpoints::tree_size.eq(n as i64)),
+        None => q.order(audit_checkpoints::tree_size.desc()),
+    };
+    Ok(q.first(conn).optional()?)
+}
+
+/// What one round did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Round {
+    /// Another instance holds the round.
+    Busy,
+    /// Nothing new since the last checkpoint.
+    Unchanged {
+        /// Entries in the tree.
+        size: u64,
+    },
+    /// New entries were integrated and a checkpoint signed.
+    Signed {
+        /// The checkpoint.
+        checkpoint: Checkpoint,
+        /// Its signed note.
+        note: String,
+    },
+    /// The stored log does not extend the newest checkpoint the signer
+    /// trusts, or an entry's content or link does not hold: nothing is signed.
+    Halted {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Integrates new entries into the tree and signs a checkpoint when it grew.
+/// Call in a write transaction. `trusted` is the newest checkpoint the
+/// caller signed or verified before (kept in memory); the newest stored
+/// checkpoint counts too when it opens with `signer`'s key. The tree is
+/// signed only if it extends the larger of them (a database rewritten behind
+/// the signer's back is not signed over).
+pub fn round(
+    conn: &mut DbConn,
+    signer: &Signer,
+    trusted: Option<&Checkpoint>,
+    now: NaiveDateTime,
+) -> Result<Round, StoreError> {
+    if let DbConn::Postgresql(pg) = conn {
+        #[derive(QueryableByName)]
+        struct Locked {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            locked: bool,
+        }
+        let got: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1, $2) AS locked")
+            .bind::<diesel::sql_types::Integer, _>(ROUND_LOCK.0)
+            .bind::<diesel::sql_types::Integer, _>(ROUND_LOCK.1)
+            .get_result(pg)?;
+        if !got.locked {
+            return Ok(Round::Busy);
+        }
+    }
+    let verifier = [signer.verifier()];
+    let stored = checkpoint(conn, None)?.and_then(|c| Checkpoint::open(&c.note, &verifier).ok());
+    let anchor = [stored, trusted.cloned()]
+        .into_iter()
+        .flatten()
+        .max_by_key(|c| c.size);
+    let before = size(conn)?;
+    if let Some(a) = &anchor {
+        if a.size > before {
+            return Ok(Round::Halted {
+                reason: format!(
+                    "the audit tree holds {before} entries, fewer than the {} of the last checkpoint",
+                    a.size
+                ),
+            });
+        }
+        if root_at(conn, a.size)? != a.root {
+            return Ok(Round::Halted {
+                reason: format!(
+                    "the audit tree no longer has the root of the checkpoint of {} entries",
+                    a.size
+                ),
+            });
+        }
+    }
+    let edge = match integrate(conn, before)? {
+        Ok(edge) => edge,
+        Err(reason) => return Ok(Round::Halted { reason }),
+    };
+    if edge.size() == 0 || anchor.as_ref().is_some_and(|a| a.size == edge.size()) {
+        return Ok(Round::Unchanged { size: edge.size() });
+    }
+    let checkpoint = Checkpoint {
+        origin: signer.name().to_string(),
+        size: edge.size(),
+        root: edge.root(),
+        time: now.and_utc().timestamp(),
+    };
+    let note = signer.sign(&checkpoint);
+    diesel::insert_into(audit_checkpoints::table)
+        .values(StoredCheckpoint {
+            tree_size: checkpoint.size as i64,
+            root: checkpoint.root.to_vec(),
+            signed_at: now,
+            note: note.clone(),
+        })
+        .execute(conn)?;
+    Ok(Round::Signed { checkpoint, note })
+}
+
+/// Adds the entries after the first `before` to the tree, checking each one's
+/// content hash and link. `Err(reason)` when one does not hold.
+fn integrate(conn: &mut DbConn, before: u64) -> Result<Result<Edge, String>, StoreError> {
+    let ids = Edge::node_ids(before);
+    let mut wanted = ids.clone();
+    if before > 0 {
+        wanted.push((0, before - 1));
+    }
+    let stored = nodes(conn, &wanted)?;
+    let mut edge = Edge::from_nodes(before, ids.iter().map(|id| stored[id]).collect())
+        .expect("one node per set bit");
+    let mut prev_hash = crate::audit::GENESIS_HASH.to_string();
+    if before > 0 {
+        let last: String = audit_events::table
+            .find(before as i64)
+            .select(audit_events::hash)
+            .first(conn)
+            .optional()?
+            .unwrap_or_default();
+        if leaf_of(&last) != Some(stored[&(0, before - 1)]) {
+            return Ok(Err(format!(
+                "audit event {before} is not the entry the tree holds"
+            )));
+        }
+        prev_hash = last;
+    }
+    let rows: Vec<AuditRow> = audit_events::table
+        .select(AuditRow::as_select())
+        .filter(audit_events::seq.gt(before as i64))
+        .order(audit_events::seq.asc())
+        .limit(ROUND_LIMIT)
+        .load(conn)?;
+    let mut new_nodes = Vec::with_capacity(rows.len() * 2);
+    for row in rows {
+        let seq = edge.size() as i64 + 1;
+        if row.seq != seq {
+            // Positions commit in order: a gap is an entry not yet visible.
+            break;
+        }
+        if row.prev_hash != prev_hash {
+            return Ok(Err(format!(
+                "audit event {seq} does not link to the event before"
+            )));
+        }
+        if event_hash(&row) != row.hash {
+            return Ok(Err(format!(
+                "audit event {seq} does not match its hash (edited)"
+            )));
+        }
+        let Some(leaf) = leaf_of(&row.hash) else {
+            return Ok(Err(format!("audit event {seq} has a malformed hash")));
+        };
+        new_nodes.extend(
+            edge.push(leaf)
+                .into_iter()
+                .map(|((level, idx), hash)| TreeNode {
+                    level: i32::from(level),
+                    idx: idx as i64,
+                    hash: hash.to_vec(),
+                }),
+        );
+        prev_hash = row.hash;
+    }
+    crate::insert_all!(conn, audit_tree::table, &new_nodes);
+    Ok(Ok(edge))
+}
