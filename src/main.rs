@@ -1,5 +1,6 @@
 //! `sinergi`: the server and its administration commands.
 
+mod audit_cmd;
 mod demo;
 mod sync;
 
@@ -54,10 +55,10 @@ enum Command {
         #[command(subcommand)]
         command: FindingsCommand,
     },
-    /// Check the audit log.
+    /// Check the audit log, sign its checkpoints.
     Audit {
         #[command(subcommand)]
-        command: AuditCommand,
+        command: audit_cmd::AuditCommand,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -72,12 +73,6 @@ enum Command {
 enum FindingsCommand {
     /// Recompute every worker's and employer's findings as of today (dates passing).
     Sweep,
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Walk the hash chain and report the first broken link (exit status 1 if any).
-    Verify,
 }
 
 #[derive(Subcommand)]
@@ -320,18 +315,10 @@ fn main() -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
-        Command::Audit {
-            command: AuditCommand::Verify,
-        } => {
-            let db = open_db(&settings)?;
-            match db.read(sinergi_db::audit::verify)? {
-                sinergi_db::audit::ChainReport::Intact { events } => {
-                    println!("audit log intact: {events} events, every link verified");
-                }
-                sinergi_db::audit::ChainReport::Broken { seq, reason } => {
-                    println!("audit log BROKEN at event {seq}: {reason}");
-                    std::process::exit(1);
-                }
+        Command::Audit { command } => {
+            let status = audit_cmd::run(command, &settings, || open_db(&settings))?;
+            if status != 0 {
+                std::process::exit(status);
             }
         }
         Command::Openapi => {

@@ -3,6 +3,7 @@
 //! `POST /api/v1/batch`; `pull` follows `GET /api/v1/changes` into NDJSON files.
 
 mod body;
+mod checkpoints;
 mod client;
 mod convert;
 mod mapping;
@@ -105,6 +106,11 @@ pub struct PullArgs {
     /// Changes per request (1 to 1000).
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub limit: u64,
+    /// The audit log's verifier key (`name+keyid+key`, as your agency was
+    /// given it); default: the key pinned in DIR/audit-key, or the server's
+    /// on first use.
+    #[arg(long)]
+    pub audit_key: Option<String>,
 }
 
 /// Runs a sync command; returns the process exit status.

@@ -19,8 +19,12 @@ use anyhow::{bail, Context};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use super::checkpoints::{self, Outcome, EXIT_AUDIT_ALARM};
 use super::client::{Api, Request};
 use super::{Progress, PullArgs, EXIT_CURSOR_EXPIRED};
+
+/// How often `--follow` checks the audit log's newest checkpoint.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 
 /// Seconds a `--follow` request waits for a change.
 const LONG_POLL_SECS: u64 = 30;
@@ -59,6 +63,8 @@ pub async fn run(args: PullArgs) -> anyhow::Result<i32> {
     let mut progress = Progress::new();
     let (mut written, mut skipped) = (0usize, 0usize);
     let mut wait = 0;
+    let mut checked: Option<std::time::Instant> = None;
+    let mut audit = String::new();
     loop {
         let after = cursor
             .as_deref()
@@ -124,6 +130,26 @@ pub async fn run(args: PullArgs) -> anyhow::Result<i32> {
             &format!("pull: {written} changes written to {}", file.display()),
             !has_more && (!args.follow || !changes.is_empty()),
         );
+        if !has_more && checked.is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY) {
+            checked = Some(std::time::Instant::now());
+            match checkpoints::keep(&mut api, &args.out, args.audit_key.as_deref()).await? {
+                Outcome::Alarm(why) => {
+                    progress.done();
+                    eprintln!("AUDIT LOG DOES NOT EXTEND THE CHECKPOINT YOU HOLD: {why}");
+                    println!("AUDIT LOG DOES NOT EXTEND THE CHECKPOINT YOU HOLD: {why}");
+                    return Ok(EXIT_AUDIT_ALARM);
+                }
+                Outcome::Kept(n) => {
+                    audit = format!("; audit log checkpoint of {n} events verified and kept")
+                }
+                Outcome::Unchanged(n) => {
+                    audit = format!("; audit log checkpoint of {n} events unchanged")
+                }
+                Outcome::Unavailable(why) => {
+                    audit = format!("; no audit log checkpoint kept ({why})")
+                }
+            }
+        }
         if !has_more && !args.follow {
             break;
         }
@@ -131,7 +157,7 @@ pub async fn run(args: PullArgs) -> anyhow::Result<i32> {
     }
     progress.done();
     println!(
-        "pulled {written} changes into {}{}; cursor saved in {}",
+        "pulled {written} changes into {}{}; cursor saved in {}{audit}",
         args.out.display(),
         if skipped > 0 {
             format!(" ({skipped} already written by an interrupted run were skipped)")
@@ -163,11 +189,17 @@ fn append_synced(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Replaces the cursor file atomically: temp file, fsync, rename, fsync the folder.
+/// Replaces the cursor file atomically.
 fn save_cursor(dir: &Path, path: &Path, cursor: &str) -> anyhow::Result<()> {
-    let tmp = dir.join("cursor.tmp");
+    write_atomically(dir, path, &format!("{cursor}\n"))
+}
+
+/// Replaces `path` (in `dir`) atomically: temp file, fsync, rename, fsync the folder.
+pub fn write_atomically(dir: &Path, path: &Path, text: &str) -> anyhow::Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!("{name}.tmp"));
     let mut f = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(format!("{cursor}\n").as_bytes())
+    f.write_all(text.as_bytes())
         .and_then(|_| f.sync_all())
         .with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;

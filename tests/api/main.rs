@@ -53,6 +53,7 @@ mod harness;
 
 mod accountability;
 mod attacks;
+mod audit_checkpoints;
 mod auth;
 mod contract;
 mod dashboard;

@@ -20,6 +20,7 @@ api_tests!(
     ndjson_named_as_the_fields_pushes_without_a_mapping,
     xlsx_sheet_with_date_and_number_cells_pushes,
     pull_appends_new_changes_and_resumes_from_its_cursor,
+    pull_keeps_audit_checkpoints_and_alarms_on_a_rewritten_log,
 );
 
 const PERMIT_MAPPING: &str = concat!(
@@ -565,4 +566,72 @@ fn xlsx(sheets: &[(&str, Vec<Vec<XCell>>)]) -> Vec<u8> {
         zip.write_all(content.as_bytes()).unwrap();
     }
     zip.finish().unwrap().into_inner()
+}
+
+async fn pull_keeps_audit_checkpoints_and_alarms_on_a_rewritten_log(app: TestApp) {
+    use crate::audit_checkpoints::{as_insider, checkpoint_of, log};
+    let job = job(&app).await;
+    let feed = job.dir.join("feed");
+    log(&app, 10);
+    let (first, _) = checkpoint_of(&app, &job.token, 10).await;
+    let run = job.pull(&[]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("events verified and kept"), "{run:?}");
+    assert!(
+        feed.join("audit-key").exists(),
+        "the key is pinned on first use"
+    );
+    let held = std::fs::read_to_string(feed.join("checkpoint")).unwrap();
+    assert!(held.starts_with(&format!("{}\n", first.origin)), "{held}");
+    let held_size: u64 = held.lines().nth(1).unwrap().parse().unwrap();
+
+    // The log grows: the next pull proves the new checkpoint extends the one held.
+    log(&app, 7);
+    let (second, _) = checkpoint_of(&app, &job.token, first.size + 7).await;
+    let run = job.pull(&[]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let kept = std::fs::read_to_string(feed.join("checkpoint")).unwrap();
+    let kept_size: u64 = kept.lines().nth(1).unwrap().parse().unwrap();
+    assert!(kept_size >= second.size, "{kept}");
+    assert!(kept_size > held_size, "{kept}");
+    for size in [held_size, kept_size] {
+        assert!(feed.join(format!("checkpoints/{size}.note")).exists());
+    }
+
+    // Whoever holds the database and the key resets the log and signs the new history.
+    as_insider(
+        &app,
+        &[
+            "DELETE FROM audit_events".into(),
+            "DELETE FROM audit_tree".into(),
+            "DELETE FROM audit_checkpoints".into(),
+            format!(
+                "UPDATE audit_head SET seq = 0, last_hash = '{}' WHERE id = 1",
+                sinergi_db::audit::GENESIS_HASH
+            ),
+        ],
+    );
+    log(&app, 3);
+    let signer = app.settings.audit_signer().unwrap();
+    let round = app
+        .db
+        .write(|c| sinergi_db::audit::tree::round(c, &signer, None, chrono::Utc::now().naive_utc()))
+        .unwrap();
+    assert!(
+        matches!(round, sinergi_db::audit::tree::Round::Signed { .. }),
+        "{round:?}"
+    );
+    let run = job.pull(&[]).await;
+    assert_eq!(run.code, Some(5), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("AUDIT LOG DOES NOT EXTEND THE CHECKPOINT YOU HOLD"),
+        "{run:?}"
+    );
+    assert!(feed.join("checkpoints/conflict-3.note").exists(), "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(feed.join("checkpoint")).unwrap(),
+        kept,
+        "the checkpoint held is kept"
+    );
 }

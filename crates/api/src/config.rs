@@ -62,6 +62,38 @@ pub struct Settings {
     pub webhook_retry_window_secs: i64,
     /// Encrypts the signing keys stored in the database; required to serve.
     pub key_encryption_key: Option<crate::auth::kek::KeyEncryptionKey>,
+    /// Names the audit log in its checkpoints (default: the issuer's host + `/audit`).
+    pub audit_origin: String,
+    /// Signs audit checkpoints; when absent, a key derived from the
+    /// key-encryption key (the same on every instance) under `audit_origin`.
+    pub audit_key: Option<sinergi_tlog::Signer>,
+    /// How often new audit events are integrated and a checkpoint signed, in milliseconds.
+    pub audit_checkpoint_ms: u64,
+}
+
+impl Settings {
+    /// The key that signs audit checkpoints: the configured one, else one
+    /// derived from the key-encryption key. `None` without either.
+    pub fn audit_signer(&self) -> Option<sinergi_tlog::Signer> {
+        if let Some(k) = &self.audit_key {
+            return Some(k.clone());
+        }
+        let kek = self.key_encryption_key.as_ref()?;
+        let seed = kek.derive("sinergi audit checkpoint signing key v1");
+        sinergi_tlog::Signer::from_seed(&self.audit_origin, &seed).ok()
+    }
+}
+
+/// `https://host:port/path` → `host:port/audit`.
+fn origin_of(issuer: &str) -> String {
+    let host = issuer
+        .split_once("://")
+        .map_or(issuer, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let host = if host.is_empty() { "sinergi" } else { host };
+    format!("{host}/audit")
 }
 
 impl Default for Settings {
@@ -97,6 +129,9 @@ impl Default for Settings {
             webhook_backoff_max_ms: 3_600_000,
             webhook_retry_window_secs: 3 * 24 * 3600,
             key_encryption_key: None,
+            audit_origin: origin_of("https://sinergi.local"),
+            audit_key: None,
+            audit_checkpoint_ms: 1000,
         }
     }
 }
@@ -269,6 +304,46 @@ impl Settings {
                 ),
                 (None, None) => None,
             };
+        s.audit_origin = origin_of(&s.issuer);
+        if let Some(v) = var("SINERGI_AUDIT_ORIGIN") {
+            if v.contains(|c: char| c.is_whitespace() || c == '+') {
+                return Err("SINERGI_AUDIT_ORIGIN must be one word without '+'".into());
+            }
+            s.audit_origin = v;
+        }
+        s.audit_key = match (var("SINERGI_AUDIT_KEY"), var("SINERGI_AUDIT_KEY_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err("set SINERGI_AUDIT_KEY or SINERGI_AUDIT_KEY_FILE, not both".into())
+            }
+            (Some(v), None) => Some(v),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| format!("SINERGI_AUDIT_KEY_FILE: cannot read {path}: {e}"))?,
+            ),
+            (None, None) => None,
+        }
+        .map(|text| {
+            sinergi_tlog::Signer::parse(&text).map_err(|e| {
+                format!("SINERGI_AUDIT_KEY: {e} (make one with `sinergi audit keygen`)")
+            })
+        })
+        .transpose()?;
+        if let Some(k) = &s.audit_key {
+            if var("SINERGI_AUDIT_ORIGIN").is_some_and(|o| o != k.name()) {
+                return Err(format!(
+                    "SINERGI_AUDIT_ORIGIN differs from the audit key's name {}",
+                    k.name()
+                ));
+            }
+            s.audit_origin = k.name().to_string();
+        }
+        if let Some(v) = var("SINERGI_AUDIT_CHECKPOINT_MS") {
+            s.audit_checkpoint_ms = v
+                .parse()
+                .ok()
+                .filter(|n| (10..=3_600_000).contains(n))
+                .ok_or("SINERGI_AUDIT_CHECKPOINT_MS must be 10..=3600000")?;
+        }
         if let Some(v) = var("SINERGI_CORS_ORIGINS") {
             s.cors_origins = v
                 .split(',')

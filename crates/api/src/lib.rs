@@ -3,8 +3,10 @@
 
 pub mod accountability;
 pub mod admin;
+pub mod audit_checkpoints;
 pub mod audit_handle;
 pub mod audit_log;
+pub mod audit_proofs;
 pub mod audit_writer;
 pub mod auth;
 pub mod body_deadline;

@@ -43,7 +43,8 @@ and per-field `errors`.\n\n\
 **Personal data** (workers, residence permits, assignments, presence reports) is read with a declared \
 purpose: `X-Purpose: supervision | permit-processing | enforcement | statistics` (registered per client; \
 missing is 400, not registered is 403) and optionally `X-Case-Ref`. Every such request, granted or denied, \
-is written to an append-only, hash-chained audit log; the agencies holding records about a person can see \
+is written to an append-only, hash-chained audit log whose signed checkpoints anyone authenticated can \
+keep and check (`/api/v1/audit/checkpoint`); the agencies holding records about a person can see \
 who read them (`/api/v1/workers/{id}/access-log`). **Data minimisation**: district agencies see passport \
 numbers and NIKs masked to their last three characters (`******567`) unless their client holds the \
 `pii:read` scope. **Limits**: bodies up to 4 MiB and 32 levels of nesting, pages up to 1000 items, a \
@@ -64,7 +65,7 @@ per-client request budget (429 with `Retry-After`). Every response carries `X-Re
         (name = "findings", description = "Contradictions between agencies' records, kept up to date"),
         (name = "stats", description = "Counts a regency needs, without personal data"),
         (name = "webhooks", description = "Signed change notifications pushed to your endpoint, retried, with dead letters you can redeliver"),
-        (name = "audit", description = "Who accessed personal data, when and why"),
+        (name = "audit", description = "Who accessed personal data, when and why; signed checkpoints and proofs that the log is not rewritten"),
         (name = "health", description = "Probes")
     )
 )]
@@ -99,7 +100,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(crate::webhooks::api::list_dead_letters)
         .service(crate::webhooks::api::redeliver_dead_letter)
         .service(audit_log::list_audit_events)
-        .service(audit_log::get_worker_access_log);
+        .service(audit_log::get_worker_access_log)
+        .service(crate::audit_proofs::get_checkpoint)
+        .service(crate::audit_proofs::get_audit_keys)
+        .service(crate::audit_proofs::get_consistency)
+        .service(crate::audit_proofs::get_inclusion);
 }
 
 /// The OpenAPI document, generated from the registered routes.
@@ -174,6 +179,9 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let data = web::Data::new(state);
     // The worker holds the state weakly: it stops once the server has dropped it.
     actix_web::rt::spawn(crate::webhooks::delivery::run(std::sync::Arc::downgrade(
+        &data.clone().into_inner(),
+    )));
+    actix_web::rt::spawn(crate::audit_checkpoints::run(std::sync::Arc::downgrade(
         &data.clone().into_inner(),
     )));
     let blocking_threads = (data.settings.db_pool_size as usize).max(4);

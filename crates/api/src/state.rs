@@ -36,6 +36,8 @@ pub struct AppState {
     pub clients: Arc<crate::auth::clients::ClientCache>,
     /// Tokens verified already.
     pub verified: Arc<crate::auth::verified::VerifiedTokens>,
+    /// Signs checkpoints of the audit log.
+    pub checkpointer: Arc<crate::audit_checkpoints::Checkpointer>,
 }
 
 impl AppState {
@@ -70,7 +72,15 @@ impl AppState {
             settings.key_refresh_secs,
         )?;
         let cursor_secret = Arc::new(crate::auth::keys::cursor_secret(&db, &kek)?);
+        let signer = settings.audit_signer().ok_or_else(|| {
+            sinergi_db::StoreError::Config(format!(
+                "no audit checkpoint key for the origin {:?}: set SINERGI_AUDIT_ORIGIN to one word \
+                 without '+', or SINERGI_AUDIT_KEY_FILE",
+                settings.audit_origin
+            ))
+        })?;
         Ok(AppState {
+            checkpointer: Arc::new(crate::audit_checkpoints::Checkpointer::new(signer)),
             audit_writer: crate::audit_writer::AuditWriter::start(db.clone()),
             db,
             keys: Arc::new(keys),

@@ -93,6 +93,16 @@ impl KeyEncryptionKey {
             .map_err(|_| OpenError)
     }
 
+    /// A 32-byte key for another purpose, derived with HMAC-SHA256 under
+    /// `label` (different labels give independent keys; none reveals this one).
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&self.0)
+            .expect("HMAC takes any key length");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(&self.0.into())
     }
@@ -115,18 +125,24 @@ impl KeyEncryptionKey {
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
         let key = KeyEncryptionKey::generate()?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options
-            .open(path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        writeln!(file, "{}", key.to_base64())
-            .and_then(|_| file.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        create_secret_file(path, &format!("{}\n", key.to_base64()))?;
         Ok(key)
     }
+}
+
+/// Writes `text` to a new file readable by its owner only (it must not
+/// exist yet), synced to disk: how keys are kept on the hosts.
+pub fn create_secret_file(path: &Path, text: &str) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|_| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Where `serve --demo` keeps its key-encryption key: next to the SQLite

@@ -224,7 +224,9 @@ pub fn round(
         }
     }
     let verifier = [signer.verifier()];
-    let stored = checkpoint(conn, None)?.and_then(|c| Checkpoint::open(&c.note, &verifier).ok());
+    let newest = checkpoint(conn, None)?;
+    let signed_up_to = newest.as_ref().map_or(0, |c| c.tree_size as u64);
+    let stored = newest.and_then(|c| Checkpoint::open(&c.note, &verifier).ok());
     let anchor = [stored, trusted.cloned()]
         .into_iter()
         .flatten()
@@ -252,7 +254,8 @@ pub fn round(
         Ok(edge) => edge,
         Err(reason) => return Ok(Round::Halted { reason }),
     };
-    if edge.size() == 0 || anchor.as_ref().is_some_and(|a| a.size == edge.size()) {
+    // A size is signed once (a checkpoint by an earlier key stays as it was).
+    if edge.size() == 0 || edge.size() <= signed_up_to {
         return Ok(Round::Unchanged { size: edge.size() });
     }
     let checkpoint = Checkpoint {

@@ -16,7 +16,7 @@ const ALL_SCOPES: &[Scope] = &[
     Scope::AuditRead,
 ];
 
-const CHANNELS: [Channel; 11] = [
+const CHANNELS: [Channel; 12] = [
     Channel::Write,
     Channel::ReadItem,
     Channel::List,
@@ -28,6 +28,7 @@ const CHANNELS: [Channel; 11] = [
     Channel::Stats,
     Channel::AccessLog,
     Channel::AuditLog,
+    Channel::AuditCheckpoint,
 ];
 
 /// The expected answer, written independently of `decide` from the table.
@@ -39,7 +40,7 @@ fn expected(
     purpose: Declared,
 ) -> Result<(), &'static str> {
     let personal = match channel {
-        Channel::Stats => false,
+        Channel::Stats | Channel::AuditCheckpoint => false,
         Channel::Findings | Channel::FindingAct | Channel::AccessLog | Channel::AuditLog => true,
         _ => t.is_personal(),
     };
@@ -67,7 +68,7 @@ fn expected(
                 Ok(())
             }
         }
-        Channel::Stats | Channel::AuditLog => Ok(()),
+        Channel::Stats | Channel::AuditLog | Channel::AuditCheckpoint => Ok(()),
         Channel::AccessLog => purpose_ok,
         _ if personal => purpose_ok,
         _ => Ok(()),
@@ -138,7 +139,7 @@ fn matrix() {
             }
         }
     }
-    assert_eq!(checked, 5 * 11 * 7 * 2 * 3);
+    assert_eq!(checked, 5 * 12 * 7 * 2 * 3);
 }
 
 #[test]
