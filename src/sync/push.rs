@@ -24,6 +24,9 @@ use super::{hex, Failure, Op, Progress, PushArgs, EXIT_ROWS_FAILED};
 /// client version does not reuse the keys (and meet `idempotency_key_reused`).
 const KEY_VERSION: &str = "sinergi-sync-push/1";
 
+/// Failures kept to be listed; more are counted, not listed.
+const LISTED_FAILURES: usize = 1000;
+
 /// Counts for the summary.
 #[derive(Default)]
 struct Tally {
@@ -33,24 +36,70 @@ struct Tally {
     not_applied: usize,
     replayed_batches: usize,
     batches: usize,
+    /// Rows with at least one failure.
+    failed_rows: usize,
+    /// The first failures, for the list.
     failures: Vec<Failure>,
 }
 
 impl Tally {
-    /// Rows with at least one failure.
-    fn failed_rows(&self) -> usize {
-        let mut lines: Vec<usize> = self.failures.iter().map(|f| f.line).collect();
-        lines.sort_unstable();
-        lines.dedup();
-        lines.len()
+    /// Records the failures of one row.
+    fn failed(&mut self, row: impl IntoIterator<Item = Failure>) {
+        self.failed_rows += 1;
+        for f in row {
+            if self.failures.len() < LISTED_FAILURES {
+                self.failures.push(f);
+            }
+        }
     }
 }
 
-/// Runs a push; returns the exit status.
+/// Opens the input and knows how to turn its rows into operations.
+struct Input {
+    args_sheet: Option<String>,
+    compiled: Compiled,
+}
+
+impl Input {
+    /// The operations of the file in order, rows that fail the local checks
+    /// left out (the first pass counted them).
+    fn ops(
+        &self,
+        args: &PushArgs,
+    ) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Op>> + '_> {
+        let source = read::open(&args.file, self.args_sheet.as_deref())?;
+        Ok(source.filter_map(move |item| match item {
+            Err(e) => Some(Err(e)),
+            Ok(read::Item::Broken(..)) => None,
+            Ok(read::Item::Row(row)) => self.compiled.op(&row).ok().map(Ok),
+        }))
+    }
+}
+
+/// SHA-256 of a file, read in pieces.
+fn file_digest(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            return Ok(h.finalize().to_vec());
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+/// Runs a push; returns the exit status. The file is read three times, row
+/// by row, never whole: for its digest (which names the idempotency keys),
+/// to check every row and count the batches, and to send the batches.
 pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let digest = file_digest(&args.file)?;
     let (mapping, mapping_text) = match &args.mapping {
         Some(p) => (
             Some(Mapping::load(p)?),
@@ -69,7 +118,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
         .sheet
         .clone()
         .or_else(|| mapping.as_ref().and_then(|m| m.sheet.clone()));
-    let table = read::read(&args.file, &bytes, sheet.as_deref())?;
+    let source = read::open(&args.file, sheet.as_deref())?;
     let mapping = match (mapping, type_arg) {
         (Some(m), Some(t)) if m.schema.name != t.name => bail!(
             "--type {} disagrees with the mapping's type {}",
@@ -78,7 +127,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
         ),
         (Some(m), _) => m,
         (None, Some(t)) => {
-            let (m, ignored) = Mapping::identity(t, &table.headers);
+            let (m, ignored) = Mapping::identity(t, &source.headers);
             if !ignored.is_empty() {
                 eprintln!(
                     "ignoring columns that are not {} fields: {}",
@@ -92,62 +141,85 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
             bail!("give --mapping FILE, or --type TYPE when the columns are named as the fields")
         }
     };
-    let compiled = mapping.compile(&table.headers)?;
+    let compiled = mapping.compile(&source.headers)?;
     let unit = read::unit(&args.file);
     let mut tally = Tally::default();
-    for (line, why) in &table.broken {
-        tally.failures.push(Failure {
-            line: *line,
-            field: String::new(),
-            column: None,
-            code: "unreadable".into(),
-            message: format!("this {unit} {why}"),
-        });
-    }
-    let mut ops = vec![];
-    for row in &table.rows {
-        match compiled.op(row) {
-            Ok(op) => ops.push(op),
-            Err(f) => tally.failures.extend(f),
+    let mut progress = Progress::new();
+    let mut op_count = 0usize;
+    for item in source {
+        match item? {
+            read::Item::Broken(line, why) => tally.failed([Failure {
+                line,
+                field: String::new(),
+                column: None,
+                code: "unreadable".into(),
+                message: format!("this {unit} {why}"),
+            }]),
+            read::Item::Row(row) => match compiled.op(&row) {
+                Ok(_) => op_count += 1,
+                Err(f) => tally.failed(f),
+            },
         }
+        progress.show(
+            &format!(
+                "push: checking {}, {} {unit}s read",
+                args.file.display(),
+                op_count + tally.failed_rows
+            ),
+            false,
+        );
     }
-    let rows = ops.len() + tally.failed_rows();
-    if args.atomic && !tally.failures.is_empty() {
+    let rows = op_count + tally.failed_rows;
+    if args.atomic && tally.failed_rows > 0 {
+        progress.done();
         print_summary(&args, &tally, rows, unit, started.elapsed());
         println!("nothing was sent: --atomic and some {unit}s failed the local checks");
         return Ok(EXIT_ROWS_FAILED);
     }
     let run_id = run_id(
         &args,
-        &bytes,
+        &digest,
         &mapping_text,
         compiled.type_name(),
         sheet.as_deref(),
     );
+    let input = Input {
+        args_sheet: sheet,
+        compiled,
+    };
     let mut api = Api::new(
         &args.to,
         &args.credentials.client_id,
         &args.credentials.client_secret,
     )?;
-    let mut progress = Progress::new();
     let size = args.batch_size as usize;
-    let total_batches = ops.len().div_ceil(size);
-    for (index, chunk) in ops.chunks(size).enumerate() {
+    let total_batches = op_count.div_ceil(size);
+    let mut ops = input.ops(&args)?;
+    let mut sent = 0usize;
+    for index in 0..total_batches {
+        let mut chunk = Vec::with_capacity(size);
+        for op in ops.by_ref().take(size) {
+            chunk.push(op?);
+        }
+        if chunk.is_empty() {
+            break;
+        }
         let key = format!("{run_id}-{index:05}");
-        if let Err(e) = send(&mut api, &args, &compiled, chunk, &key, &mut tally).await {
+        if let Err(e) = send(&mut api, &args, &input.compiled, &chunk, &key, &mut tally).await {
             progress.done();
             print_summary(&args, &tally, rows, unit, started.elapsed());
             // This batch may or may not have been stored: the rerun replays it.
-            print_stop(ops.len() - index * size, unit, index + 1, total_batches);
+            print_stop(op_count - sent, unit, index + 1, total_batches);
             return Err(e);
         }
-        let done = (index * size + chunk.len()).min(ops.len());
+        sent += chunk.len();
+        let secs = started.elapsed().as_secs_f64().max(0.001);
         progress.show(
             &format!(
-                "push: {done}/{} {unit}s sent, batch {}/{total_batches}, {} failed",
-                ops.len(),
+                "push: {sent}/{op_count} {unit}s sent, batch {}/{total_batches}, {} failed, {:.0} {unit}s/s",
                 index + 1,
-                tally.failed_rows() + tally.not_applied
+                tally.failed_rows + tally.not_applied,
+                sent as f64 / secs,
             ),
             index + 1 == total_batches,
         );
@@ -158,13 +230,19 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
                 index + 1
             );
             print_summary(&args, &tally, rows, unit, started.elapsed());
-            print_stop(ops.len() - done, unit, index + 2, total_batches);
+            print_stop(op_count - sent, unit, index + 2, total_batches);
             return Ok(75);
         }
     }
     progress.done();
+    if sent != op_count {
+        bail!(
+            "{} changed while it was sent: {sent} of {op_count} {unit}s went out; run again once it is complete",
+            args.file.display()
+        );
+    }
     print_summary(&args, &tally, rows, unit, started.elapsed());
-    Ok(if tally.failures.is_empty() && tally.not_applied == 0 {
+    Ok(if tally.failed_rows == 0 && tally.not_applied == 0 {
         0
     } else {
         EXIT_ROWS_FAILED
@@ -174,7 +252,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
 /// The part of every idempotency key that names this run's input and options.
 fn run_id(
     args: &PushArgs,
-    bytes: &[u8],
+    digest: &[u8],
     mapping: &[u8],
     type_: &str,
     sheet: Option<&str>,
@@ -182,7 +260,7 @@ fn run_id(
     let mut h = Sha256::new();
     for part in [
         KEY_VERSION.as_bytes(),
-        &Sha256::digest(bytes),
+        digest,
         &Sha256::digest(mapping),
         type_.as_bytes(),
         sheet.unwrap_or("").as_bytes(),
@@ -275,7 +353,7 @@ async fn send(
             "updated" => tally.updated += 1,
             "unchanged" => tally.unchanged += 1,
             _ if r["problem"]["code"] == "not_applied" => tally.not_applied += 1,
-            _ => tally.failures.extend(failures(compiled, op, &r["problem"])),
+            _ => tally.failed(failures(compiled, op, &r["problem"])),
         }
     }
     Ok(())
@@ -321,7 +399,7 @@ fn print_stop(not_sent: usize, unit: &str, from_batch: usize, total_batches: usi
 }
 
 fn print_summary(args: &PushArgs, t: &Tally, rows: usize, unit: &str, took: Duration) {
-    let failed_rows = t.failed_rows();
+    let failed_rows = t.failed_rows;
     let secs = took.as_secs_f64().max(0.001);
     println!(
         "{} {unit}s from {} in {} batch{}, {:.1} s ({:.0} {unit}s/s)",
@@ -371,5 +449,10 @@ fn print_summary(args: &PushArgs, t: &Tally, rows: usize, unit: &str, took: Dura
             place.push_str(&format!(" (column {c:?})"));
         }
         println!("{place}: {}: {}", f.code, f.message);
+    }
+    if failed_rows > LISTED_FAILURES {
+        println!(
+            "  (the first {LISTED_FAILURES} failures are listed; {failed_rows} {unit}s failed in all)"
+        );
     }
 }
