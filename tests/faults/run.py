@@ -32,7 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CI = bool(os.environ.get("CI"))
 MIXED_SECONDS = int(os.environ.get("FAULTS_MIXED_SECONDS") or (300 if CI else 30))
 # Whole-script deadline: everything but the mixed load takes ~4 minutes.
-BUDGET_SECONDS = int(os.environ.get("FAULTS_BUDGET_SECONDS") or (MIXED_SECONDS + 420))
+BUDGET_SECONDS = int(os.environ.get("FAULTS_BUDGET_SECONDS") or (MIXED_SECONDS + 600))
 PG_HOST = "127.0.0.1"
 PG_PORT = int(os.environ.get("FAULTS_PG_PORT") or 5432)
 # Development only: stop/start a private cluster (pg_ctl -D DIR, run as the
@@ -1709,6 +1709,149 @@ def token_attack_phase(sc, label, env):
 # ------------------------------------------------------------------ main
 
 
+# ------------------------------------------------------------------ batch jobs through crashes
+
+
+def pg_value(url, sql):
+    db = url.rsplit("/", 1)[1]
+    p = _run(["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", "postgres", "-d", db, "-Atc", sql], timeout=30)
+    if p.returncode != 0:
+        raise RuntimeError(f"psql: {p.stderr.strip()}")
+    return p.stdout.strip()
+
+
+def idempotency_takeover(sc):
+    """An instance dies while it holds a keyed batch: the same batch sent to
+    another instance goes through within seconds, once."""
+    url = pg_database("takeover")
+    creds = setup_agencies(url)
+    a = Server("takeover-a", url).start()
+    b = Server("takeover-b", url).start()
+    toks_a, toks_b = tokens(a.port, creds), tokens(b.port, creds)
+    seed_sponsor(a.port, toks_a["mp"])
+    killed_in_flight = False
+    key = ops = None
+    for attempt in range(3):
+        key = f"nightly-itas-{attempt}-{os.getpid()}"
+        ops = [permit_op(f"2C9{attempt}{i:05d}", f"T{attempt}{i:07d}") for i in range(1000)]
+        out = {}
+
+        def send():
+            try:
+                out["resp"] = batch(a.port, toks_a["imi"], ops, timeout=60, extra={"Idempotency-Key": key})
+            except Exception as e:  # the connection dies with the server
+                out["error"] = str(e)
+        t = threading.Thread(target=send)
+        t.start()
+        held, _ = wait_until(lambda: pg_value(url, f"SELECT state FROM idempotency_keys WHERE idem_key = '{key}'")
+                             == "in_flight", 20, interval=0.01)
+        a.kill()
+        t.join(30)
+        state = pg_value(url, f"SELECT state FROM idempotency_keys WHERE idem_key = '{key}'")
+        if held and state == "in_flight":
+            killed_in_flight = True
+            break
+        a.start()
+        toks_a = tokens(a.port, creds)
+    sc.check(killed_in_flight, "the holder was killed while the batch's key was in flight")
+    started = time.monotonic()
+    final, tries = None, 0
+    while time.monotonic() - started < 30:
+        tries += 1
+        r = batch(b.port, toks_b["imi"], ops, timeout=60, extra={"Idempotency-Key": key})
+        if r.status != 409:
+            final = r
+            break
+        time.sleep(min(float(r.headers.get("retry-after", "1")), 2.0))
+    took = time.monotonic() - started
+    sc.figure(f"the retry on the other instance was answered {final.status if final else 'never'} "
+              f"after {took:.1f} s and {tries} attempt(s)")
+    sc.check(final is not None and batch_ok(final, len(ops)), "the same batch succeeds on another instance",
+             final.text()[:200] if final else "still 409")
+    sc.check(took <= 10, "within 10 s of the crash", f"{took:.1f} s")
+    stored = pg_value(url, "SELECT count(*), coalesce(max(version), 0) FROM records "
+                           f"WHERE record_type = 'residence_permit' AND record_key LIKE '2C9%'")
+    count, top = (int(x) for x in stored.split("|"))
+    sc.check(count == len(ops) and top == 1, "every permit stored once, at version 1",
+             f"{count} stored, highest version {top}")
+    again = batch(b.port, toks_b["imi"], ops, timeout=60, extra={"Idempotency-Key": key})
+    sc.check(again.status == 200 and again.headers.get("idempotent-replayed") is not None,
+             "a third send is replayed, not applied", f"{again.status}")
+
+
+def letters(i):
+    """A name part from a number (names hold letters only)."""
+    out = ""
+    while True:
+        out = chr(ord("A") + i % 26) + out
+        i //= 26
+        if i == 0:
+            return out
+
+
+def itas_csv(path, rows):
+    header = ("No ITAS;No Paspor;Kewarganegaraan;Nama Lengkap;Jenis Kelamin;Tgl Lahir;Paspor Berlaku Sampai;"
+              "Jenis Izin;Indeks Visa;NIB Penjamin;Tgl Terbit;Berlaku Dari;Berlaku Sampai;Kode Wilayah;Status")
+    with open(path, "w", newline="") as f:
+        f.write(header + "\r\n")
+        for i in range(rows):
+            f.write(f"2C7{i:07d};P{i:08d};Tiongkok;ZHANG WEI {letters(i)};L;12/04/1985;30/06/2031;ITAS;E23;{SPONSOR_NIB};"
+                    f"05/01/2026;05/01/2026;04/01/2027;64.02.06;Aktif\r\n")
+
+
+def push_cmd(port, cred, path):
+    mapping = os.path.join(ROOT, "docs", "examples", "residence-permits-imigrasi.json")
+    return ([BIN, "sync", "push", path, "--to", f"http://127.0.0.1:{port}", "--mapping", mapping,
+             "--batch-size", "250"],
+            clean_env({"SINERGI_CLIENT_ID": cred["client_id"], "SINERGI_CLIENT_SECRET": cred["client_secret"]}))
+
+
+def stored_permits(url):
+    count, top = pg_value(url, "SELECT count(*), coalesce(max(version), 0) FROM records "
+                               "WHERE record_type = 'residence_permit' AND record_key LIKE '2C7%'").split("|")
+    return int(count), int(top)
+
+
+def sync_push_killed(sc, kill_server):
+    """`sinergi sync push` stopped half-way (with its server, or alone) and run
+    again: every row stored once, nothing applied twice."""
+    url = pg_database("push-server" if kill_server else "push-client")
+    creds = setup_agencies(url)
+    srv = Server("push", url).start()
+    seed_sponsor(srv.port, tokens(srv.port, creds)["mp"])
+    rows = 12_000
+    path = os.path.join(TMP, f"itas-{'server' if kill_server else 'client'}.csv")
+    itas_csv(path, rows)
+    cmd, env = push_cmd(srv.port, creds["imi"], path)
+    log_path = os.path.join(TMP, "push-1.log")
+    with open(log_path, "w") as out:
+        client = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, stdin=subprocess.DEVNULL, cwd=TMP)
+    half, secs = wait_until(lambda: stored_permits(url)[0] >= rows // 2, 120, interval=0.1)
+    sc.check(bool(half), "the first run stored half of the file", f"after {secs:.1f} s")
+    at_kill = stored_permits(url)[0]
+    if kill_server:
+        srv.kill()
+    client.kill()
+    client.wait(10)
+    sc.figure(f"killed {'the server and ' if kill_server else ''}the client with {at_kill} of {rows} rows stored")
+    if kill_server:
+        srv.start()
+    cmd, env = push_cmd(srv.port, creds["imi"], path)
+    started = time.monotonic()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=TMP)
+    sc.figure(f"the rerun took {time.monotonic() - started:.1f} s: "
+              + " | ".join(line for line in p.stdout.splitlines() if line.strip())[:400])
+    sc.check(p.returncode == 0, "the rerun completes", f"exit {p.returncode}: {p.stderr.strip()[-300:]}")
+    sc.check("had already been sent by an earlier run" in p.stdout,
+             "batches the first run stored are replayed, not applied again", p.stdout.strip()[-300:])
+    count, top = stored_permits(url)
+    sc.check(count == rows and top == 1, "every row stored once, at version 1 (no duplicate versions)",
+             f"{count} stored, highest version {top}")
+    feed_versions = pg_value(url, "SELECT count(*) FROM changes WHERE record_type = 'residence_permit' "
+                                  "AND record_key LIKE '2C7%'")
+    sc.check(int(feed_versions) == rows, "the change feed holds each row once", f"{feed_versions} changes")
+
+
 def on_alarm(signum, frame):
     raise Budget()
 
@@ -1740,6 +1883,9 @@ def main():
         run_scenario("token-attack", token_attack)
         run_scenario("graceful-shutdown-sqlite", lambda sc: graceful_shutdown(sc, "sqlite"))
         run_scenario("graceful-shutdown-postgres", lambda sc: graceful_shutdown(sc, "postgres"))
+        run_scenario("idempotency-takeover-postgres", idempotency_takeover)
+        run_scenario("sync-push-server-killed-postgres", lambda sc: sync_push_killed(sc, True))
+        run_scenario("sync-push-client-killed-postgres", lambda sc: sync_push_killed(sc, False))
         run_scenario("postgres-outage", postgres_outage)
         run_scenario("mixed-load", mixed_load)
     except (Budget, KeyboardInterrupt) as e:

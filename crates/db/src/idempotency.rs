@@ -29,10 +29,10 @@ pub enum IdemStart {
 /// [`RENEW_EVERY_SECONDS`] while it works, so a claim whose holder died (a
 /// crashed instance, a killed process) lapses within seconds and a retry, on
 /// any instance, proceeds. The dead holder's transaction stored nothing.
-pub const LEASE_SECONDS: i64 = 10;
+pub const LEASE_SECONDS: i64 = 6;
 
 /// How often the holder of a claim renews it.
-pub const RENEW_EVERY_SECONDS: u64 = 3;
+pub const RENEW_EVERY_SECONDS: u64 = 2;
 
 /// Claims `key` for `client`; call in its own write transaction.
 pub fn begin(
