@@ -245,6 +245,9 @@ async fn audit_log_refuses_update_and_delete(app: TestApp) {
         201,
     )
     .await;
+    // The write's events take their place in the log (on PostgreSQL the
+    // sequencer moves them there from the queue).
+    app.db.read(sinergi_db::sequencer::drain).unwrap();
     let mut conn = app.db.conn().unwrap();
     let update = conn.batch_execute("UPDATE audit_events SET status = 200 WHERE seq = 1");
     assert!(update.is_err(), "UPDATE must be refused");

@@ -1,7 +1,8 @@
-//! The change feed. Each writing transaction takes the next sequence number
-//! by updating the single head row as its last step; the row stays locked
-//! until the transaction commits, so a reader can never see number N+1
-//! before N is committed (no late-commit gaps, unlike plain sequences).
+//! The change feed. Positions are taken by updating the single head row,
+//! which stays locked until the transaction commits, so a reader can never
+//! see number N+1 before N is committed (no late-commit gaps, unlike plain
+//! sequences). Only the sequencer does so on PostgreSQL (writers queue their
+//! changes, `sequencer.rs`); on SQLite the one writer does.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -57,18 +58,23 @@ pub struct NewChange {
     pub changed_at: NaiveDateTime,
 }
 
-/// Appends a change; call as the last statement of a write transaction.
-pub fn append(conn: &mut DbConn, c: &NewChange) -> Result<i64, StoreError> {
-    append_many(conn, std::slice::from_ref(c))
+/// Appends changes in order; call as the last statement of a write
+/// transaction. On PostgreSQL they are queued for the sequencer (no shared
+/// row is locked); on SQLite they take their positions at once.
+pub fn append_many(conn: &mut DbConn, items: &[NewChange]) -> Result<(), StoreError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConn::Postgresql(_) => crate::sequencer::enqueue_changes(conn, items),
+        DbConn::Sqlite(_) => place(conn, items).map(|_| ()),
+    }
 }
 
-/// Appends changes in order with one update of the head row and multi-row
-/// inserts; call as the last statement of a write transaction. Returns the
-/// last sequence number taken (the head, unchanged, when there is nothing).
-pub fn append_many(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, StoreError> {
-    if items.is_empty() {
-        return Ok(head(conn)?.0);
-    }
+/// Gives changes the next positions with one update of the head row and
+/// multi-row inserts: the sequencer's step on PostgreSQL, the writer's on
+/// SQLite. Returns the last position taken.
+pub(crate) fn place(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, StoreError> {
     let n = items.len() as i64;
     diesel::update(change_head::table.find(1))
         .set(change_head::seq.eq(change_head::seq + n))
@@ -109,6 +115,7 @@ pub fn append_many(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, StoreE
 
 /// The newest committed sequence number and the highest pruned one.
 pub fn head(conn: &mut DbConn) -> Result<(i64, i64), StoreError> {
+    crate::sequencer::settle(conn)?;
     Ok(change_head::table
         .find(1)
         .select((change_head::seq, change_head::pruned_through))
@@ -122,6 +129,7 @@ pub fn list_after(
     types: &[String],
     limit: i64,
 ) -> Result<Vec<ChangeRow>, StoreError> {
+    crate::sequencer::settle(conn)?;
     let mut q = changes::table
         .filter(changes::seq.gt(after))
         .select(ChangeRow::as_select())
@@ -134,6 +142,8 @@ pub fn list_after(
 
 /// Removes changes older than `before`; cursors before them then get 410.
 pub fn prune(conn: &mut DbConn, before: NaiveDateTime) -> Result<usize, StoreError> {
+    // Changes committed so far take their positions first.
+    crate::sequencer::drain_in(conn)?;
     let newest_old: Option<i64> = changes::table
         .filter(changes::changed_at.lt(before))
         .select(diesel::dsl::max(changes::seq))

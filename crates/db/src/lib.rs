@@ -38,6 +38,7 @@ pub mod journal;
 pub mod lookups;
 pub mod records;
 pub mod schema;
+pub mod sequencer;
 pub mod store;
 pub mod subscriptions;
 pub mod workers;

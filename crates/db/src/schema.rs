@@ -141,6 +141,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    change_queue (id) {
+        id -> BigInt,
+        record_type -> Text,
+        record_key -> Text,
+        op -> Text,
+        version -> BigInt,
+        agency_code -> Text,
+        worker_id -> Nullable<Text>,
+        payload -> Nullable<Text>,
+        written_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_queue (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        client_id -> Nullable<Text>,
+        agency_code -> Nullable<Text>,
+        action -> Text,
+        resource_type -> Text,
+        resource_key -> Nullable<Text>,
+        subject_worker_id -> Nullable<Text>,
+        result_count -> Nullable<BigInt>,
+        purpose -> Nullable<Text>,
+        case_ref -> Nullable<Text>,
+        status -> Integer,
+        request_id -> Text,
+    }
+}
+
+diesel::table! {
     changes (seq) {
         seq -> BigInt,
         record_type -> Text,
@@ -217,6 +249,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     audit_tree,
     audit_checkpoints,
+    change_queue,
+    audit_queue,
     changes,
     change_head,
     idempotency_keys,

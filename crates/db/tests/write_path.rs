@@ -704,3 +704,93 @@ mod audit_checkpoints {
         }
     }
 }
+
+/// PostgreSQL: writers queue their journal instead of locking the feed's and
+/// the audit log's head rows, so an open write transaction holds nobody up,
+/// and a change committed late still reaches a consumer that read past the
+/// ones committed before it.
+mod no_single_row_queue {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    fn change(key: &str) -> changes::NewChange {
+        changes::NewChange {
+            record_type: "employer".into(),
+            record_key: key.into(),
+            op: "upsert",
+            version: 1,
+            agency_code: "KEMNAKER".into(),
+            worker_id: None,
+            payload: Some("{}".into()),
+            changed_at: Utc::now().naive_utc(),
+        }
+    }
+
+    #[test]
+    fn postgres() {
+        let Some(t) = open(Backend::Postgres) else {
+            return;
+        };
+        let db = t.db.clone();
+        let (queued, go_on) = (mpsc::channel::<()>(), mpsc::channel::<()>());
+        let (queued_tx, queued_rx) = queued;
+        let (go_tx, go_rx) = go_on;
+        // A slow writer: its journal is written, its transaction stays open.
+        let slow = std::thread::spawn(move || {
+            db.write(|c| {
+                changes::append_many(c, &[change("LATE")])?;
+                audit::append_many(
+                    c,
+                    &[audit::AuditEntry {
+                        occurred_at: Utc::now().naive_utc(),
+                        action: "write".into(),
+                        resource_type: "employer".into(),
+                        status: 200,
+                        request_id: "late".into(),
+                        ..Default::default()
+                    }],
+                )?;
+                queued_tx.send(()).unwrap();
+                go_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+                Ok(())
+            })
+            .expect("the slow writer commits");
+        });
+        queued_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        // Another writer commits meanwhile, at once.
+        let started = Instant::now();
+        store::store_one(&t.db, &kemnaker(), &employer("64.02.06", "PT Cepat")).expect("stored");
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(2),
+            "a writer waited {took:?} for an open transaction"
+        );
+        let before = feed(&t.db);
+        let read_past = before.last().expect("the fast write is in the feed").seq;
+        assert!(before.iter().all(|c| c.record_key != "LATE"));
+        assert!(events(&t.db).iter().all(|e| e.request_id != "late"));
+
+        go_tx.send(()).unwrap();
+        slow.join().unwrap();
+        let after =
+            t.db.read(|c| changes::list_after(c, read_past, &[], 100))
+                .expect("feed");
+        assert_eq!(
+            after
+                .iter()
+                .map(|c| c.record_key.as_str())
+                .collect::<Vec<_>>(),
+            ["LATE"],
+            "the late change comes after the position already read"
+        );
+        assert_eq!(after[0].seq, read_past + 1, "no gap");
+        assert!(events(&t.db).iter().any(|e| e.request_id == "late"));
+        assert_eq!(
+            t.db.read(audit::verify).expect("verify"),
+            audit::ChainReport::Intact {
+                events: events(&t.db).len() as i64
+            }
+        );
+    }
+}

@@ -181,7 +181,9 @@ pub async fn create_subscription(
                     ),
                 });
             }
-            // Only changes committed from now on are delivered.
+            // Only changes committed from now on are delivered: those
+            // committed before take their positions first.
+            sinergi_db::sequencer::drain_in(c)?;
             row.cursor_seq = changes::head(c)?.0;
             store::create(c, &row)?;
             Ok(row.clone())

@@ -122,17 +122,32 @@ pub fn event_hash(r: &AuditRow) -> String {
     hex(&Sha256::digest(&buf))
 }
 
-/// Appends one event to the chain; call inside a write transaction.
-pub fn append(conn: &mut DbConn, e: &AuditEntry) -> Result<AuditRow, StoreError> {
-    append_many(conn, std::slice::from_ref(e))?
-        .pop()
-        .ok_or(StoreError::Retry)
+/// Appends one event; call inside a write transaction.
+pub fn append(conn: &mut DbConn, e: &AuditEntry) -> Result<(), StoreError> {
+    append_many(conn, std::slice::from_ref(e))
 }
 
-/// Appends events to the chain in order, with one update of the head row and
-/// multi-row inserts; call inside a write transaction. Updating the head row
-/// first locks it, so concurrent appends queue up and the chain never forks.
-pub fn append_many(conn: &mut DbConn, entries: &[AuditEntry]) -> Result<Vec<AuditRow>, StoreError> {
+/// Appends events in order; call inside a write transaction. On PostgreSQL
+/// they are queued for the sequencer (no shared row is locked); on SQLite,
+/// whose single writer holds the database lock anyway, they are chained at once.
+pub fn append_many(conn: &mut DbConn, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConn::Postgresql(_) => crate::sequencer::enqueue_events(conn, entries),
+        DbConn::Sqlite(_) => chain(conn, entries).map(|_| ()),
+    }
+}
+
+/// Numbers events after the chain's head and links them, with one update of
+/// the head row and multi-row inserts: the sequencer's step on PostgreSQL,
+/// the writer's on SQLite. Updating the head row first locks it, so the
+/// chain never forks.
+pub(crate) fn chain(
+    conn: &mut DbConn,
+    entries: &[AuditEntry],
+) -> Result<Vec<AuditRow>, StoreError> {
     if entries.is_empty() {
         return Ok(vec![]);
     }
@@ -231,6 +246,7 @@ pub fn list(
     if let Some(v) = f.until {
         q = q.filter(audit_events::occurred_at.le(v));
     }
+    crate::sequencer::settle(conn)?;
     Ok(q.order(audit_events::seq.asc()).limit(limit).load(conn)?)
 }
 

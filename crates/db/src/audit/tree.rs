@@ -223,6 +223,8 @@ pub fn round(
             return Ok(Round::Busy);
         }
     }
+    // Everything committed so far joins the log first.
+    crate::sequencer::drain_in(conn)?;
     let verifier = [signer.verifier()];
     let newest = checkpoint(conn, None)?;
     let signed_up_to = newest.as_ref().map_or(0, |c| c.tree_size as u64);

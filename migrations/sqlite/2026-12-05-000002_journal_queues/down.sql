@@ -1,0 +1,2 @@
+DROP TABLE audit_queue;
+DROP TABLE change_queue;
