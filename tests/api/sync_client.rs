@@ -612,6 +612,7 @@ async fn pull_keeps_audit_checkpoints_and_alarms_on_a_rewritten_log(app: TestApp
         ],
     );
     log(&app, 3);
+    app.db.read(sinergi_db::sequencer::drain).unwrap();
     let signer = app.settings.audit_signer().unwrap();
     let round = app
         .db

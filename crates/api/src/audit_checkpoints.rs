@@ -57,6 +57,10 @@ impl Checkpointer {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        // What is committed so far joins the log first, in a transaction of
+        // its own (unless a round is moving it already: the next checkpoint
+        // takes it).
+        db.read(sinergi_db::sequencer::drain_if_free)?;
         let now = chrono::Utc::now().naive_utc();
         let round = db.write(|c| tree::round(c, &self.signer, trusted.as_ref(), now))?;
         let mut halted = self.halted.lock().unwrap_or_else(|p| p.into_inner());

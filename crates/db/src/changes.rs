@@ -113,9 +113,16 @@ pub(crate) fn place(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, Store
     Ok(last)
 }
 
-/// The newest committed sequence number and the highest pruned one.
+/// The newest committed sequence number and the highest pruned one, after
+/// everything committed so far took its position (`sequencer::settle`).
 pub fn head(conn: &mut DbConn) -> Result<(i64, i64), StoreError> {
     crate::sequencer::settle(conn)?;
+    head_as_sequenced(conn)
+}
+
+/// [`head`] as the sequencer has left it, without running a round: for
+/// background work that reads the feed again soon.
+pub fn head_as_sequenced(conn: &mut DbConn) -> Result<(i64, i64), StoreError> {
     Ok(change_head::table
         .find(1)
         .select((change_head::seq, change_head::pruned_through))
@@ -130,6 +137,16 @@ pub fn list_after(
     limit: i64,
 ) -> Result<Vec<ChangeRow>, StoreError> {
     crate::sequencer::settle(conn)?;
+    list_after_as_sequenced(conn, after, types, limit)
+}
+
+/// [`list_after`] as the sequencer has left the feed, without running a round.
+pub fn list_after_as_sequenced(
+    conn: &mut DbConn,
+    after: i64,
+    types: &[String],
+    limit: i64,
+) -> Result<Vec<ChangeRow>, StoreError> {
     let mut q = changes::table
         .filter(changes::seq.gt(after))
         .select(ChangeRow::as_select())

@@ -200,6 +200,18 @@ pub fn drain(conn: &mut DbConn) -> Result<usize, StoreError> {
     conn.transaction(drain_in)
 }
 
+/// As [`drain`], but does nothing when another connection is running a
+/// round: for background work that need not wait.
+pub fn drain_if_free(conn: &mut DbConn) -> Result<usize, StoreError> {
+    let DbConn::Postgresql(pg) = conn else {
+        return Ok(0);
+    };
+    if !pending(pg)? {
+        return Ok(0);
+    }
+    conn.transaction(drain_in_if_free)
+}
+
 /// Sequences what is queued inside the caller's transaction (waiting for a
 /// round another connection runs). A no-op on SQLite.
 pub fn drain_in(conn: &mut DbConn) -> Result<usize, StoreError> {
@@ -210,6 +222,32 @@ pub fn drain_in(conn: &mut DbConn) -> Result<usize, StoreError> {
         .bind::<Integer, _>(LOCK.0)
         .bind::<Integer, _>(LOCK.1)
         .execute(pg)?;
+    rounds(conn)
+}
+
+/// As [`drain_in`], but does nothing when another connection is running a
+/// round (it moves what is queued): for background work that need not wait.
+pub fn drain_in_if_free(conn: &mut DbConn) -> Result<usize, StoreError> {
+    let DbConn::Postgresql(pg) = conn else {
+        return Ok(0);
+    };
+    #[derive(QueryableByName)]
+    struct Got {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        got: bool,
+    }
+    let got: Got = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1, $2) AS got")
+        .bind::<Integer, _>(LOCK.0)
+        .bind::<Integer, _>(LOCK.1)
+        .get_result(pg)?;
+    if !got.got {
+        return Ok(0);
+    }
+    rounds(conn)
+}
+
+/// Moves queue rows while a queue was full; the caller holds the lock.
+fn rounds(conn: &mut DbConn) -> Result<usize, StoreError> {
     let mut moved = 0;
     loop {
         let DbConn::Postgresql(pg) = &mut *conn else {
@@ -289,5 +327,78 @@ pub fn settle(conn: &mut DbConn) -> Result<(), StoreError> {
     if depth.is_none() {
         drain(conn)?;
     }
+    Ok(())
+}
+
+/// Runs `f` in a read-only view of one moment whose feed head covers every
+/// change that view shows, so an export and its change cursor agree exactly
+/// (no change both in the export and after its cursor, none in neither).
+///
+/// On PostgreSQL the view is a REPEATABLE READ transaction whose first
+/// statement takes the sequencer's lock for the session; the committed queue
+/// rows it sees are numbered in it (later ones are invisible to it and get
+/// later positions), then the lock is released and `f` reads. A round
+/// committing at that same instant makes it start over; if the sequencer
+/// stays busy for a second, the view falls back to one taken after a drain,
+/// whose head may trail by the changes committed in between (their
+/// `version` tells a consumer it holds them already).
+pub fn feed_snapshot<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    if !matches!(conn, DbConn::Postgresql(_)) {
+        return crate::conn::read_snapshot(conn, f);
+    }
+    let mut f = Some(f);
+    for _ in 0..100 {
+        let mut held = false;
+        let result = conn.transaction(|c| {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(c)?;
+            #[derive(QueryableByName)]
+            struct Got {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                got: bool,
+            }
+            let got: Got = diesel::sql_query("SELECT pg_try_advisory_lock($1, $2) AS got")
+                .bind::<Integer, _>(LOCK.0)
+                .bind::<Integer, _>(LOCK.1)
+                .get_result(c)?;
+            if !got.got {
+                return Err(StoreError::Retry);
+            }
+            held = true;
+            rounds(c)?;
+            unlock(c)?;
+            held = false;
+            let run = f.take().expect("runs once");
+            run(c)
+        });
+        if held {
+            // The transaction failed while the session held the lock: release
+            // it, or every later round would wait for this connection.
+            if unlock(conn).is_err() {
+                crate::conn::discard_connection();
+                return Err(StoreError::Unavailable(
+                    "could not release the sequencer lock; the connection is dropped".into(),
+                ));
+            }
+        }
+        match result {
+            Err(e) if e.is_retryable() && f.is_some() => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+    drain(conn)?;
+    let run = f.take().expect("not run yet");
+    crate::conn::read_snapshot(conn, run)
+}
+
+fn unlock(conn: &mut DbConn) -> Result<(), StoreError> {
+    diesel::sql_query("SELECT pg_advisory_unlock($1, $2)")
+        .bind::<Integer, _>(LOCK.0)
+        .bind::<Integer, _>(LOCK.1)
+        .execute(conn)?;
     Ok(())
 }

@@ -540,6 +540,7 @@ mod audit_checkpoints {
     }
 
     fn round(db: &Db, trusted: Option<&Checkpoint>) -> Round {
+        db.read(sinergi_db::sequencer::drain).expect("drained");
         db.write(|c| tree::round(c, &signer(), trusted, Utc::now().naive_utc()))
             .expect("round")
     }

@@ -217,7 +217,7 @@ pub async fn export_records(
     // channel keeps memory constant whatever the number of rows.
     std::thread::spawn(move || {
         let mut head_tx = Some(head_tx);
-        let result = sinergi_db::conn::read_snapshot(&mut conn, |c| {
+        let result = sinergi_db::sequencer::feed_snapshot(&mut conn, |c| {
             let (head, _) = changes::head(c)?;
             if let Some(h) = head_tx.take() {
                 let _ = h.send(Ok(head));

@@ -158,7 +158,10 @@ impl Worker {
         let db = state.db.clone();
         let owner = self.owner.clone();
         let found = blocking(move || {
-            let (head, _) = db.read(changes::head)?;
+            // Move what is queued unless another instance is at it; either
+            // way the feed is read as sequenced (the next tick sees the rest).
+            db.read(sinergi_db::sequencer::drain_if_free)?;
+            let (head, _) = db.read(changes::head_as_sequenced)?;
             let due = db.read(|c| store::due(c, head, now(), PARALLEL))?;
             let queued = db.read(|c| store::queued_redeliveries(c, now(), PARALLEL))?;
             let mut redo = Vec::new();
@@ -207,8 +210,9 @@ impl Worker {
         let (mut sub, head, rows, client) = blocking(move || {
             db.read(|c| {
                 let sub = store::get(c, &sid)?.ok_or(StoreError::NotFound)?;
-                let head = changes::head(c)?.0;
-                let rows = changes::list_after(c, sub.cursor_seq, &sub.types(), BATCH)?;
+                let head = changes::head_as_sequenced(c)?.0;
+                let rows =
+                    changes::list_after_as_sequenced(c, sub.cursor_seq, &sub.types(), BATCH)?;
                 let client = identity::find_client(c, &sub.client_id)?;
                 Ok((sub, head, rows, client))
             })

@@ -198,7 +198,8 @@ pub enum Round {
 }
 
 /// Integrates new entries into the tree and signs a checkpoint when it grew.
-/// Call in a write transaction. `trusted` is the newest checkpoint the
+/// Call in a write transaction, after the journal's queues were drained
+/// (`sequencer::drain`): it takes what is in `audit_events`. `trusted` is the newest checkpoint the
 /// caller signed or verified before (kept in memory); the newest stored
 /// checkpoint counts too when it opens with `signer`'s key. The tree is
 /// signed only if it extends the larger of them (a database rewritten behind
@@ -223,8 +224,6 @@ pub fn round(
             return Ok(Round::Busy);
         }
     }
-    // Everything committed so far joins the log first.
-    crate::sequencer::drain_in(conn)?;
     let verifier = [signer.verifier()];
     let newest = checkpoint(conn, None)?;
     let signed_up_to = newest.as_ref().map_or(0, |c| c.tree_size as u64);
