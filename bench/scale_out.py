@@ -96,6 +96,9 @@ def phase(instances, args, tmp, backend, client, number, kek):
     for k in range(instances):
         s = bench.Server(backend, tmp)
         s.env["SINERGI_KEY_ENCRYPTION_KEY"] = kek
+        if args.connections:
+            # The same number of database connections in every phase.
+            s.env["SINERGI_DB_POOL_SIZE"] = str(max(1, args.connections // instances))
         s.log_path = tmp / f"server-{number}-{k}.log"
         s.start()
         servers.append(s)
@@ -160,6 +163,8 @@ def main():
     p.add_argument("--rows", type=int, default=60_000)
     p.add_argument("--threads", type=int, default=12)
     p.add_argument("--batch", type=int, default=250)
+    p.add_argument("--connections", type=int, default=0,
+                   help="database connections of all instances together (default: 8 per instance)")
     p.add_argument("--no-build", action="store_true")
     p.add_argument("--out", default="scale_out.json", help="file name under bench/results/")
     args = p.parse_args()
@@ -176,7 +181,8 @@ def main():
         for number, instances in enumerate([1, 3], start=1):
             client, kek = fresh_database(backend, tmp)
             results.append(phase(instances, args, tmp, backend, client, number, kek))
-        report = {"threads": args.threads, "batch": args.batch, "binary": str(bench.BIN), "phases": results,
+        report = {"threads": args.threads, "batch": args.batch, "binary": str(bench.BIN),
+                  "connections": args.connections or "8 per instance", "phases": results,
                   "three_over_one": round(results[1]["rows_per_s"] / results[0]["rows_per_s"], 2),
                   "load": bench.loadavg()}
         out_dir = bench.ROOT / "bench" / "results"

@@ -438,6 +438,7 @@ async fn pull_appends_new_changes_and_resumes_from_its_cursor(app: TestApp) {
     // A cursor past the retention horizon: told how to resync, non-zero exit.
     push("c.csv", employers("PT Sawit Kukar Abadi")).await;
     let future = chrono::Utc::now().naive_utc() + chrono::Duration::days(1);
+    app.db.read(sinergi_db::sequencer::drain).unwrap();
     app.db
         .write(|c| sinergi_db::changes::prune(c, future))
         .unwrap();

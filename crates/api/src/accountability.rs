@@ -123,7 +123,14 @@ pub async fn accountability(
                 .map(|k| k.chars().take(128).collect::<String>());
             let entry = handle.entry(action, rtype, key.as_deref(), status);
             let stored = state.audit_writer.store(entry).await;
-            if stored.is_err() {
+            if stored.is_err() && handle.committed() {
+                // The writes themselves were audited in their transaction;
+                // answering 503 would tell the client they were not stored.
+                tracing::error!(
+                    request_id = %request_id,
+                    "the summary audit event of a committed batch could not be stored"
+                );
+            } else if stored.is_err() {
                 // No answer about personal data leaves without its audit event.
                 tracing::error!(request_id = %request_id, "audit event could not be stored");
                 let (http_req, _) = res.into_parts();

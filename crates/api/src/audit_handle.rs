@@ -19,6 +19,7 @@ struct AuditNote {
     subject_worker_id: Option<String>,
     result_count: Option<i64>,
     audited: bool,
+    committed: bool,
 }
 
 /// The audit record of one request, filled in as the request is handled.
@@ -101,5 +102,17 @@ impl AuditHandle {
     /// Whether the request's event was already stored with its write.
     pub fn audited(&self) -> bool {
         self.with(|n| n.audited)
+    }
+
+    /// Marks the request as having committed writes, each audited in its
+    /// own transaction (a batch): its summary event is then no condition of
+    /// the answer, which must not say "not stored" about stored data.
+    pub fn mark_committed(&self) {
+        self.with(|n| n.committed = true)
+    }
+
+    /// Whether the request committed writes that were audited with them.
+    pub fn committed(&self) -> bool {
+        self.with(|n| n.committed)
     }
 }

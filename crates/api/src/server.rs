@@ -156,6 +156,7 @@ async fn maintenance(state: AppState) {
         let retention = chrono::Duration::days(state.settings.change_retention_days);
         let done = web::block(move || {
             let now = chrono::Utc::now().naive_utc();
+            db.read(sinergi_db::sequencer::drain)?;
             let changes = db.write(|c| sinergi_db::changes::prune(c, now - retention))?;
             let keys =
                 db.write(|c| sinergi_db::idempotency::prune(c, now - chrono::Duration::hours(48)))?;

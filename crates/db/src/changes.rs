@@ -158,9 +158,9 @@ pub fn list_after_as_sequenced(
 }
 
 /// Removes changes older than `before`; cursors before them then get 410.
+/// Drain the journal's queues first (`sequencer::drain`), in a transaction
+/// of its own, so that changes committed before are pruned by their time.
 pub fn prune(conn: &mut DbConn, before: NaiveDateTime) -> Result<usize, StoreError> {
-    // Changes committed so far take their positions first.
-    crate::sequencer::drain_in(conn)?;
     let newest_old: Option<i64> = changes::table
         .filter(changes::changed_at.lt(before))
         .select(diesel::dsl::max(changes::seq))

@@ -381,6 +381,9 @@ pub async fn post_batch(
         }
     };
     caller.audit.count(n);
+    if !dry_run && !batch_failed && results.iter().any(|r| r.outcome != "failed") {
+        caller.audit.mark_committed();
+    }
     let (status, text) = answer(results, batch_failed, atomic, dry_run);
     if let Some(key) = &idem_key {
         let db = state.db.clone();
