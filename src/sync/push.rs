@@ -56,7 +56,7 @@ impl Tally {
 
 /// Opens the input and knows how to turn its rows into operations.
 struct Input {
-    args_sheet: Option<String>,
+    sheet: Option<String>,
     compiled: Compiled,
 }
 
@@ -67,7 +67,7 @@ impl Input {
         &self,
         args: &PushArgs,
     ) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Op>> + '_> {
-        let source = read::open(&args.file, self.args_sheet.as_deref())?;
+        let source = read::open(&args.file, self.sheet.as_deref())?;
         Ok(source.filter_map(move |item| match item {
             Err(e) => Some(Err(e)),
             Ok(read::Item::Broken(..)) => None,
@@ -183,10 +183,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
         compiled.type_name(),
         sheet.as_deref(),
     );
-    let input = Input {
-        args_sheet: sheet,
-        compiled,
-    };
+    let input = Input { sheet, compiled };
     let mut api = Api::new(
         &args.to,
         &args.credentials.client_id,

@@ -649,7 +649,6 @@ async fn feed_never_skips_a_late_committing_transaction(app: TestApp) {
                 agency_code: "KEMNAKER".into(),
                 worker_id: None,
                 payload: None,
-                changed_at: chrono::Utc::now().naive_utc(),
             }],
         )
         .unwrap();

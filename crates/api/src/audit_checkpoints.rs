@@ -42,14 +42,6 @@ impl Checkpointer {
         self.signer.name()
     }
 
-    /// Why signing stopped, if it did.
-    pub fn halted(&self) -> Option<String> {
-        self.halted
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
     /// One round: integrate, check, sign.
     pub fn round(&self, db: &Db) -> Result<Round, StoreError> {
         let trusted = self

@@ -54,8 +54,6 @@ pub struct NewChange {
     pub worker_id: Option<String>,
     /// Record JSON.
     pub payload: Option<String>,
-    /// Time of the change.
-    pub changed_at: NaiveDateTime,
 }
 
 /// Appends changes in order; call as the last statement of a write

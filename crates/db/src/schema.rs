@@ -150,7 +150,6 @@ diesel::table! {
         agency_code -> Text,
         worker_id -> Nullable<Text>,
         payload -> Nullable<Text>,
-        written_at -> Timestamp,
     }
 }
 

@@ -23,10 +23,9 @@
 //! writer: it numbers events and changes in the write transaction itself,
 //! and the queues stay empty.
 
-use chrono::NaiveDateTime;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer};
 
 use crate::audit::{self, AuditEntry};
 use crate::changes::{self, NewChange};
@@ -50,24 +49,6 @@ struct QueuedChange<'a> {
     agency_code: &'a str,
     worker_id: Option<&'a str>,
     payload: Option<&'a str>,
-    written_at: NaiveDateTime,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = audit_queue)]
-struct QueuedEvent<'a> {
-    occurred_at: NaiveDateTime,
-    client_id: Option<&'a str>,
-    agency_code: Option<&'a str>,
-    action: &'a str,
-    resource_type: &'a str,
-    resource_key: Option<&'a str>,
-    subject_worker_id: Option<&'a str>,
-    result_count: Option<i64>,
-    purpose: Option<&'a str>,
-    case_ref: Option<&'a str>,
-    status: i32,
-    request_id: &'a str,
 }
 
 /// Queues changes (PostgreSQL); one multi-row insert, ids in order.
@@ -82,7 +63,6 @@ pub(crate) fn enqueue_changes(conn: &mut DbConn, items: &[NewChange]) -> Result<
             agency_code: &c.agency_code,
             worker_id: c.worker_id.as_deref(),
             payload: c.payload.as_deref(),
-            written_at: c.changed_at,
         })
         .collect();
     crate::insert_all!(conn, change_queue::table, &rows);
@@ -91,156 +71,123 @@ pub(crate) fn enqueue_changes(conn: &mut DbConn, items: &[NewChange]) -> Result<
 
 /// Queues audit events (PostgreSQL); one multi-row insert, ids in order.
 pub(crate) fn enqueue_events(conn: &mut DbConn, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    let rows: Vec<QueuedEvent<'_>> = entries
-        .iter()
-        .map(|e| QueuedEvent {
-            occurred_at: e.occurred_at,
-            client_id: e.client_id.as_deref(),
-            agency_code: e.agency_code.as_deref(),
-            action: &e.action,
-            resource_type: &e.resource_type,
-            resource_key: e.resource_key.as_deref(),
-            subject_worker_id: e.subject_worker_id.as_deref(),
-            result_count: e.result_count,
-            purpose: e.purpose.as_deref(),
-            case_ref: e.case_ref.as_deref(),
-            status: e.status,
-            request_id: &e.request_id,
-        })
-        .collect();
-    crate::insert_all!(conn, audit_queue::table, &rows);
+    crate::insert_all!(conn, audit_queue::table, entries);
     Ok(())
 }
 
+/// A change taken from the queue.
 #[derive(QueryableByName)]
+#[diesel(table_name = change_queue)]
 struct MovedChange {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
     record_type: String,
-    #[diesel(sql_type = Text)]
     record_key: String,
-    #[diesel(sql_type = Text)]
     op: String,
-    #[diesel(sql_type = BigInt)]
     version: i64,
-    #[diesel(sql_type = Text)]
     agency_code: String,
-    #[diesel(sql_type = Nullable<Text>)]
     worker_id: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
     payload: Option<String>,
-    #[diesel(sql_type = Timestamp)]
-    written_at: NaiveDateTime,
+}
+
+impl MovedChange {
+    fn into_change(self) -> Result<NewChange, StoreError> {
+        let op = match self.op.as_str() {
+            "upsert" => "upsert",
+            "delete" => "delete",
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "a queued change has the unknown operation {other:?}"
+                )))
+            }
+        };
+        Ok(NewChange {
+            op,
+            record_type: self.record_type,
+            record_key: self.record_key,
+            version: self.version,
+            agency_code: self.agency_code,
+            worker_id: self.worker_id,
+            payload: self.payload,
+        })
+    }
+}
+
+/// How an advisory lock is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Advisory {
+    /// Wait for it; held to the end of the transaction.
+    Wait,
+    /// Take it if it is free; held to the end of the transaction.
+    Try,
+    /// Take it if it is free; held by the session until released.
+    TrySession,
 }
 
 #[derive(QueryableByName)]
-struct MovedEvent {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Timestamp)]
-    occurred_at: NaiveDateTime,
-    #[diesel(sql_type = Nullable<Text>)]
-    client_id: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    agency_code: Option<String>,
-    #[diesel(sql_type = Text)]
-    action: String,
-    #[diesel(sql_type = Text)]
-    resource_type: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    resource_key: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    subject_worker_id: Option<String>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    result_count: Option<i64>,
-    #[diesel(sql_type = Nullable<Text>)]
-    purpose: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    case_ref: Option<String>,
-    #[diesel(sql_type = Integer)]
-    status: i32,
-    #[diesel(sql_type = Text)]
-    request_id: String,
+struct Flag {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    flag: bool,
 }
 
-fn known_op(op: &str) -> Result<&'static str, StoreError> {
-    match op {
-        "upsert" => Ok("upsert"),
-        "delete" => Ok("delete"),
-        other => Err(StoreError::Corrupt(format!(
-            "a queued change has the unknown operation {other:?}"
-        ))),
-    }
+/// Takes the advisory lock `key`; whether it is held now.
+pub(crate) fn advisory(
+    pg: &mut PgConnection,
+    key: (i32, i32),
+    how: Advisory,
+) -> Result<bool, StoreError> {
+    let sql = match how {
+        Advisory::Wait => "SELECT true AS flag FROM pg_advisory_xact_lock($1, $2) AS l",
+        Advisory::Try => "SELECT pg_try_advisory_xact_lock($1, $2) AS flag",
+        Advisory::TrySession => "SELECT pg_try_advisory_lock($1, $2) AS flag",
+    };
+    let got: Flag = diesel::sql_query(sql)
+        .bind::<Integer, _>(key.0)
+        .bind::<Integer, _>(key.1)
+        .get_result(pg)?;
+    Ok(got.flag)
 }
 
 /// Whether a queue holds anything (two index probes).
 fn pending(pg: &mut PgConnection) -> Result<bool, StoreError> {
-    #[derive(QueryableByName)]
-    struct Any {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        any: bool,
-    }
-    let r: Any = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM change_queue) OR EXISTS (SELECT 1 FROM audit_queue) AS any",
+    let r: Flag = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM change_queue) OR EXISTS (SELECT 1 FROM audit_queue) AS flag",
     )
     .get_result(pg)?;
-    Ok(r.any)
+    Ok(r.flag)
 }
 
 /// Sequences what is queued, in its own transaction; a no-op on SQLite and
 /// when the queues are empty. Returns the rows moved.
 pub fn drain(conn: &mut DbConn) -> Result<usize, StoreError> {
-    let DbConn::Postgresql(pg) = conn else {
-        return Ok(0);
-    };
-    if !pending(pg)? {
-        return Ok(0);
-    }
-    conn.transaction(drain_in)
+    drain_with(conn, Advisory::Wait)
 }
 
 /// As [`drain`], but does nothing when another connection is running a
 /// round: for background work that need not wait.
 pub fn drain_if_free(conn: &mut DbConn) -> Result<usize, StoreError> {
+    drain_with(conn, Advisory::Try)
+}
+
+fn drain_with(conn: &mut DbConn, how: Advisory) -> Result<usize, StoreError> {
     let DbConn::Postgresql(pg) = conn else {
         return Ok(0);
     };
     if !pending(pg)? {
         return Ok(0);
     }
-    conn.transaction(drain_in_if_free)
+    conn.transaction(|c| drain_in_with(c, how))
 }
 
 /// Sequences what is queued inside the caller's transaction (waiting for a
 /// round another connection runs). A no-op on SQLite.
 pub fn drain_in(conn: &mut DbConn) -> Result<usize, StoreError> {
-    let DbConn::Postgresql(pg) = conn else {
-        return Ok(0);
-    };
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
-        .bind::<Integer, _>(LOCK.0)
-        .bind::<Integer, _>(LOCK.1)
-        .execute(pg)?;
-    rounds(conn)
+    drain_in_with(conn, Advisory::Wait)
 }
 
-/// As [`drain_in`], but does nothing when another connection is running a
-/// round (it moves what is queued): for background work that need not wait.
-pub fn drain_in_if_free(conn: &mut DbConn) -> Result<usize, StoreError> {
+fn drain_in_with(conn: &mut DbConn, how: Advisory) -> Result<usize, StoreError> {
     let DbConn::Postgresql(pg) = conn else {
         return Ok(0);
     };
-    #[derive(QueryableByName)]
-    struct Got {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        got: bool,
-    }
-    let got: Got = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1, $2) AS got")
-        .bind::<Integer, _>(LOCK.0)
-        .bind::<Integer, _>(LOCK.1)
-        .get_result(pg)?;
-    if !got.got {
+    if !advisory(pg, LOCK, how)? {
         return Ok(0);
     }
     rounds(conn)
@@ -253,60 +200,30 @@ fn rounds(conn: &mut DbConn) -> Result<usize, StoreError> {
         let DbConn::Postgresql(pg) = &mut *conn else {
             unreachable!("checked above");
         };
-        let mut changes: Vec<MovedChange> = diesel::sql_query(
-            "DELETE FROM change_queue WHERE id IN \
-             (SELECT id FROM change_queue ORDER BY id LIMIT $1) \
-             RETURNING id, record_type, record_key, op, version, agency_code, worker_id, payload, written_at",
+        // Lowest ids first, handed back in id order.
+        let changes: Vec<MovedChange> = diesel::sql_query(
+            "WITH moved AS (DELETE FROM change_queue WHERE id IN \
+             (SELECT id FROM change_queue ORDER BY id LIMIT $1) RETURNING *) \
+             SELECT * FROM moved ORDER BY id",
         )
         .bind::<BigInt, _>(ROUND_ROWS)
         .load(pg)?;
-        let mut events: Vec<MovedEvent> = diesel::sql_query(
-            "DELETE FROM audit_queue WHERE id IN \
-             (SELECT id FROM audit_queue ORDER BY id LIMIT $1) \
-             RETURNING id, occurred_at, client_id, agency_code, action, resource_type, resource_key, \
-             subject_worker_id, result_count, purpose, case_ref, status, request_id",
+        let events: Vec<AuditEntry> = diesel::sql_query(
+            "WITH moved AS (DELETE FROM audit_queue WHERE id IN \
+             (SELECT id FROM audit_queue ORDER BY id LIMIT $1) RETURNING *) \
+             SELECT * FROM moved ORDER BY id",
         )
         .bind::<BigInt, _>(ROUND_ROWS)
         .load(pg)?;
         let full = changes.len() as i64 == ROUND_ROWS || events.len() as i64 == ROUND_ROWS;
         moved += changes.len() + events.len();
-        changes.sort_by_key(|c| c.id);
-        events.sort_by_key(|e| e.id);
         if !events.is_empty() {
-            let entries: Vec<AuditEntry> = events
-                .into_iter()
-                .map(|e| AuditEntry {
-                    occurred_at: e.occurred_at,
-                    client_id: e.client_id,
-                    agency_code: e.agency_code,
-                    action: e.action,
-                    resource_type: e.resource_type,
-                    resource_key: e.resource_key,
-                    subject_worker_id: e.subject_worker_id,
-                    result_count: e.result_count,
-                    purpose: e.purpose,
-                    case_ref: e.case_ref,
-                    status: e.status,
-                    request_id: e.request_id,
-                })
-                .collect();
-            audit::chain(conn, &entries)?;
+            audit::chain(conn, &events)?;
         }
         if !changes.is_empty() {
             let items = changes
                 .into_iter()
-                .map(|c| {
-                    Ok(NewChange {
-                        op: known_op(&c.op)?,
-                        record_type: c.record_type,
-                        record_key: c.record_key,
-                        version: c.version,
-                        agency_code: c.agency_code,
-                        worker_id: c.worker_id,
-                        payload: c.payload,
-                        changed_at: c.written_at,
-                    })
-                })
+                .map(MovedChange::into_change)
                 .collect::<Result<Vec<_>, StoreError>>()?;
             changes::place(conn, &items)?;
         }
@@ -354,16 +271,10 @@ pub fn feed_snapshot<T>(
         let mut held = false;
         let result = conn.transaction(|c| {
             diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(c)?;
-            #[derive(QueryableByName)]
-            struct Got {
-                #[diesel(sql_type = diesel::sql_types::Bool)]
-                got: bool,
-            }
-            let got: Got = diesel::sql_query("SELECT pg_try_advisory_lock($1, $2) AS got")
-                .bind::<Integer, _>(LOCK.0)
-                .bind::<Integer, _>(LOCK.1)
-                .get_result(c)?;
-            if !got.got {
+            let DbConn::Postgresql(pg) = c else {
+                unreachable!("checked above");
+            };
+            if !advisory(pg, LOCK, Advisory::TrySession)? {
                 return Err(StoreError::Retry);
             }
             held = true;

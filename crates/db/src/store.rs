@@ -212,7 +212,6 @@ fn apply(
             agency_code: row.agency_code.clone(),
             worker_id: row.worker_id.clone(),
             payload: Some(envelope::record_json_text(&row)?),
-            changed_at: row.updated_at,
         });
         // Findings follow in the same transaction: a write is never left without them.
         pending.note(&row);
@@ -384,7 +383,6 @@ pub fn withdraw(
             agency_code: prov.agency_code.clone(),
             worker_id: row.worker_id.clone(),
             payload: None,
-            changed_at: Utc::now().naive_utc(),
         });
         pending.note(&row);
         pending.flush(c)?;

@@ -615,7 +615,7 @@ pub fn register(
         )?;
         let after = get_worker(c, &id)?.ok_or(StoreError::NotFound)?;
         if before != Some(after.worker.version) {
-            let (version, changed_at) = (after.worker.version, after.worker.updated_at);
+            let version = after.worker.version;
             pending.journal.change(crate::changes::NewChange {
                 record_type: "worker".into(),
                 record_key: id.clone(),
@@ -624,7 +624,6 @@ pub fn register(
                 agency_code: prov.agency_code.clone(),
                 worker_id: Some(id.clone()),
                 payload: Some(serde_json::to_string(&WorkerSummary::of(after))?),
-                changed_at,
             });
         }
         pending.note_subject(sinergi_domain::rules::Subject::Worker(id.clone()));

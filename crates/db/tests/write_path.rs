@@ -724,7 +724,6 @@ mod no_single_row_queue {
             agency_code: "KEMNAKER".into(),
             worker_id: None,
             payload: Some("{}".into()),
-            changed_at: Utc::now().naive_utc(),
         }
     }
 

@@ -9,8 +9,7 @@ CREATE TABLE change_queue (
     version     BIGINT NOT NULL,
     agency_code TEXT NOT NULL,
     worker_id   TEXT,
-    payload     TEXT,
-    written_at  TIMESTAMP NOT NULL
+    payload     TEXT
 );
 
 CREATE TABLE audit_queue (

@@ -15,8 +15,9 @@ pub mod tree;
 /// The hash that precedes the first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// One access to be recorded.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// One access to be recorded (and, on PostgreSQL, a row of `audit_queue`).
+#[derive(Debug, Clone, Default, PartialEq, Insertable, QueryableByName)]
+#[diesel(table_name = crate::schema::audit_queue)]
 pub struct AuditEntry {
     /// When it happened.
     pub occurred_at: NaiveDateTime,

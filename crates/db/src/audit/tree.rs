@@ -211,16 +211,7 @@ pub fn round(
     now: NaiveDateTime,
 ) -> Result<Round, StoreError> {
     if let DbConn::Postgresql(pg) = conn {
-        #[derive(QueryableByName)]
-        struct Locked {
-            #[diesel(sql_type = diesel::sql_types::Bool)]
-            locked: bool,
-        }
-        let got: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1, $2) AS locked")
-            .bind::<diesel::sql_types::Integer, _>(ROUND_LOCK.0)
-            .bind::<diesel::sql_types::Integer, _>(ROUND_LOCK.1)
-            .get_result(pg)?;
-        if !got.locked {
+        if !crate::sequencer::advisory(pg, ROUND_LOCK, crate::sequencer::Advisory::Try)? {
             return Ok(Round::Busy);
         }
     }

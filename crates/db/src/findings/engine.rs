@@ -105,7 +105,6 @@ pub fn announce_change(journal: &mut Journal, row: &FindingRow) -> Result<(), St
         agency_code: SYSTEM.into(),
         worker_id: row.worker_id.clone(),
         payload: Some(payload),
-        changed_at: row.status_changed_at.max(row.last_seen_at),
     });
     Ok(())
 }
