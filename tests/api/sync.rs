@@ -649,6 +649,7 @@ async fn feed_never_skips_a_late_committing_transaction(app: TestApp) {
                 agency_code: "KEMNAKER".into(),
                 worker_id: None,
                 payload: None,
+                source_ref: None,
             }],
         )
         .unwrap();
@@ -723,6 +724,9 @@ async fn withdrawn_report_is_a_tombstone(app: TestApp) {
     assert_eq!(items[1]["key"], id.as_str());
     assert_eq!(items[1]["record"], Value::Null);
     assert_eq!(items[1]["version"], 2);
+    // The reporting agency knows the report by its own id, also once deleted.
+    assert_eq!(items[0]["source_ref"], "PR-1");
+    assert_eq!(items[1]["source_ref"], "PR-1");
 }
 
 async fn export_joins_the_feed_without_gap_or_duplicate(app: TestApp) {

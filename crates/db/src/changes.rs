@@ -35,6 +35,8 @@ pub struct ChangeRow {
     /// change before it, so it grows with the position (the cursor stays the
     /// watermark to resume from).
     pub changed_at: NaiveDateTime,
+    /// The writing agency's own id of the record, when it gave one.
+    pub source_ref: Option<String>,
 }
 
 /// A change to record.
@@ -54,6 +56,8 @@ pub struct NewChange {
     pub worker_id: Option<String>,
     /// Record JSON.
     pub payload: Option<String>,
+    /// The writing agency's own id of the record, when it gave one.
+    pub source_ref: Option<String>,
 }
 
 /// Appends changes in order; call as the last statement of a write
@@ -105,6 +109,7 @@ pub(crate) fn place(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, Store
             worker_id: c.worker_id.clone(),
             payload: c.payload.clone(),
             changed_at: at,
+            source_ref: c.source_ref.clone(),
         })
         .collect();
     crate::insert_all!(conn, changes::table, &rows);

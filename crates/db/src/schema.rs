@@ -150,6 +150,7 @@ diesel::table! {
         agency_code -> Text,
         worker_id -> Nullable<Text>,
         payload -> Nullable<Text>,
+        source_ref -> Nullable<Text>,
     }
 }
 
@@ -182,6 +183,7 @@ diesel::table! {
         worker_id -> Nullable<Text>,
         payload -> Nullable<Text>,
         changed_at -> Timestamp,
+        source_ref -> Nullable<Text>,
     }
 }
 

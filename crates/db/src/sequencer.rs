@@ -49,6 +49,7 @@ struct QueuedChange<'a> {
     agency_code: &'a str,
     worker_id: Option<&'a str>,
     payload: Option<&'a str>,
+    source_ref: Option<&'a str>,
 }
 
 /// Queues changes (PostgreSQL); one multi-row insert, ids in order.
@@ -63,6 +64,7 @@ pub(crate) fn enqueue_changes(conn: &mut DbConn, items: &[NewChange]) -> Result<
             agency_code: &c.agency_code,
             worker_id: c.worker_id.as_deref(),
             payload: c.payload.as_deref(),
+            source_ref: c.source_ref.as_deref(),
         })
         .collect();
     crate::insert_all!(conn, change_queue::table, &rows);
@@ -86,6 +88,7 @@ struct MovedChange {
     agency_code: String,
     worker_id: Option<String>,
     payload: Option<String>,
+    source_ref: Option<String>,
 }
 
 impl MovedChange {
@@ -107,6 +110,7 @@ impl MovedChange {
             agency_code: self.agency_code,
             worker_id: self.worker_id,
             payload: self.payload,
+            source_ref: self.source_ref,
         })
     }
 }

@@ -212,6 +212,7 @@ fn apply(
             agency_code: row.agency_code.clone(),
             worker_id: row.worker_id.clone(),
             payload: Some(envelope::record_json_text(&row)?),
+            source_ref: row.source_ref.clone(),
         });
         // Findings follow in the same transaction: a write is never left without them.
         pending.note(&row);
@@ -383,6 +384,7 @@ pub fn withdraw(
             agency_code: prov.agency_code.clone(),
             worker_id: row.worker_id.clone(),
             payload: None,
+            source_ref: row.source_ref.clone(),
         });
         pending.note(&row);
         pending.flush(c)?;

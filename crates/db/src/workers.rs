@@ -624,6 +624,7 @@ pub fn register(
                 agency_code: prov.agency_code.clone(),
                 worker_id: Some(id.clone()),
                 payload: Some(serde_json::to_string(&WorkerSummary::of(after))?),
+                source_ref: None,
             });
         }
         pending.note_subject(sinergi_domain::rules::Subject::Worker(id.clone()));

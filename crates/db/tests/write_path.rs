@@ -724,6 +724,7 @@ mod no_single_row_queue {
             agency_code: "KEMNAKER".into(),
             worker_id: None,
             payload: Some("{}".into()),
+            source_ref: None,
         }
     }
 

@@ -28,7 +28,12 @@ pub struct Change {
     pub type_: String,
     /// Record key (natural key or Sinergi id).
     pub key: String,
+    /// The writing agency's own id of the record (`source_ref`), when it
+    /// gave one: how it finds its work sites, assignments and presence
+    /// reports in the feed, deletes included.
+    pub source_ref: Option<String>,
     /// `upsert` or `delete` (a tombstone: `record` is null).
+    #[schema(schema_with = crate::contract::change_op)]
     pub op: String,
     /// Version after the change.
     pub version: i64,
@@ -37,7 +42,7 @@ pub struct Change {
     /// When the change took its place in the feed; never decreases in feed order (resume from `cursor`, not from this time).
     pub changed_at: DateTime<Utc>,
     /// The record after the change, as the item endpoint shows it; null for a delete.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub record: Option<Box<RawValue>>,
 }
 
@@ -60,10 +65,12 @@ pub struct ChangeQuery {
     /// The `next_cursor` (or a change's `cursor`) you have processed; omit to start from the oldest retained change.
     pub after: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// Comma-separated record types, e.g. `residence_permit,assignment` (and `finding`).
     pub types: Option<String>,
     /// Seconds to wait for a change when there is none yet (0 to 60; default 0).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 60, default = 0)]
     pub wait: Option<String>,
 }
 
@@ -94,6 +101,7 @@ fn change(state: &AppState, caller: &Caller, row: ChangeRow) -> Result<Change, A
         cursor: feed_cursor(state, row.seq),
         type_: row.record_type,
         key: row.record_key,
+        source_ref: row.source_ref,
         op: row.op,
         version: row.version,
         agency: row.agency_code,

@@ -71,6 +71,8 @@ pub struct WebhookEvent {
     pub type_: String,
     /// Record key.
     pub key: String,
+    /// The writing agency's own id of the record, when it gave one.
+    pub source_ref: Option<String>,
     /// `upsert` or `delete`.
     pub op: String,
     /// Record version after the change: order events of one record by it.
@@ -150,6 +152,7 @@ pub struct DeadLetter {
     /// Record key.
     pub key: String,
     /// `upsert` or `delete`.
+    #[schema(schema_with = crate::contract::change_op)]
     pub op: String,
     /// Record version carried by the event.
     pub version: i64,
@@ -280,6 +283,7 @@ pub fn event_body(
         id: event_id(sub, row.seq),
         type_: row.record_type.clone(),
         key: row.record_key.clone(),
+        source_ref: row.source_ref.clone(),
         op: row.op.clone(),
         version: row.version,
         agency: row.agency_code.clone(),

@@ -105,6 +105,7 @@ pub fn announce_change(journal: &mut Journal, row: &FindingRow) -> Result<(), St
         agency_code: SYSTEM.into(),
         worker_id: row.worker_id.clone(),
         payload: Some(payload),
+        source_ref: None,
     });
     Ok(())
 }

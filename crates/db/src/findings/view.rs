@@ -24,6 +24,7 @@ pub struct EvidenceRef {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubjectView {
     /// `worker` or `employer`.
+    #[schema(schema_with = subject_kind_schema)]
     pub kind: String,
     /// Worker id or NIB.
     pub id: String,
@@ -35,18 +36,22 @@ pub struct FindingView {
     /// Id.
     pub id: String,
     /// Rule code, e.g. `ASSIGNMENT_WITHOUT_PERMIT`.
+    #[schema(value_type = RuleCode)]
     pub rule: String,
     /// The rule in English.
     pub rule_title_en: String,
     /// The rule in Bahasa Indonesia.
     pub rule_title_id: String,
     /// `info`, `low`, `medium` or `high`.
+    #[schema(value_type = sinergi_domain::rules::Severity)]
     pub severity: String,
     /// Who or what the finding is about.
     pub subject: SubjectView,
     /// Agency kind expected to act (`immigration`, `manpower`, ...).
+    #[schema(value_type = sinergi_domain::AgencyKind)]
     pub responsible: String,
     /// `open`, `acknowledged` or `resolved`.
+    #[schema(value_type = sinergi_domain::rules::FindingStatus)]
     pub status: String,
     /// The records, with versions, that show the contradiction.
     pub evidence: Vec<EvidenceRef>,
@@ -104,4 +109,11 @@ impl FindingView {
             version: r.version,
         }
     }
+}
+
+fn subject_kind_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["worker", "employer"]))
+        .build()
 }

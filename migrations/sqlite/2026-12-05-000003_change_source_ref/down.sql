@@ -1,0 +1,2 @@
+ALTER TABLE change_queue DROP COLUMN source_ref;
+ALTER TABLE changes DROP COLUMN source_ref;
