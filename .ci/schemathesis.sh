@@ -15,18 +15,10 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
 fi
 
-work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
-export SINERGI_DATABASE_URL="sqlite://$work/s.db"
 # Generated traffic is far above a real client's; the limiter has its own tests.
 export SINERGI_RATE_LIMIT_PER_MINUTE=10000000 SINERGI_RATE_LIMIT_BURST=1000000
-"$bin" serve --demo --bind "127.0.0.1:$port" >"$work/server.out" 2>"$work/server.err" &
-server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 120); do
-    grep -q "swagger-ui/" "$work/server.out" 2>/dev/null && break
-    sleep 0.5
-done
+source .ci/demo-server.sh
+start_demo_server
 token_cmd="$(grep -o 'TOKEN=$(curl.*' "$work/server.out" | sed 's/^TOKEN=\$(//; s/)$//')"
 [ -n "$token_cmd" ] || { echo "demo server did not start"; cat "$work/server.err"; exit 1; }
 token="$(bash -c "$token_cmd")"

@@ -410,7 +410,7 @@ mod matches_the_server {
 
     #[test]
     fn every_record_type_has_the_server_fields() {
-        let doc = serde_json::to_value(sinergi_api::openapi()).expect("document");
+        let doc = sinergi_api::openapi();
         let mut problems = Vec::new();
         for t in TYPES {
             let input: String = t

@@ -3,11 +3,12 @@
 use serde_json::json;
 
 use crate::harness::{assert_field, json, problem, TestApp};
-use crate::records::{agency_token, permit, put};
+use crate::records::{agency_token, permit, post, put};
 
 api_tests!(
     if_match_zero_is_a_stale_version,
     impossible_date_names_the_field_and_the_fix,
+    every_missing_field_is_named,
 );
 
 async fn if_match_zero_is_a_stale_version(app: TestApp) {
@@ -46,4 +47,48 @@ async fn impossible_date_names_the_field_and_the_fix(app: TestApp) {
     assert_field(&body, "valid_until", "invalid_date");
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("YYYY-MM-DD"), "{message}");
+}
+
+async fn every_missing_field_is_named(app: TestApp) {
+    // Before: only the first missing field was reported, so a batch job
+    // learnt of one mistake per retry.
+    let imi = agency_token(&app, "IMI", "immigration", None).await;
+    let mut p = permit("E51234567");
+    let fields = p.as_object_mut().unwrap();
+    fields.remove("kind");
+    fields.remove("status");
+    fields["worker"]
+        .as_object_mut()
+        .unwrap()
+        .remove("full_name");
+    let body = problem(
+        put(&app, "/api/v1/residence-permits/ITAS-1", &imi, &p).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    for field in ["kind", "status", "worker.full_name"] {
+        assert_field(&body, field, "missing_field");
+    }
+    assert_eq!(body["errors"].as_array().unwrap().len(), 3, "{body}");
+
+    // The same in a batch operation, and nothing is stored.
+    let batch = json!({"operations": [{"type": "residence_permit", "key": "ITAS-2", "body": p}]});
+    let answer = json(post(&app, "/api/v1/batch", &imi, &batch).await, 200).await;
+    let failed = &answer["results"][0]["problem"];
+    for field in ["kind", "status", "worker.full_name"] {
+        assert_field(
+            failed,
+            &format!("operations[0].body.{field}"),
+            "missing_field",
+        );
+    }
+    assert_eq!(answer["summary"]["failed"], 1);
+    let resp = app
+        .get("/api/v1/residence-permits/ITAS-2", &imi)
+        .header("X-Purpose", "supervision")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
 }

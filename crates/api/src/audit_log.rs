@@ -32,6 +32,7 @@ pub struct AuditEvent {
     /// Agency, if the client authenticated.
     pub agency: Option<String>,
     /// `read`, `list` or `write`.
+    #[schema(schema_with = action_schema)]
     pub action: String,
     /// Resource type.
     pub resource_type: String,
@@ -119,18 +120,23 @@ async fn events_page(
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Client id.
+    #[param(value_type = Option<String>)]
     pub client_id: Option<String>,
     /// Agency code.
     pub agency: Option<String>,
     /// Resource type (`worker`, `residence_permit`, ...).
     pub resource_type: Option<String>,
     /// HTTP status, e.g. 403 for denied accesses.
+    #[param(value_type = Option<i64>, minimum = 100, maximum = 599)]
     pub status: Option<String>,
     /// From this day (YYYY-MM-DD, UTC).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub from: Option<String>,
     /// Up to and including this day (YYYY-MM-DD, UTC).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub until: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -203,6 +209,7 @@ pub async fn list_audit_events(
 #[into_params(parameter_in = Query)]
 pub struct AccessLogQuery {
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -216,7 +223,7 @@ pub struct AccessLogQuery {
 /// all): another agency's case number is not yours to read.
 #[utoipa::path(
     tag = "audit",
-    params(PurposeHeaders, ("id" = String, Path, description = "Sinergi worker id"), AccessLogQuery),
+    params(PurposeHeaders, ("id" = uuid::Uuid, Path, description = "Sinergi worker id"), AccessLogQuery),
     responses(
         (status = 200, description = "One page of events", body = Page<AuditEvent>),
         (status = 404, description = "Unknown worker, or your agency holds no record about them", body = Problem, content_type = "application/problem+json"),
@@ -263,4 +270,8 @@ pub async fn get_worker_access_log(
         }
     }
     respond::page(&caller, page)
+}
+
+fn action_schema() -> utoipa::openapi::Object {
+    crate::contract::one_of(&["read", "list", "write"])
 }

@@ -24,7 +24,6 @@ pub struct PurposeHeaders {
     /// Why you read this personal data (must be registered for your client);
     /// missing is 400, not registered is 403.
     #[serde(rename = "X-Purpose")]
-    #[param(inline)]
     pub purpose: sinergi_domain::Purpose,
     /// Your case or letter reference (1-64 characters A-Z, 0-9, space, - _ . /),
     /// kept in the audit log.
@@ -41,7 +40,6 @@ pub struct PurposeWhenPersonal {
     /// required when the answer includes workers, residence permits,
     /// assignments, presence reports or findings.
     #[serde(rename = "X-Purpose")]
-    #[param(inline)]
     pub purpose: Option<sinergi_domain::Purpose>,
     /// Your case or letter reference, kept in the audit log.
     #[serde(rename = "X-Case-Ref")]
@@ -80,6 +78,36 @@ fn backticked(msg: &str) -> Option<&str> {
     let start = msg.find('`')? + 1;
     let end = start + msg[start..].find('`')?;
     Some(&msg[start..end])
+}
+
+/// Turns a body parse failure into a 400 that names the field; when fields
+/// are missing, every missing field of `value` (the body as JSON) that the
+/// document's schema of `T` requires is named, not only the first.
+pub fn body_error_of<T: utoipa::ToSchema>(
+    err: serde_path_to_error::Error<serde_json::Error>,
+    value: Option<&serde_json::Value>,
+) -> ApiError {
+    if err.inner().to_string().starts_with("missing field") {
+        if let Some(value) = value {
+            let missing = crate::contract::missing_fields(&T::name(), value);
+            if !missing.is_empty() {
+                return ApiError::Validation(
+                    missing
+                        .into_iter()
+                        .map(|field| {
+                            let leaf = field.rsplit('.').next().unwrap_or(&field).to_owned();
+                            FieldProblem::new(
+                                field,
+                                "missing_field",
+                                format!("missing field `{leaf}`"),
+                            )
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    body_error(err)
 }
 
 /// Turns a body parse failure into a 400 that names the field.
@@ -137,8 +165,8 @@ pub fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
     }
 }
 
-/// Parses a JSON document, naming the offending field on failure.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// Parses a JSON document, naming the offending fields on failure.
+pub fn parse_json<T: DeserializeOwned + utoipa::ToSchema>(bytes: &[u8]) -> Result<T, ApiError> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(ApiError::BadRequest(
             "invalid_utf8",
@@ -155,7 +183,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(body_error)?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let whole = serde_json::from_slice::<serde_json::Value>(bytes).ok();
+        body_error_of::<T>(e, whole.as_ref())
+    })?;
     de.end().map_err(|e| {
         ApiError::BadRequest(
             "malformed_json",
@@ -185,7 +216,7 @@ fn is_json(req: &HttpRequest) -> bool {
         .unwrap_or(false)
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+impl<T: DeserializeOwned + utoipa::ToSchema + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 

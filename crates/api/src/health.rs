@@ -10,11 +10,14 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     /// `ok` or `unavailable`.
-    #[schema(example = "ok")]
+    #[schema(schema_with = health_schema)]
     pub status: String,
 }
 
 /// The process is running.
+///
+/// Answers 200 while the process runs, without touching the database: for a
+/// liveness probe that restarts a stuck process.
 #[utoipa::path(tag = "health", responses((status = 200, body = Health)), security(()))]
 #[get("/health/live")]
 pub async fn live() -> HttpResponse {
@@ -24,6 +27,9 @@ pub async fn live() -> HttpResponse {
 }
 
 /// The service can reach its database and take traffic.
+///
+/// Answers 200 when the database answers, 503 otherwise: for a readiness probe
+/// that takes the instance out of a load balancer while it cannot serve.
 #[utoipa::path(
     tag = "health",
     responses((status = 200, body = Health), (status = 503, description = "Database unreachable", body = Health)),
@@ -45,4 +51,8 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             status: "unavailable".into(),
         })
     }
+}
+
+fn health_schema() -> utoipa::openapi::Object {
+    crate::contract::one_of(&["ok", "unavailable"])
 }

@@ -11,6 +11,7 @@ pub mod audit_writer;
 pub mod auth;
 pub mod body_deadline;
 pub mod config;
+pub mod contract;
 pub mod cursor;
 pub mod dashboard;
 pub mod error;

@@ -49,6 +49,10 @@ fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display
 }
 
 /// Prometheus metrics (route templates only; no personal data).
+///
+/// Request counts and latencies by route template and status, database pool,
+/// change feed, findings recompute times and webhook outbox lag, in the
+/// Prometheus text format. No identifiers or personal data appear in labels.
 #[utoipa::path(
     tag = "health",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")),

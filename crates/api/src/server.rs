@@ -52,6 +52,7 @@ per-client request budget (429 with `Retry-After`). Every response carries `X-Re
         version = "1.0.0"
     ),
     modifiers(&BearerScheme),
+    components(schemas(sinergi_domain::Purpose)),
     tags(
         (name = "auth", description = "Tokens and verification keys"),
         (name = "employers", description = "Employers by NIB"),
@@ -107,19 +108,22 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(crate::audit_proofs::get_inclusion);
 }
 
-/// The OpenAPI document, generated from the registered routes.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document, generated from the registered routes and completed
+/// with what every operation shares (see [`crate::contract`]).
+pub fn openapi() -> serde_json::Value {
     let (_, api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
-    api
+    let mut doc = serde_json::to_value(&api).expect("the generated document serialises");
+    crate::contract::complete(&mut doc);
+    doc
 }
 
 /// The OpenAPI document as pretty JSON (what `openapi/openapi.json` holds).
 pub fn openapi_json() -> String {
-    let mut s = openapi().to_pretty_json().unwrap_or_default();
+    let mut s = serde_json::to_string_pretty(&openapi()).unwrap_or_default();
     s.push('\n');
     s
 }
@@ -186,6 +190,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
         &data.clone().into_inner(),
     )));
     let blocking_threads = (data.settings.db_pool_size as usize).max(4);
+    let document = openapi();
     let body_limit = web::Data::new(crate::extract::BodyLimit(data.settings.max_body_bytes));
     let server = HttpServer::new(move || {
         // Closed by default: browsers may call the API only from configured origins.
@@ -204,7 +209,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
                 .max_age(600),
             |c, origin| c.allowed_origin(origin),
         );
-        let (app, api) = App::new()
+        let (app, _) = App::new()
             .into_utoipa_app()
             .openapi(ApiDoc::openapi())
             .app_data(data.clone())
@@ -221,7 +226,14 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
                 crate::body_deadline::body_deadline,
             ))
             .wrap(cors)
-            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
+            .service(
+                SwaggerUi::new("/swagger-ui/{_:.*}")
+                    .external_url_unchecked("/api-docs/openapi.json", document.clone())
+                    .config(
+                        utoipa_swagger_ui::Config::from("/api-docs/openapi.json")
+                            .persist_authorization(true),
+                    ),
+            )
             .route(
                 "/swagger-ui",
                 web::get().to(|| async {

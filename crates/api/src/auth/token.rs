@@ -51,8 +51,9 @@ pub struct TokenResponse {
 /// An error response of the token endpoint (RFC 6749 §5.2).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OAuthError {
-    /// `invalid_request`, `invalid_client`, `unsupported_grant_type` or `invalid_scope`.
-    #[schema(example = "invalid_client")]
+    /// `invalid_request`, `invalid_client`, `unsupported_grant_type`,
+    /// `invalid_scope`, `slow_down` (429) or `temporarily_unavailable` (503).
+    #[schema(schema_with = oauth_error_schema)]
     pub error: String,
     /// Human explanation.
     pub error_description: String,
@@ -330,6 +331,10 @@ fn sign(
 }
 
 /// Publishes the public keys that verify Sinergi's access tokens.
+///
+/// A JSON Web Key Set of the Ed25519 keys whose private halves sign access
+/// tokens. Cache it; fetch it again when a token names a key id (`kid`) you do
+/// not hold. Several keys are listed while keys are rotated.
 #[utoipa::path(
     tag = "auth",
     responses((status = 200, description = "The JSON Web Key Set", body = super::keys::Jwks)),
@@ -340,4 +345,15 @@ pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .json(state.keys.jwks())
+}
+
+fn oauth_error_schema() -> utoipa::openapi::Object {
+    crate::contract::one_of(&[
+        "invalid_request",
+        "invalid_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "slow_down",
+        "temporarily_unavailable",
+    ])
 }

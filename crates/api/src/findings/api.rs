@@ -23,18 +23,25 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct FindingQuery {
     /// Rule code, e.g. `WORKING_ON_VISIT_PERMIT`.
+    #[param(value_type = Option<sinergi_domain::rules::RuleCode>)]
     pub rule: Option<String>,
     /// `info`, `low`, `medium` or `high`.
+    #[param(value_type = Option<sinergi_domain::rules::Severity>)]
     pub severity: Option<String>,
     /// `open`, `acknowledged` or `resolved`.
+    #[param(value_type = Option<sinergi_domain::rules::FindingStatus>)]
     pub status: Option<String>,
     /// District prefix, e.g. `64.02` or `64.02.12`.
+    #[param(value_type = Option<sinergi_domain::RegionCode>)]
     pub region: Option<String>,
     /// Employer NIB.
+    #[param(value_type = Option<sinergi_domain::Nib>)]
     pub employer: Option<String>,
     /// Worker id.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub worker_id: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -120,9 +127,13 @@ pub async fn list_findings(
 }
 
 /// Read one finding.
+///
+/// One contradiction between agencies' records: the rule, the subject, the
+/// evidence with versions, the responsible agency kind and its status history.
+/// Findings concern people: send `X-Purpose`; the read is audited.
 #[utoipa::path(
     tag = "findings",
-    params(PurposeHeaders, ("id" = String, Path, description = "Finding id")),
+    params(PurposeHeaders, ("id" = uuid::Uuid, Path, description = "Finding id")),
     responses(
         (status = 200, description = "The finding", body = FindingView, headers(("ETag" = String))),
         (status = 400, description = "No X-Purpose", body = Problem, content_type = "application/problem+json"),
@@ -153,7 +164,7 @@ pub async fn get_finding(
 #[serde(deny_unknown_fields)]
 pub struct FindingUpdate {
     /// `acknowledged` (seen, being handled), `resolved` (handled) or `open` (reopen).
-    #[schema(example = "acknowledged")]
+    #[schema(value_type = sinergi_domain::rules::FindingStatus, example = "acknowledged")]
     pub status: String,
     /// What was done or decided (kept with the finding).
     #[schema(example = "Employer summoned; RPTKA amendment requested on 2026-11-28")]
@@ -168,7 +179,7 @@ pub struct FindingUpdate {
 /// cause disappears from the records is resolved by Sinergi itself.
 #[utoipa::path(
     tag = "findings",
-    params(("id" = String, Path, description = "Finding id"),
+    params(("id" = uuid::Uuid, Path, description = "Finding id"),
            ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     request_body = FindingUpdate,
     responses(

@@ -206,11 +206,21 @@ fn district_label(code: &str) -> String {
 #[into_params(parameter_in = Query)]
 pub struct WorkerStatsQuery {
     /// `sector`, `region` (district), `nationality`, `employer` or `level`.
+    #[param(schema_with = group_by_schema)]
     pub group_by: String,
     /// The date to count on (YYYY-MM-DD, 1900-01-01 to 2100-12-31; default today).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub as_of: Option<String>,
     /// Kemendagri region prefix, e.g. `64.02` (Kukar) or `64.02.12` (Tabang).
+    #[param(value_type = Option<sinergi_domain::RegionCode>)]
     pub region: Option<String>,
+}
+
+/// What worker counts can be grouped by.
+const GROUPS: [&str; 5] = ["sector", "region", "nationality", "employer", "level"];
+
+fn group_by_schema() -> utoipa::openapi::Object {
+    crate::contract::one_of(&GROUPS)
 }
 
 /// The dates statistics can be asked about (`as_of`), inclusive.
@@ -287,7 +297,7 @@ pub async fn worker_stats(
     let q: WorkerStatsQuery = parse_query(&req)?;
     let (as_of, region) = common_params(q.as_of.as_deref(), q.region.as_deref())?;
     let group_by = q.group_by.clone();
-    if !["sector", "region", "nationality", "employer", "level"].contains(&group_by.as_str()) {
+    if !GROUPS.contains(&group_by.as_str()) {
         return Err(ApiError::field(
             "group_by",
             "invalid_value",
@@ -413,8 +423,10 @@ fn gap_row(key: String, label: String, permitted: u64, seen: u64) -> GapRow {
 #[into_params(parameter_in = Query)]
 pub struct PresenceStatsQuery {
     /// The date (YYYY-MM-DD, 1900-01-01 to 2100-12-31; default today).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub as_of: Option<String>,
     /// Kemendagri region prefix.
+    #[param(value_type = Option<sinergi_domain::RegionCode>)]
     pub region: Option<String>,
 }
 
@@ -576,12 +588,18 @@ pub struct FindingStats {
 #[into_params(parameter_in = Query)]
 pub struct FindingStatsQuery {
     /// `open` (default), `acknowledged` or `resolved`.
+    #[param(value_type = Option<sinergi_domain::rules::FindingStatus>)]
     pub status: Option<String>,
     /// Kemendagri region prefix.
+    #[param(value_type = Option<sinergi_domain::RegionCode>)]
     pub region: Option<String>,
 }
 
 /// Findings counted by rule, severity and district.
+///
+/// Counts of findings by rule, severity and district for a status (open by
+/// default) and region prefix. No personal data: counts below the disclosure
+/// threshold are suppressed.
 #[utoipa::path(
     tag = "stats",
     params(FindingStatsQuery),

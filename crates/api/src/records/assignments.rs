@@ -62,7 +62,7 @@ pub struct AssignmentInput {
     /// Last day of work.
     pub end_on: NaiveDate,
     /// `active`, `ended` or `terminated`.
-    #[schema(example = "active")]
+    #[schema(value_type = sinergi_domain::AssignmentStatus, example = "active")]
     pub status: String,
     /// Companion worker, or null.
     pub companion: Option<CompanionInput>,
@@ -180,9 +180,13 @@ pub async fn upsert_assignment(
 }
 
 /// Read one assignment.
+///
+/// The assignment as the manpower agency pushed it, with its version and
+/// provenance. Personal data: send `X-Purpose`; the read is audited. The `ETag`
+/// is the version, for `If-Match` on a later write.
 #[utoipa::path(
     tag = "assignments",
-    params(PurposeHeaders, ("id" = String, Path, description = "Sinergi id of the assignment")),
+    params(PurposeHeaders, ("id" = uuid::Uuid, Path, description = "Sinergi id of the assignment")),
     responses(
         (status = 200, description = "The assignment", body = AssignmentRecord, headers(("ETag" = String))),
         (status = 400, description = "No X-Purpose", body = Problem, content_type = "application/problem+json"),
@@ -207,24 +211,35 @@ pub async fn get_assignment(
 #[into_params(parameter_in = Query)]
 pub struct AssignmentQuery {
     /// Employer NIB.
+    #[param(value_type = Option<sinergi_domain::Nib>)]
     pub employer: Option<String>,
     /// RPTKA approval number.
     pub approval_no: Option<String>,
     /// Sinergi worker id.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub worker_id: Option<String>,
     /// Worker nationality (alpha-3).
+    #[param(value_type = Option<sinergi_domain::CountryCode>)]
     pub nationality: Option<String>,
     /// `active`, `ended` or `terminated`.
+    #[param(value_type = Option<sinergi_domain::AssignmentStatus>)]
     pub status: Option<String>,
     /// Only assignments whose period contains this date (YYYY-MM-DD).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub active_on: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// List assignments.
+///
+/// Assignments of workers to approved positions, filtered by employer,
+/// approval, worker, nationality, status or a date they are active on. Personal
+/// data: send `X-Purpose`; the list read is audited with its count. Pages
+/// follow `next_cursor`.
 #[utoipa::path(
     tag = "assignments",
     params(PurposeHeaders, AssignmentQuery),

@@ -34,7 +34,7 @@ pub struct EmployerInput {
     #[schema(example = "PT Batu Bara Mahakam Sejahtera")]
     pub name: String,
     /// `PMA` (foreign capital) or `PMDN` (domestic).
-    #[schema(example = "PMA")]
+    #[schema(value_type = sinergi_domain::Capital, example = "PMA")]
     pub capital: String,
     /// KBLI 2020 codes, 5 digits each; the first is the main activity and gives the sector.
     #[schema(example = json!(["05100", "09900"]))]
@@ -122,6 +122,9 @@ pub async fn upsert_employer(
 }
 
 /// Read one employer.
+///
+/// The employer by its 13-digit NIB, with its version and provenance. The
+/// `ETag` is the version, for `If-Match` on a later write.
 #[utoipa::path(
     tag = "employers",
     params(("nib" = String, Path, description = "NIB, 13 digits")),
@@ -149,16 +152,23 @@ pub async fn get_employer(
 #[into_params(parameter_in = Query)]
 pub struct EmployerQuery {
     /// Kemendagri region prefix, e.g. `64.02` (Kukar) or `64.02.06` (Tenggarong).
+    #[param(value_type = Option<sinergi_domain::RegionCode>)]
     pub region: Option<String>,
     /// Sector code of the main KBLI, e.g. `mining`, `agriculture`.
+    #[param(value_type = Option<sinergi_domain::Sector>)]
     pub sector: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// List employers, in NIB order.
+///
+/// Employers registered by the manpower or investment agency, filtered by
+/// region prefix or sector. Not personal data: no purpose needed. Pages follow
+/// `next_cursor`.
 #[utoipa::path(
     tag = "employers",
     params(EmployerQuery),

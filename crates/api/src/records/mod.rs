@@ -50,8 +50,11 @@ pub fn api_of(t: RecordType) -> Option<&'static RecordApi> {
 }
 
 /// A batch operation's body as the single-record endpoint's input.
-fn batch_body<T: DeserializeOwned>(body: &serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(body).map_err(crate::extract::body_error)
+fn batch_body<T: DeserializeOwned + utoipa::ToSchema>(
+    body: &serde_json::Value,
+) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(body)
+        .map_err(|e| crate::extract::body_error_of::<T>(e, Some(body)))
 }
 
 /// The natural key a batch operation of a keyed type must give.

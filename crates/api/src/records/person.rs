@@ -23,7 +23,7 @@ pub struct PersonInput {
     #[schema(example = "ZHANG WEI")]
     pub full_name: String,
     /// `M`, `F` or `X`.
-    #[schema(example = "M")]
+    #[schema(value_type = Option<sinergi_domain::Sex>, example = "M")]
     pub sex: Option<String>,
     /// Date of birth (YYYY-MM-DD).
     #[schema(example = "1985-04-12")]

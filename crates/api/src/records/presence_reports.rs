@@ -36,7 +36,7 @@ pub struct PresenceReportInput {
     /// Date of the observation (not in the future).
     pub observed_on: NaiveDate,
     /// `field_check`, `apoa` or `employer_report`.
-    #[schema(example = "field_check")]
+    #[schema(value_type = sinergi_domain::PresenceSource, example = "field_check")]
     pub source: String,
     /// Kemendagri code of the desa or kecamatan.
     #[schema(example = "64.02.02")]
@@ -134,9 +134,12 @@ pub async fn upsert_presence_report(
 }
 
 /// Read one presence report.
+///
+/// One presence report, with its version and provenance. Personal data: send
+/// `X-Purpose`; the read is audited.
 #[utoipa::path(
     tag = "presence-reports",
-    params(PurposeHeaders, ("id" = String, Path, description = "Sinergi id of the report")),
+    params(PurposeHeaders, ("id" = uuid::Uuid, Path, description = "Sinergi id of the report")),
     responses(
         (status = 200, description = "The report", body = PresenceReportRecord, headers(("ETag" = String))),
         (status = 400, description = "No X-Purpose", body = Problem, content_type = "application/problem+json"),
@@ -160,7 +163,7 @@ pub async fn get_presence_report(
 /// The report is deleted and the change feed announces a tombstone.
 #[utoipa::path(
     tag = "presence-reports",
-    params(("id" = String, Path, description = "Sinergi id of the report"),
+    params(("id" = uuid::Uuid, Path, description = "Sinergi id of the report"),
            ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     responses(
         (status = 204, description = "Withdrawn"),
@@ -188,26 +191,38 @@ pub async fn delete_presence_report(
 #[into_params(parameter_in = Query)]
 pub struct PresenceReportQuery {
     /// Region prefix.
+    #[param(value_type = Option<sinergi_domain::RegionCode>)]
     pub region: Option<String>,
     /// Employer NIB.
+    #[param(value_type = Option<sinergi_domain::Nib>)]
     pub employer: Option<String>,
     /// Sinergi worker id.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub worker_id: Option<String>,
     /// Nationality of the person seen (alpha-3).
+    #[param(value_type = Option<sinergi_domain::CountryCode>)]
     pub nationality: Option<String>,
     /// `field_check`, `apoa` or `employer_report`.
+    #[param(value_type = Option<sinergi_domain::PresenceSource>)]
     pub source: Option<String>,
     /// Observed on or after this date (YYYY-MM-DD).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub from: Option<String>,
     /// Observed on or before this date (YYYY-MM-DD).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub until: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// List presence reports.
+///
+/// Workers or headcounts seen on site by field checks, APOA reports or
+/// employers, filtered by region, employer, worker, nationality, source or
+/// observation dates. Personal data: send `X-Purpose`.
 #[utoipa::path(
     tag = "presence-reports",
     params(PurposeHeaders, PresenceReportQuery),

@@ -35,7 +35,7 @@ pub struct ResidencePermitInput {
     /// The holder.
     pub worker: PersonInput,
     /// `ITAS` (limited stay), `ITAP` (permanent stay) or `ITK` (visit; may not work).
-    #[schema(example = "ITAS")]
+    #[schema(value_type = sinergi_domain::PermitKind, example = "ITAS")]
     pub kind: String,
     /// Visa index as issued (`E23`, legacy `C312`, ...).
     #[schema(example = "E23")]
@@ -56,7 +56,7 @@ pub struct ResidencePermitInput {
     #[schema(example = "64.02.06")]
     pub address_region_code: Option<String>,
     /// `active`, `cancelled` or `exited`.
-    #[schema(example = "active")]
+    #[schema(value_type = sinergi_domain::PermitStatus, example = "active")]
     pub status: String,
     /// Your agency's own id.
     pub source_ref: Option<String>,
@@ -155,6 +155,10 @@ pub async fn upsert_residence_permit(
 }
 
 /// Read one residence permit.
+///
+/// One residence permit by its number, with the holder's identity as
+/// immigration recorded it. Personal data: send `X-Purpose`; the read is
+/// audited. The `ETag` is the version.
 #[utoipa::path(
     tag = "residence-permits",
     params(PurposeHeaders, ("permit_no" = String, Path, description = "Permit number")),
@@ -182,24 +186,36 @@ pub async fn get_residence_permit(
 #[into_params(parameter_in = Query)]
 pub struct ResidencePermitQuery {
     /// Sponsor NIB.
+    #[param(value_type = Option<sinergi_domain::Nib>)]
     pub employer: Option<String>,
     /// Address region prefix.
+    #[param(value_type = Option<sinergi_domain::RegionCode>)]
     pub region: Option<String>,
     /// `ITAS`, `ITAP` or `ITK`.
+    #[param(value_type = Option<sinergi_domain::PermitKind>)]
     pub kind: Option<String>,
     /// `active`, `cancelled` or `exited`.
+    #[param(value_type = Option<sinergi_domain::PermitStatus>)]
     pub status: Option<String>,
     /// Holder nationality (alpha-3).
+    #[param(value_type = Option<sinergi_domain::CountryCode>)]
     pub nationality: Option<String>,
     /// Only permits whose validity period contains this date (YYYY-MM-DD).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub valid_on: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// List residence permits.
+///
+/// ITAS, ITAP and ITK permits pushed by immigration, filtered by sponsor,
+/// region, kind, status, nationality or a date they are valid on. Personal
+/// data: send `X-Purpose`; district agencies see passport numbers masked unless
+/// they hold `pii:read`.
 #[utoipa::path(
     tag = "residence-permits",
     params(PurposeHeaders, ResidencePermitQuery),

@@ -37,7 +37,7 @@ pub struct PositionInput {
     #[schema(example = "Mining Engineer")]
     pub title: String,
     /// `director`, `commissioner`, `manager`, `professional` or `advisor`.
-    #[schema(example = "professional")]
+    #[schema(value_type = sinergi_domain::PositionLevel, example = "professional")]
     pub level: String,
     /// Approved number of foreign workers in this position.
     #[schema(example = 3)]
@@ -52,7 +52,7 @@ pub struct RptkaApprovalInput {
     #[schema(example = "9120001234567")]
     pub employer_nib: String,
     /// `new`, `extension` or `temporary`.
-    #[schema(example = "new")]
+    #[schema(value_type = sinergi_domain::ApprovalType, example = "new")]
     #[serde(rename = "type")]
     pub type_: String,
     /// Date of issue.
@@ -67,7 +67,7 @@ pub struct RptkaApprovalInput {
     /// The approved positions.
     pub positions: Vec<PositionInput>,
     /// `active` or `revoked`.
-    #[schema(example = "active")]
+    #[schema(value_type = sinergi_domain::ApprovalStatus, example = "active")]
     pub status: String,
     /// Your agency's own id.
     pub source_ref: Option<String>,
@@ -171,6 +171,9 @@ pub async fn upsert_rptka_approval(
 }
 
 /// Read one RPTKA approval.
+///
+/// One approval by its number, with its positions, quotas and locations. The
+/// `ETag` is the version, for `If-Match` on a later write.
 #[utoipa::path(
     tag = "rptka-approvals",
     params(("approval_no" = String, Path, description = "Approval number")),
@@ -196,18 +199,26 @@ pub async fn get_rptka_approval(
 #[into_params(parameter_in = Query)]
 pub struct RptkaApprovalQuery {
     /// Employer NIB.
+    #[param(value_type = Option<sinergi_domain::Nib>)]
     pub employer: Option<String>,
     /// `active` or `revoked`.
+    #[param(value_type = Option<sinergi_domain::ApprovalStatus>)]
     pub status: Option<String>,
     /// Only approvals valid on this date (YYYY-MM-DD).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub valid_on: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// List RPTKA approvals.
+///
+/// RPTKA work approvals with their positions and quotas, filtered by employer,
+/// status or a date they are valid on. Not personal data. Pages follow
+/// `next_cursor`.
 #[utoipa::path(
     tag = "rptka-approvals",
     params(RptkaApprovalQuery),

@@ -38,7 +38,7 @@ pub struct WorkSiteInput {
     #[schema(example = "Pit Loa Kulu Utara")]
     pub name: String,
     /// `mine`, `camp`, `mill`, `plantation`, `office`, `port` or `other`.
-    #[schema(example = "mine")]
+    #[schema(value_type = sinergi_domain::SiteKind, example = "mine")]
     pub kind: String,
     /// Kemendagri code of the desa or kecamatan.
     #[schema(example = "64.02.02")]
@@ -112,9 +112,12 @@ pub async fn upsert_work_site(
 }
 
 /// Read one work site.
+///
+/// One work site, with its location, employer, version and provenance. The
+/// `ETag` is the version.
 #[utoipa::path(
     tag = "work-sites",
-    params(("id" = String, Path, description = "Sinergi id of the site")),
+    params(("id" = uuid::Uuid, Path, description = "Sinergi id of the site")),
     responses(
         (status = 200, description = "The site", body = WorkSiteRecord, headers(("ETag" = String))),
         (status = 404, description = "Unknown id", body = Problem, content_type = "application/problem+json"),
@@ -137,18 +140,26 @@ pub async fn get_work_site(
 #[into_params(parameter_in = Query)]
 pub struct WorkSiteQuery {
     /// Employer NIB.
+    #[param(value_type = Option<sinergi_domain::Nib>)]
     pub employer: Option<String>,
     /// Kemendagri region prefix.
+    #[param(value_type = Option<sinergi_domain::RegionCode>)]
     pub region: Option<String>,
     /// Site kind.
+    #[param(value_type = Option<sinergi_domain::SiteKind>)]
     pub kind: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// List work sites.
+///
+/// Mines, camps, mills, plantations and offices where foreign workers are
+/// placed, filtered by employer, region prefix or kind. Not personal data.
+/// Pages follow `next_cursor`.
 #[utoipa::path(
     tag = "work-sites",
     params(WorkSiteQuery),

@@ -54,6 +54,7 @@ pub struct WorkerInput {
     #[schema(example = "ZHANG WEI")]
     pub full_name: String,
     /// `M`, `F` or `X`.
+    #[schema(value_type = Option<sinergi_domain::Sex>)]
     pub sex: Option<String>,
     /// Date of birth.
     pub birth_date: Option<NaiveDate>,
@@ -222,7 +223,7 @@ pub async fn register_worker(
 /// assignments, presence reports and open findings, each with its provenance.
 #[utoipa::path(
     tag = "workers",
-    params(PurposeHeaders, ("id" = String, Path, description = "Sinergi worker id")),
+    params(PurposeHeaders, ("id" = uuid::Uuid, Path, description = "Sinergi worker id")),
     responses(
         (status = 200, description = "The worker", body = WorkerView, headers(("ETag" = String))),
         (status = 400, description = "No X-Purpose", body = Problem, content_type = "application/problem+json"),
@@ -251,16 +252,23 @@ pub async fn get_worker(
 #[into_params(parameter_in = Query)]
 pub struct WorkerQuery {
     /// Holds a passport of this state (alpha-3).
+    #[param(value_type = Option<sinergi_domain::CountryCode>)]
     pub nationality: Option<String>,
     /// Holds this passport number (not for clients that see passport numbers masked).
     pub passport_no: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// List workers (identity and passports; read one for the joined view).
+///
+/// One item per person known to Sinergi: the identity each agency reported and
+/// the passports. Filter by nationality or by passport number (not for clients
+/// that see passport numbers masked). Personal data: send `X-Purpose`; the list
+/// read is audited with its count.
 #[utoipa::path(
     tag = "workers",
     params(PurposeHeaders, WorkerQuery),

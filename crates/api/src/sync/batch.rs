@@ -28,7 +28,7 @@ pub struct BatchOperation {
     /// Natural key for `employer` (NIB), `rptka_approval` (approval number), `residence_permit` (permit number).
     pub key: Option<String>,
     /// The record, exactly as the single-record endpoint takes it.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub body: serde_json::Value,
     /// ETag the stored record must have (as `If-Match`).
     pub if_match: Option<String>,
@@ -56,6 +56,7 @@ pub struct BatchResult {
     /// HTTP status the single-record endpoint would have answered (424: not applied because another operation failed).
     pub status: u16,
     /// `created`, `updated`, `unchanged` or `failed`.
+    #[schema(schema_with = outcome_schema)]
     pub outcome: String,
     /// Record type.
     #[serde(rename = "type")]
@@ -595,3 +596,7 @@ async fn release(state: &AppState, key: &Option<String>, client: &str) {
 
 #[allow(dead_code)]
 fn _problem_schema(_: Problem) {}
+
+fn outcome_schema() -> utoipa::openapi::Object {
+    crate::contract::one_of(&["created", "updated", "unchanged", "failed"])
+}

@@ -29,7 +29,27 @@ const CHUNK: i64 = 1000;
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `ndjson` (default) or `csv`.
+    #[param(schema_with = format_schema)]
     pub format: Option<String>,
+}
+
+/// The record type exported.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ExportPath {
+    /// Record type, by its collection name.
+    #[serde(rename = "type")]
+    #[param(schema_with = type_schema)]
+    pub kind: String,
+}
+
+fn type_schema() -> utoipa::openapi::Object {
+    let names: Vec<&str> = RecordType::ALL.iter().map(|t| t.collection()).collect();
+    crate::contract::one_of(&names)
+}
+
+fn format_schema() -> utoipa::openapi::Object {
+    crate::contract::one_of(&["ndjson", "csv"])
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -177,10 +197,13 @@ fn stream_items(
 /// exports each person's identity summary.
 #[utoipa::path(
     tag = "sync",
-    params(("type" = String, Path, description = "Record type, e.g. `residence-permits` or `employers`"), ExportQuery,
+    params(ExportPath, ExportQuery,
            PurposeWhenPersonal),
     responses(
-        (status = 200, description = "NDJSON (one record a line) or CSV", content_type = "application/x-ndjson", headers(("X-Sinergi-Change-Cursor" = String))),
+        (status = 200, description = "NDJSON (one record a line, then the completion line) or CSV (a header line, then one record a line)",
+            content((String = "application/x-ndjson", example = json!("{\"id\":\"…\",\"version\":3,\"data\":{…}}\n{\"export_complete\":true,\"count\":1,\"change_cursor\":\"…\"}\n")),
+                    (String = "text/csv")),
+            headers(("X-Sinergi-Change-Cursor" = String, description = "The change-feed position this export is consistent with"))),
         (status = 400, description = "Unknown type or format, or no X-Purpose for personal data", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Purpose not registered for your client", body = Problem, content_type = "application/problem+json"),
     ),

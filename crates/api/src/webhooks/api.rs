@@ -44,6 +44,7 @@ pub struct SubscriptionInput {
 #[into_params(parameter_in = Query)]
 pub struct DeadLetterQuery {
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -203,6 +204,9 @@ pub async fn create_subscription(
 }
 
 /// Your agency's subscriptions, oldest first.
+///
+/// The webhook subscriptions your agency created, with their endpoint, record
+/// types and delivery state. Secrets are never shown again after creation.
 #[utoipa::path(
     tag = "webhooks",
     responses((status = 200, description = "Every subscription of your agency", body = Page<Subscription>)),
@@ -225,9 +229,13 @@ pub async fn list_subscriptions(
 }
 
 /// One subscription of your agency, with its delivery state.
+///
+/// The subscription with its delivery state: the feed position delivered,
+/// the last delivery and error, failed attempts and the next attempt.
+/// Another agency's subscription answers 404.
 #[utoipa::path(
     tag = "webhooks",
-    params(("id" = String, Path, description = "Subscription id")),
+    params(("id" = uuid::Uuid, Path, description = "Subscription id")),
     responses(
         (status = 200, description = "The subscription", body = Subscription),
         (status = 404, description = "No subscription of your agency with this id", body = Problem, content_type = "application/problem+json"),
@@ -246,9 +254,13 @@ pub async fn get_subscription(
 }
 
 /// Delete a subscription and its dead letters; deliveries stop at once.
+///
+/// Removes the subscription and its dead letters. Deliveries in flight finish;
+/// no new delivery starts. Answers 204, or 404 for an unknown id or another
+/// agency's subscription.
 #[utoipa::path(
     tag = "webhooks",
-    params(("id" = String, Path, description = "Subscription id")),
+    params(("id" = uuid::Uuid, Path, description = "Subscription id")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No subscription of your agency with this id", body = Problem, content_type = "application/problem+json"),
@@ -281,7 +293,7 @@ pub async fn delete_subscription(
 /// kept as long as the change feed keeps changes (30 days by default).
 #[utoipa::path(
     tag = "webhooks",
-    params(("id" = String, Path, description = "Subscription id"), DeadLetterQuery,
+    params(("id" = uuid::Uuid, Path, description = "Subscription id"), DeadLetterQuery,
            ("X-Purpose" = Option<String>, Header, description = "Why you read this (needed when the subscription includes personal record types)")),
     responses(
         (status = 200, description = "One page of dead letters", body = Page<DeadLetter>),
@@ -331,8 +343,8 @@ pub async fn list_dead_letters(
 /// error. 409 when it was already redelivered successfully.
 #[utoipa::path(
     tag = "webhooks",
-    params(("id" = String, Path, description = "Subscription id"),
-           ("dead_letter_id" = String, Path, description = "Dead letter id"),
+    params(("id" = uuid::Uuid, Path, description = "Subscription id"),
+           ("dead_letter_id" = uuid::Uuid, Path, description = "Dead letter id"),
            ("X-Purpose" = Option<String>, Header, description = "Why you send this again (needed when the subscription includes personal record types)")),
     responses(
         (status = 202, description = "Queued for delivery", body = DeadLetter),

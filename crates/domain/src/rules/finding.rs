@@ -29,7 +29,32 @@ macro_rules! string_code {
                 })
             }
         }
+
+        #[cfg(feature = "openapi")]
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                ::utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(::utoipa::openapi::schema::Type::String)
+                    .enum_values(Some(Self::ALL.iter().map(|v| v.as_str())))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl ::utoipa::ToSchema for $name {}
     };
+}
+
+code_enum! {
+    /// Where a finding stands.
+    pub enum FindingStatus ("finding status") {
+        /// Detected and not handled yet (or reopened).
+        Open => "open",
+        /// Seen by the responsible agency and being handled.
+        Acknowledged => "acknowledged",
+        /// Handled, or no longer true of the data.
+        Resolved => "resolved",
+    }
 }
 
 /// How serious a finding is; ordered so that `High > Info`.

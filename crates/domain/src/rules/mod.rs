@@ -26,7 +26,7 @@ pub use facts::{
     ApprovalFact, AssignmentFact, EmployerFacts, IdentityFact, PassportFact, PermitFact,
     PositionFact, PresenceFact, RecordRef, WorkerFacts,
 };
-pub use finding::{Finding, RuleCode, Severity, Subject};
+pub use finding::{Finding, FindingStatus, RuleCode, Severity, Subject};
 pub use identity::identities_conflict;
 
 /// Days ahead within which an ending permit or assignment is reported (rule 12).
