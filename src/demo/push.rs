@@ -296,6 +296,7 @@ pub async fn push_all(state: &AppState, d: &Data) -> anyhow::Result<Counts> {
                 name: x.name.clone(),
             }),
             legacy_notifikasi_no: a.legacy_notifikasi_no.clone(),
+            work_site_id: None,
         };
         let (o, _) = push(state, as_ag(a.by), assignments::record(&input))
             .await

@@ -17,6 +17,7 @@ api_tests!(
     district_reports_only_inside_its_jurisdiction,
     presence_report_is_a_person_or_a_headcount,
     work_site_by_source_ref_and_coordinates,
+    assignment_names_the_work_site_of_its_employer,
     worker_registration_links_several_passports,
     identity_conflict_between_agencies_is_shown,
     approval_positions_are_checked_and_closed_ones_flagged,
@@ -506,6 +507,105 @@ async fn work_site_by_source_ref_and_coordinates(app: TestApp) {
     )
     .await;
     assert_eq!(mines["items"].as_array().unwrap().len(), 1);
+}
+
+async fn assignment_names_the_work_site_of_its_employer(app: TestApp) {
+    // Before: an assignment could not say where the worker is placed.
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let kesbang = agency_token(&app, "KESBANG", "regional", Some("64.02")).await;
+    json(
+        put(&app, "/api/v1/rptka-approvals/KEP-1-2026", &mp, &approval()).await,
+        201,
+    )
+    .await;
+    let site = |sref: &str, nib: &str| {
+        json!({"source_ref": sref, "employer_nib": nib, "name": "Pit Loa Kulu", "kind": "mine",
+               "region_code": "64.02.02"})
+    };
+    // The site is another agency's record, found by its Sinergi id.
+    let ours = json(
+        post(&app, "/api/v1/work-sites", &kesbang, &site("S-1", NIB)).await,
+        201,
+    )
+    .await;
+    let theirs = json(
+        post(
+            &app,
+            "/api/v1/work-sites",
+            &kesbang,
+            &site("S-2", "9120009999999"),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let mut placed = assignment("A-1", "E51234567");
+    placed["work_site_id"] = ours["id"].clone();
+    let stored = json(post(&app, "/api/v1/assignments", &mp, &placed).await, 201).await;
+    assert_eq!(stored["work_site_id"], ours["id"]);
+    let read = json(
+        read_as(
+            &app,
+            &format!("/api/v1/assignments/{}", stored["id"].as_str().unwrap()),
+            &mp,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(read["work_site_id"], ours["id"]);
+
+    let mut elsewhere = assignment("A-2", "E51234568");
+    elsewhere["work_site_id"] = theirs["id"].clone();
+    let p = problem(
+        post(&app, "/api/v1/assignments", &mp, &elsewhere).await,
+        422,
+        "unresolved_reference",
+    )
+    .await;
+    assert_field(&p, "work_site_id", "employer_mismatch");
+    elsewhere["work_site_id"] = json!("0b0c5d1e-6a47-4e0a-9c55-000000000000");
+    let p = problem(
+        post(&app, "/api/v1/assignments", &mp, &elsewhere).await,
+        422,
+        "unresolved_reference",
+    )
+    .await;
+    assert_field(&p, "work_site_id", "unknown_work_site");
+    elsewhere["work_site_id"] = json!("S-1");
+    let p = problem(
+        post(&app, "/api/v1/assignments", &mp, &elsewhere).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_field(&p, "work_site_id", "invalid_id");
+    // Nothing of the refused assignment was stored.
+    let list = json(read_as(&app, "/api/v1/assignments", &mp).await, 200).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    // Workers are counted in the district of their work site (no presence
+    // report yet; the employer is not registered, so before this there was
+    // no district to count them in).
+    for n in 3..=4 {
+        let mut more = assignment(&format!("A-{n}"), &format!("E5123456{n}"));
+        more["work_site_id"] = ours["id"].clone();
+        json(post(&app, "/api/v1/assignments", &mp, &more).await, 201).await;
+    }
+    let stats = json(
+        app.get(
+            "/api/v1/stats/workers?group_by=region&as_of=2026-06-01",
+            &mp,
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    let groups = stats["groups"].as_array().unwrap();
+    let at_site = groups.iter().find(|g| g["key"] == "64.02.02");
+    assert_eq!(at_site.map(|g| &g["count"]), Some(&json!(3)), "{stats}");
 }
 
 async fn worker_registration_links_several_passports(app: TestApp) {

@@ -20,7 +20,7 @@ use crate::records::input::{date_param, passed, Checker};
 use sinergi_domain::access::{Channel, Request};
 use sinergi_domain::records::{
     Assignment as AssignmentDoc, Employer as EmployerDoc, PresenceReport as PresenceReportDoc,
-    Record, RptkaApproval as RptkaApprovalDoc,
+    Record, RptkaApproval as RptkaApprovalDoc, WorkSite as WorkSiteDoc,
 };
 
 /// Counts below this are not shown (k-anonymity threshold).
@@ -73,6 +73,8 @@ struct Active {
     employer: Option<String>,
     nationality: String,
     level: Option<String>,
+    /// The district of the work site of the assignment, if it names one.
+    site_district: Option<String>,
     district: Option<String>,
 }
 
@@ -115,6 +117,15 @@ fn snapshot(conn: &mut DbConn, as_of: NaiveDate) -> Result<Snapshot, StoreError>
     .into_iter()
     .map(|(d, _)| (d.approval_no.to_string(), d))
     .collect();
+    // Work sites by Sinergi id, as the district they are in.
+    let sites: BTreeMap<String, Option<String>> = docs::<WorkSiteDoc>(&records::find_all(
+        conn,
+        RecordType::WorkSite.as_str(),
+        &RecordFilter::default(),
+    )?)?
+    .into_iter()
+    .map(|(s, row)| (row.record_key.clone(), district_of(s.region_code.as_str())))
+    .collect();
     let mut active: BTreeMap<String, Active> = BTreeMap::new();
     let assignments = records::find_all(conn, RecordType::Assignment.as_str(), &valid)?;
     for (a, row) in docs::<AssignmentDoc>(&assignments)? {
@@ -125,10 +136,15 @@ fn snapshot(conn: &mut DbConn, as_of: NaiveDate) -> Result<Snapshot, StoreError>
             .and_then(|n| approvals.get(n.as_str()))
             .and_then(|ap| ap.position(a.position_code.as_ref()?.as_str()))
             .map(|p| p.level.as_str().to_string());
+        let site_district = a
+            .work_site_id
+            .as_ref()
+            .and_then(|id| sites.get(id).cloned().flatten());
         active.entry(w.clone()).or_insert(Active {
             employer: Some(a.employer_nib.to_string()),
             nationality: a.worker.nationality.to_string(),
             level,
+            site_district,
             district: None,
         });
     }
@@ -141,10 +157,12 @@ fn snapshot(conn: &mut DbConn, as_of: NaiveDate) -> Result<Snapshot, StoreError>
             employer: row.employer_nib.clone(),
             nationality: row.nationality.clone().unwrap_or_default(),
             level: None,
+            site_district: None,
             district: None,
         });
     }
-    // District: the latest presence report up to the date, else the employer's.
+    // District: the latest presence report up to the date, else the
+    // assignment's work site's, else the employer's.
     let seen_filter = RecordFilter {
         until: Some(as_of),
         ..Default::default()
@@ -168,12 +186,16 @@ fn snapshot(conn: &mut DbConn, as_of: NaiveDate) -> Result<Snapshot, StoreError>
         }
     }
     for (w, a) in active.iter_mut() {
-        a.district = latest.get(w).map(|(_, d)| d.clone()).or_else(|| {
-            a.employer
-                .as_ref()
-                .and_then(|n| employers.get(n))
-                .and_then(|e| district_of(e.region_code.as_str()))
-        });
+        a.district = latest
+            .get(w)
+            .map(|(_, d)| d.clone())
+            .or_else(|| a.site_district.clone())
+            .or_else(|| {
+                a.employer
+                    .as_ref()
+                    .and_then(|n| employers.get(n))
+                    .and_then(|e| district_of(e.region_code.as_str()))
+            });
     }
     Ok(Snapshot {
         employers,

@@ -68,6 +68,10 @@ pub struct AssignmentInput {
     pub companion: Option<CompanionInput>,
     /// Notifikasi number of a pre-2021 record.
     pub legacy_notifikasi_no: Option<String>,
+    /// Sinergi id of the work site the worker is placed at (from
+    /// `/api/v1/work-sites`; a site of the same employer).
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub work_site_id: Option<String>,
 }
 
 /// The assignment as a domain record, or 400 naming every bad field.
@@ -92,6 +96,16 @@ pub fn record(input: &AssignmentInput) -> Result<Assignment, ApiError> {
         input.legacy_notifikasi_no.as_deref(),
         DocumentNo::parse,
     );
+    let site = ck.check_opt("work_site_id", input.work_site_id.as_deref(), |s| {
+        uuid::Uuid::parse_str(s.trim())
+            .map(|id| id.to_string())
+            .map_err(|_| {
+                sinergi_domain::FieldError::new(
+                    "invalid_id",
+                    "work_site_id must be a Sinergi id (a UUID) from /api/v1/work-sites",
+                )
+            })
+    });
     let companion = match &input.companion {
         None => Some(None),
         Some(c) => {
@@ -115,6 +129,7 @@ pub fn record(input: &AssignmentInput) -> Result<Assignment, ApiError> {
             status: status?,
             companion: companion?,
             legacy_notifikasi_no: legacy?,
+            work_site_id: site?,
         })
     })();
     let today = sinergi_db::findings::engine::today();

@@ -46,6 +46,11 @@ pub struct Assignment {
     /// Notifikasi number of a pre-2021 record.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub legacy_notifikasi_no: Option<DocumentNo>,
+    /// Sinergi id of the work site the worker is placed at (a site of the
+    /// same employer, registered by any agency), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub work_site_id: Option<String>,
 }
 
 impl Record for Assignment {
@@ -82,14 +87,19 @@ impl Record for Assignment {
     }
 
     fn references(&self) -> Vec<Reference> {
-        match &self.approval_no {
-            Some(a) => vec![Reference::ApprovalPosition {
+        let approval = self
+            .approval_no
+            .as_ref()
+            .map(|a| Reference::ApprovalPosition {
                 approval_no: a.clone(),
                 position_code: self.position_code.clone(),
                 employer: self.employer_nib.clone(),
-            }],
-            None => Vec::new(),
-        }
+            });
+        let site = self.work_site_id.as_ref().map(|id| Reference::WorkSite {
+            id: id.clone(),
+            employer: self.employer_nib.clone(),
+        });
+        approval.into_iter().chain(site).collect()
     }
 
     fn violations(&self, today: NaiveDate) -> Vec<Violation> {

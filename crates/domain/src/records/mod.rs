@@ -91,6 +91,13 @@ pub enum Reference {
         /// The employer the naming record is for.
         employer: Nib,
     },
+    /// A work site (by its Sinergi id), which must belong to `employer`.
+    WorkSite {
+        /// The site's Sinergi id.
+        id: String,
+        /// The employer the naming record is for.
+        employer: Nib,
+    },
 }
 
 impl Reference {
@@ -100,6 +107,7 @@ impl Reference {
             Reference::ApprovalPosition { approval_no, .. } => {
                 (RecordType::RptkaApproval, approval_no.as_str())
             }
+            Reference::WorkSite { id, .. } => (RecordType::WorkSite, id.as_str()),
         }
     }
 
@@ -136,6 +144,24 @@ impl Reference {
                     }
                 }
                 Ok(approval.location_scope.clone())
+            }
+            // The site places the record in its region as well.
+            Reference::WorkSite { employer, .. } => {
+                let Some(AnyRecord::WorkSite(site)) = found else {
+                    return Err(Violation::new(
+                        "work_site_id",
+                        "unknown_work_site",
+                        "no work site with this id; find the site's id in /api/v1/work-sites",
+                    ));
+                };
+                if site.employer_nib != *employer {
+                    return Err(Violation::new(
+                        "work_site_id",
+                        "employer_mismatch",
+                        format!("the work site belongs to employer {}", site.employer_nib),
+                    ));
+                }
+                Ok(vec![site.region_code.clone()])
             }
         }
     }
