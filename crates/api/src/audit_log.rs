@@ -20,6 +20,15 @@ use crate::state::AppState;
 
 /// One audited access.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"seq": 1841, "id": "5f0e8c4e-2b7a-4f0e-9d61-0c2f3e9a7b11",
+    "occurred_at": "2026-12-01T02:14:07Z", "client_id": "kectenggarong-da75b552d245e2a3",
+    "agency": "KEC-TENGGARONG", "action": "read", "resource_type": "worker",
+    "resource_key": "1d7cd09c-b14a-4591-b6ae-5057aca9d9c9",
+    "subject_worker_id": "1d7cd09c-b14a-4591-b6ae-5057aca9d9c9", "result_count": null,
+    "purpose": "supervision", "case_ref": "ST-114/2026", "status": 200,
+    "request_id": "0f5a6c1e-8b0d-4c55-a4a0-3f2d0d5b9e27",
+    "prev_hash": "b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184",
+    "hash": "591785b794601e212b260e25925636fd591785b794601e212b260e25925636fd"}))]
 pub struct AuditEvent {
     /// Position in the hash chain.
     pub seq: i64,

@@ -57,7 +57,8 @@ pub struct CheckpointQuery {
     tag = "audit",
     params(CheckpointQuery),
     responses(
-        (status = 200, description = "The signed note", body = String, content_type = "text/plain"),
+        (status = 200, description = "The signed note", body = String, content_type = "text/plain",
+            example = "sinergi.kukarkab.go.id/audit\n1841\nq3XW0d1fVb2yHq8Qe2m3J0v7l5o0J6f2Qy0c6m1v8kY=\n\n\u{2014} sinergi.kukarkab.go.id/audit Az3mWt1v...\n"),
         (status = 400, description = "Invalid size", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No checkpoint (of that size) yet", body = Problem, content_type = "application/problem+json"),
@@ -141,6 +142,8 @@ pub struct ConsistencyQuery {
 
 /// Proves the log of `first` events is a prefix of the log of `second` events.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"first": 1000, "second": 1841,
+    "proof": ["q3XW0d1fVb2yHq8Qe2m3J0v7l5o0J6f2Qy0c6m1v8kY=", "N2c0Zm9yZXN0cm9vdGhhc2hleGFtcGxlYmFzZTY0PQ=="]}))]
 pub struct ConsistencyProof {
     /// The earlier size.
     pub first: u64,
@@ -224,6 +227,8 @@ pub struct InclusionQuery {
 
 /// Proves one event is in the log of `size` events.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"seq": 1841, "leaf_index": 1840, "size": 1900,
+    "proof": ["q3XW0d1fVb2yHq8Qe2m3J0v7l5o0J6f2Qy0c6m1v8kY="]}))]
 pub struct InclusionProof {
     /// The event's `seq`.
     pub seq: u64,

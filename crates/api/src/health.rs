@@ -8,6 +8,7 @@ use crate::state::AppState;
 
 /// Probe result.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
 pub struct Health {
     /// `ok` or `unavailable`.
     #[schema(schema_with = health_schema)]

@@ -55,7 +55,8 @@ fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display
 /// Prometheus text format. No identifiers or personal data appear in labels.
 #[utoipa::path(
     tag = "health",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")),
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain",
+        example = "# HELP sinergi_http_requests_total HTTP requests by route template and status.\n# TYPE sinergi_http_requests_total counter\nsinergi_http_requests_total{method=\"GET\",route=\"/api/v1/workers/{id}\",status=\"200\"} 1841\n")),
     security(())
 )]
 #[get("/metrics")]

@@ -30,6 +30,8 @@ struct KeyEntry {
 
 /// One JSON Web Key.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+    "kid": "2026-12-01-a1b2c3", "alg": "EdDSA", "use": "sig"}))]
 pub struct Jwk {
     /// Key type (`OKP`).
     pub kty: String,

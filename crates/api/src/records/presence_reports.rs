@@ -163,7 +163,7 @@ pub async fn get_presence_report(
 /// The report is deleted and the change feed announces a tombstone.
 #[utoipa::path(
     tag = "presence-reports",
-    params(("id" = uuid::Uuid, Path, description = "Sinergi id of the report"),
+    params(("id" = uuid::Uuid, Path, description = "Sinergi id of the report", example = "6b0f3d9e-0c55-4a8e-b0de-2f4f1b7c9a10"),
            ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     responses(
         (status = 204, description = "Withdrawn"),

@@ -48,6 +48,10 @@ pub struct Change {
 
 /// A page of the change feed.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"changes": [{"cursor": "c1.412.Xk2v", "type": "presence_report",
+    "key": "6b0f3d9e-0c55-4a8e-b0de-2f4f1b7c9a10", "source_ref": "PR-2026-0412", "op": "delete",
+    "version": 2, "agency": "KEC-TENGGARONG", "changed_at": "2026-12-01T02:14:07Z", "record": null}],
+    "next_cursor": "c1.412.Xk2v", "has_more": false}))]
 pub struct ChangePage {
     /// Changes in commit order.
     pub changes: Vec<Change>,

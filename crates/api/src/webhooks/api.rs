@@ -260,7 +260,7 @@ pub async fn get_subscription(
 /// agency's subscription.
 #[utoipa::path(
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "Subscription id")),
+    params(("id" = uuid::Uuid, Path, description = "Subscription id", example = "3c6e2a90-7d41-4b8f-9e0a-5a1f2c3d4e5f")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No subscription of your agency with this id", body = Problem, content_type = "application/problem+json"),

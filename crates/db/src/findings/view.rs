@@ -32,6 +32,18 @@ pub struct SubjectView {
 
 /// A cross-agency compliance finding.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "daf0d0e4-cad8-4fec-a4eb-e1ff0c023f77", "rule": "PERMIT_WITHOUT_ASSIGNMENT",
+    "rule_title_en": "Work permit without an active assignment",
+    "rule_title_id": "Izin tinggal kerja tanpa penugasan aktif",
+    "severity": "high", "subject": {"kind": "worker", "id": "1d7cd09c-b14a-4591-b6ae-5057aca9d9c9"},
+    "responsible": "manpower", "status": "open",
+    "evidence": [{"record_type": "residence_permit", "key": "2C21JE0123456", "version": 1, "agency": "IMI-SMD"}],
+    "message_en": "ITAS 2C21JE0123456, sponsored by 9120001234567 and valid until 2027-01-04, has no active assignment.",
+    "message_id": "ITAS 2C21JE0123456, disponsori 9120001234567 dan berlaku sampai 2027-01-04, tidak memiliki penugasan aktif.",
+    "region_code": "64.02.06", "employer_nib": "9120001234567",
+    "worker_id": "1d7cd09c-b14a-4591-b6ae-5057aca9d9c9", "status_by": "sinergi", "status_note": null,
+    "status_changed_at": "2026-12-01T02:14:07Z", "first_seen_at": "2026-12-01T02:14:07Z",
+    "last_seen_at": "2026-12-01T02:14:07Z", "version": 1}))]
 pub struct FindingView {
     /// Id.
     pub id: String,
