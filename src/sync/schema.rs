@@ -129,6 +129,7 @@ const ASSIGNMENT: &[Field] = &[
     req("status", Str),
     opt("companion", Obj(COMPANION)),
     opt("legacy_notifikasi_no", Str),
+    opt("work_site_id", Str),
 ];
 
 const PRESENCE_REPORT: &[Field] = &[
@@ -384,7 +385,8 @@ mod matches_the_server {
             let p = non_null(doc, p);
             let t = type_of(p);
             let ok = match f.kind {
-                Kind::Str => t == "string" && p.get("format").is_none(),
+                // A uuid is text to a spreadsheet; a date is not.
+                Kind::Str => t == "string" && p["format"].as_str().is_none_or(|f| f == "uuid"),
                 Kind::Date => t == "string" && p["format"] == "date",
                 Kind::Int => t == "integer",
                 Kind::Float => t == "number",

@@ -17,6 +17,7 @@ api_tests!(
     finding_filters_are_checked,
     worker_stats_count_each_person_once_and_hide_small_groups,
     presence_and_finding_stats,
+    an_employer_named_before_it_is_registered_is_a_finding_until_it_arrives,
 );
 
 async fn findings(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
@@ -495,4 +496,64 @@ async fn presence_and_finding_stats(app: TestApp) {
         .unwrap()
         .iter()
         .any(|r| r["label"] == "Tabang"));
+}
+
+async fn an_employer_named_before_it_is_registered_is_a_finding_until_it_arrives(app: TestApp) {
+    // Agencies push in any order: immigration's permit names a sponsor the
+    // manpower agency has not registered yet. The permit is stored, and the
+    // gap is visible until the employer arrives.
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let imi = agency_token(&app, "IMI", "immigration", Some("64")).await;
+    json(
+        put(
+            &app,
+            "/api/v1/residence-permits/ITAS-1",
+            &imi,
+            &permit("E51234567"),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let open = findings(&app, &mp, "?rule=EMPLOYER_NOT_REGISTERED&status=open").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let f = &open[0];
+    assert_eq!(f["subject"]["kind"], "employer");
+    assert_eq!(f["subject"]["id"], NIB);
+    assert_eq!(f["responsible"], "manpower");
+    assert_eq!(f["evidence"][0]["key"], "ITAS-1");
+    // A second record naming it updates the same finding, not a new one.
+    json(
+        put(
+            &app,
+            "/api/v1/residence-permits/ITAS-2",
+            &imi,
+            &permit("E51234568"),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let open = findings(&app, &mp, "?rule=EMPLOYER_NOT_REGISTERED&status=open").await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["evidence"].as_array().unwrap().len(), 2);
+    assert!(open[0]["message_en"]
+        .as_str()
+        .unwrap()
+        .starts_with("2 record(s)"));
+
+    let emp = json!({"name": "PT Mahakam", "capital": "PMA", "kbli": ["05100"], "region_code": "64.02.12"});
+    json(
+        put(&app, &format!("/api/v1/employers/{NIB}"), &mp, &emp).await,
+        201,
+    )
+    .await;
+    assert!(
+        findings(&app, &mp, "?rule=EMPLOYER_NOT_REGISTERED&status=open")
+            .await
+            .is_empty()
+    );
+    let resolved = findings(&app, &mp, "?rule=EMPLOYER_NOT_REGISTERED&status=resolved").await;
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0]["id"], f["id"]);
 }

@@ -32,15 +32,21 @@ pub fn affected(conn: &mut DbConn, row: &RecordRow) -> Result<Vec<Subject>, Stor
     if let Some(w) = &row.worker_id {
         out.insert(Subject::Worker(w.clone()));
     }
-    // Employer rules read approvals, assignments and headcount reports only:
-    // a permit or a named sighting never changes them, so it costs no employer recompute.
+    // Employer rules 6, 8 and 13 read approvals, assignments and headcount
+    // reports only: a permit or a named sighting costs an employer recompute
+    // only while the employer is not registered (rule 14).
     let employer_rule_input = matches!(
         row.record_type.as_str(),
         "employer" | "rptka_approval" | "assignment"
     ) || (row.record_type == "presence_report"
         && row.worker_id.is_none());
-    if let (Some(nib), true) = (&row.employer_nib, employer_rule_input) {
-        out.insert(Subject::Employer(nib.clone()));
+    if let Some(nib) = &row.employer_nib {
+        // Any record naming an employer nobody registered bears on rule 14.
+        if employer_rule_input
+            || records::get_record(conn, RecordType::Employer.as_str(), nib)?.is_none()
+        {
+            out.insert(Subject::Employer(nib.clone()));
+        }
     }
     if row.record_type == RecordType::RptkaApproval.as_str() {
         // Every worker placed under the approval is judged against it.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sinergi_domain::records::{AnyRecord, RptkaApproval};
 use sinergi_domain::rules::{
     ApprovalFact, AssignmentFact, EmployerFacts, IdentityFact, PassportFact, PermitFact,
-    PresenceFact, RecordRef, WorkerFacts,
+    PresenceFact, RecordRef, Unregistered, WorkerFacts,
 };
 use sinergi_domain::RecordType;
 
@@ -174,5 +174,36 @@ pub fn employer(conn: &mut DbConn, nib: &str) -> Result<EmployerFacts, StoreErro
         approvals,
         assignments,
         headcount_reports: latest.into_values().collect(),
+        unregistered: unregistered(conn, nib)?,
     })
+}
+
+/// How many records cite as evidence that an employer is not registered.
+const NAMED_BY_CITED: usize = 10;
+
+/// The records naming `nib` when no agency has registered it (one indexed
+/// read when it is registered, the usual case).
+fn unregistered(conn: &mut DbConn, nib: &str) -> Result<Option<Unregistered>, StoreError> {
+    if records::get_record(conn, RecordType::Employer.as_str(), nib)?.is_some() {
+        return Ok(None);
+    }
+    let filter = RecordFilter {
+        employer_nib: Some(nib.to_string()),
+        ..Default::default()
+    };
+    let mut named_by = Vec::new();
+    for t in RecordType::ALL {
+        if matches!(t, RecordType::Employer | RecordType::Worker) {
+            continue;
+        }
+        named_by.extend(
+            records::find_all(conn, t.as_str(), &filter)?
+                .iter()
+                .map(record_ref),
+        );
+    }
+    named_by.sort_by(|a, b| (&a.record_type, &a.key).cmp(&(&b.record_type, &b.key)));
+    let total = named_by.len();
+    named_by.truncate(NAMED_BY_CITED);
+    Ok(Some(Unregistered { named_by, total }))
 }

@@ -1,6 +1,7 @@
 //! Employer-level rules about approved positions: 6 `HEADCOUNT_OVER_QUOTA`
-//! and 8 `CLOSED_POSITION`. One finding per approval position, keyed
-//! `approval_no/position_code`.
+//! and 8 `CLOSED_POSITION`, one finding per approval position, keyed
+//! `approval_no/position_code`; and 14 `EMPLOYER_NOT_REGISTERED`, one per
+//! employer.
 
 use chrono::NaiveDate;
 
@@ -120,4 +121,32 @@ fn position_finding(
         evidence,
         messages,
     )
+}
+
+/// Rule 14: records name the employer and no agency has registered it.
+///
+/// Agencies push in any order, so such a record is stored; the finding says
+/// so until the employer record arrives, which resolves it.
+pub(super) fn not_registered(f: &EmployerFacts, _today: NaiveDate) -> Vec<Finding> {
+    let Some(u) = &f.unregistered else {
+        return Vec::new();
+    };
+    if u.total == 0 {
+        return Vec::new();
+    }
+    let en = format!(
+        "{} record(s) name employer NIB {}, which no agency has registered.",
+        u.total, f.nib
+    );
+    let id = format!(
+        "{} data menyebut pemberi kerja dengan NIB {}, yang belum didaftarkan oleh instansi mana pun.",
+        u.total, f.nib
+    );
+    vec![Finding::new(
+        RuleCode::EmployerNotRegistered,
+        Subject::Employer(f.nib.clone()),
+        "",
+        u.named_by.clone(),
+        (en, id),
+    )]
 }

@@ -264,6 +264,17 @@ pub struct EmployerFacts {
     pub assignments: Vec<AssignmentFact>,
     /// Latest headcount presence reports at this employer, with the number of people seen.
     pub headcount_reports: Vec<(PresenceFact, u32)>,
+    /// When no agency has registered the employer: the records that name it.
+    pub unregistered: Option<Unregistered>,
+}
+
+/// The records naming an employer that is not registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unregistered {
+    /// Some of them (the first by type and key), as evidence.
+    pub named_by: Vec<RecordRef>,
+    /// How many records name it.
+    pub total: usize,
 }
 
 impl EmployerFacts {

@@ -120,7 +120,8 @@ impl Subject {
 }
 
 /// The compliance rules of docs/domain.md, in rule-number order (the 13th is the
-/// employer-level "seen versus permitted" gap).
+/// employer-level "seen versus permitted" gap, the 14th an employer that
+/// records name but no agency has registered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RuleCode {
     /// 1: a valid ITAS/ITAP sponsored by an employer and no active assignment.
@@ -149,11 +150,13 @@ pub enum RuleCode {
     ExpiringSoon,
     /// 13: more people seen on site than active assignments permitted there.
     SeenOverPermitted,
+    /// 14: records name an employer (NIB) that no agency has registered.
+    EmployerNotRegistered,
 }
 
 impl RuleCode {
     /// Every rule, in rule-number order.
-    pub const ALL: [RuleCode; 13] = [
+    pub const ALL: [RuleCode; 14] = [
         Self::PermitWithoutAssignment,
         Self::AssignmentWithoutPermit,
         Self::WorkingOnVisitPermit,
@@ -167,6 +170,7 @@ impl RuleCode {
         Self::IdentityConflict,
         Self::ExpiringSoon,
         Self::SeenOverPermitted,
+        Self::EmployerNotRegistered,
     ];
 
     /// The stable code, e.g. `PERMIT_WITHOUT_ASSIGNMENT`.
@@ -185,6 +189,7 @@ impl RuleCode {
             Self::IdentityConflict => "IDENTITY_CONFLICT",
             Self::ExpiringSoon => "EXPIRING_SOON",
             Self::SeenOverPermitted => "SEEN_OVER_PERMITTED",
+            Self::EmployerNotRegistered => "EMPLOYER_NOT_REGISTERED",
         }
     }
 
@@ -193,7 +198,8 @@ impl RuleCode {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// The rule's number in docs/domain.md (1 to 12; 13 for the seen-versus-permitted gap).
+    /// The rule's number in docs/domain.md (1 to 12; 13 for the seen-versus-permitted
+    /// gap, 14 for an employer not registered).
     pub fn number(&self) -> u8 {
         *self as u8 + 1
     }
@@ -212,7 +218,7 @@ impl RuleCode {
             | Self::SponsorMismatch
             | Self::IdentityConflict
             | Self::SeenOverPermitted => Medium,
-            Self::NoCompanion | Self::PassportExpiresFirst => Low,
+            Self::NoCompanion | Self::PassportExpiresFirst | Self::EmployerNotRegistered => Low,
             Self::ExpiringSoon => Info,
         }
     }
@@ -234,15 +240,19 @@ impl RuleCode {
             | Self::HeadcountOverQuota
             | Self::NoCompanion
             | Self::ClosedPosition
-            | Self::SeenOverPermitted => AgencyKind::Manpower,
+            | Self::SeenOverPermitted
+            | Self::EmployerNotRegistered => AgencyKind::Manpower,
         }
     }
 
-    /// True for the rules whose subject is an employer (6, 8 and 13).
+    /// True for the rules whose subject is an employer (6, 8, 13 and 14).
     pub fn is_employer_rule(&self) -> bool {
         matches!(
             self,
-            Self::HeadcountOverQuota | Self::ClosedPosition | Self::SeenOverPermitted
+            Self::HeadcountOverQuota
+                | Self::ClosedPosition
+                | Self::SeenOverPermitted
+                | Self::EmployerNotRegistered
         )
     }
 }

@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 
 pub use facts::{
     ApprovalFact, AssignmentFact, EmployerFacts, IdentityFact, PassportFact, PermitFact,
-    PositionFact, PresenceFact, RecordRef, WorkerFacts,
+    PositionFact, PresenceFact, RecordRef, Unregistered, WorkerFacts,
 };
 pub use finding::{Finding, FindingStatus, RuleCode, Severity, Subject};
 pub use identity::identities_conflict;
@@ -50,10 +50,11 @@ const WORKER_RULES: [WorkerRule; 10] = [
 ];
 
 /// The rules whose subject is an employer.
-const EMPLOYER_RULES: [EmployerRule; 3] = [
+const EMPLOYER_RULES: [EmployerRule; 4] = [
     employer::headcount_over_quota,
     employer::closed_position,
     seen::seen_over_permitted,
+    employer::not_registered,
 ];
 
 /// Worker-level findings as of `today`: rules 1–5, 7 and 9–12.
@@ -66,7 +67,8 @@ pub fn evaluate_worker(f: &WorkerFacts, today: NaiveDate) -> Vec<Finding> {
     )
 }
 
-/// Employer-level findings as of `today`: rules 6, 8 and 13 (seen versus permitted).
+/// Employer-level findings as of `today`: rules 6, 8, 13 (seen versus
+/// permitted) and 14 (not registered).
 pub fn evaluate_employer(f: &EmployerFacts, today: NaiveDate) -> Vec<Finding> {
     sorted(
         EMPLOYER_RULES

@@ -130,6 +130,16 @@ fn texts(rule: RuleCode) -> Texts {
             "Izin tinggal yang berlaku atau penugasan aktif berakhir dalam 30 hari; instansi \
              pemilik data dapat menantikan perpanjangan atau kepulangan.",
         ),
+        EmployerNotRegistered => (
+            "Employer not registered",
+            "Pemberi kerja belum terdaftar",
+            "Records name an employer by NIB that no agency has registered yet (agencies may push \
+             in any order); until the employer record arrives its sector, region and name are \
+             unknown to the statistics.",
+            "Data menyebut pemberi kerja dengan NIB yang belum didaftarkan oleh instansi mana pun \
+             (instansi dapat mengirim data dalam urutan apa pun); sampai data pemberi kerja \
+             masuk, sektor, wilayah dan namanya tidak diketahui oleh statistik.",
+        ),
         SeenOverPermitted => (
             "More people seen on site than permitted",
             "Orang terlihat di lokasi melebihi yang diizinkan",

@@ -1,10 +1,11 @@
-//! Rules 6, 8 and 13: the employer's positions and headcounts.
+//! Rules 6, 8, 13 and 14: the employer's positions and headcounts, and an
+//! employer records name but nobody registered.
 
 use super::support::*;
 use crate::rules::*;
 use crate::{AgencyKind, ApprovalStatus, AssignmentStatus, PositionLevel};
 
-use RuleCode::{ClosedPosition, HeadcountOverQuota, SeenOverPermitted};
+use RuleCode::{ClosedPosition, EmployerNotRegistered, HeadcountOverQuota, SeenOverPermitted};
 
 fn third_engineer() -> AssignmentFact {
     assignment("ASG-4", "2025-05-01", "2025-12-31")
@@ -178,4 +179,37 @@ fn rule13_one_finding_per_district_from_the_largest_gap() {
     assert_eq!(keys(&found), ["64.02.02"]);
     assert_eq!(evidence(&found[0]), ["HC-2", "RPTKA-1"]);
     assert!(found[0].message_en.starts_with("On 2025-06-12, 6 people"));
+}
+
+#[test]
+fn rule14_an_employer_named_but_not_registered() {
+    let mut f = clean_employer();
+    assert!(employer_findings(&f, EmployerNotRegistered).is_empty());
+    let permit = RecordRef {
+        record_type: "residence_permit".into(),
+        key: "ITAS-9".into(),
+        version: 1,
+        agency: "IMI".into(),
+    };
+    f.unregistered = Some(Unregistered {
+        named_by: vec![permit],
+        total: 4,
+    });
+    let found = employer_findings(&f, EmployerNotRegistered);
+    assert_eq!(found.len(), 1);
+    let x = &found[0];
+    assert_eq!(x.subject, Subject::Employer(EMPLOYER.into()));
+    assert_eq!(
+        (x.severity, x.responsible),
+        (Severity::Low, AgencyKind::Manpower)
+    );
+    assert_eq!(evidence(x), ["ITAS-9"]);
+    assert!(
+        x.message_en.starts_with("4 record(s) name employer NIB"),
+        "{}",
+        x.message_en
+    );
+    // Registered (or named by nothing): no finding.
+    f.unregistered = None;
+    assert!(employer_findings(&f, EmployerNotRegistered).is_empty());
 }

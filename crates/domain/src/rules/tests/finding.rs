@@ -23,6 +23,7 @@ fn rule_codes_round_trip_and_match_domain_md() {
             "IDENTITY_CONFLICT",
             "EXPIRING_SOON",
             "SEEN_OVER_PERMITTED",
+            "EMPLOYER_NOT_REGISTERED",
         ]
     );
     for (i, r) in RuleCode::ALL.into_iter().enumerate() {
@@ -56,6 +57,7 @@ fn severities_and_owners_follow_the_table() {
             (Medium, Immigration),
             (Info, Immigration),
             (Medium, Manpower),
+            (Low, Manpower),
         ]
     );
     let employer: Vec<u8> = RuleCode::ALL
@@ -63,7 +65,7 @@ fn severities_and_owners_follow_the_table() {
         .filter(|r| r.is_employer_rule())
         .map(|r| r.number())
         .collect();
-    assert_eq!(employer, [6, 8, 13]);
+    assert_eq!(employer, [6, 8, 13, 14]);
 }
 
 #[test]

@@ -164,6 +164,7 @@ pub fn clean_employer() -> EmployerFacts {
             director,
         ],
         headcount_reports: vec![(headcount("HC-1", "2025-06-10", "64.02.02.2001"), 3)],
+        unregistered: None,
     }
 }
 
