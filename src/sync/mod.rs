@@ -12,9 +12,9 @@ mod push;
 mod read;
 mod schema;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -170,50 +170,64 @@ impl Op {
     }
 }
 
-/// Progress on stderr: one line redrawn in place on a terminal, otherwise a
-/// plain line at most every few seconds.
+/// Progress on stderr, drawn by indicatif on a terminal (count, rate and,
+/// when the total is known, time left); nothing at all when stderr is not a
+/// terminal, so a cron log holds only the summary printed on stdout.
 pub struct Progress {
-    tty: bool,
-    last: Option<Instant>,
-    drawn: bool,
+    bar: indicatif::ProgressBar,
 }
 
 impl Progress {
-    /// Starts reporting.
-    pub fn new() -> Progress {
-        Progress {
-            tty: std::io::stderr().is_terminal(),
-            last: None,
-            drawn: false,
-        }
+    /// Counts `unit`s when their total is not known yet.
+    pub fn counting(prefix: &str, unit: &str) -> Progress {
+        Progress::with(
+            indicatif::ProgressBar::new_spinner(),
+            &format!("{{prefix}} {{spinner}} {{human_pos}} {unit}s {{msg}} ({{rate}} {unit}s/s)"),
+            prefix,
+        )
     }
 
-    /// Shows `text` now if due (always when `force`).
-    pub fn show(&mut self, text: &str, force: bool) {
-        let every = if self.tty {
-            Duration::from_millis(100)
+    /// Counts up to `total` `unit`s, with the time left.
+    pub fn bar(prefix: &str, unit: &str, total: u64) -> Progress {
+        Progress::with(
+            indicatif::ProgressBar::new(total),
+            &format!(
+                "{{prefix}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit}s {{msg}} ({{rate}} {unit}s/s, {{eta}} left)"
+            ),
+            prefix,
+        )
+    }
+
+    fn with(bar: indicatif::ProgressBar, template: &str, prefix: &str) -> Progress {
+        let target = if std::io::stderr().is_terminal() {
+            indicatif::ProgressDrawTarget::stderr()
         } else {
-            Duration::from_secs(2)
+            indicatif::ProgressDrawTarget::hidden()
         };
-        if !force && self.last.is_some_and(|t| t.elapsed() < every) {
-            return;
+        bar.set_draw_target(target);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> ").with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}", state.per_sec());
+                },
+            ));
         }
-        self.last = Some(Instant::now());
-        let mut err = std::io::stderr().lock();
-        if self.tty {
-            let _ = write!(err, "\r\x1b[2K{text}");
-            self.drawn = true;
-        } else {
-            let _ = writeln!(err, "{text}");
-        }
-        let _ = err.flush();
+        bar.set_prefix(prefix.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Progress { bar }
     }
 
-    /// Ends the in-place line so later output starts on a fresh one.
-    pub fn done(&mut self) {
-        if self.tty && self.drawn {
-            eprintln!();
-            self.drawn = false;
+    /// Sets the count and the words after it.
+    pub fn set(&self, pos: u64, message: String) {
+        self.bar.set_position(pos);
+        self.bar.set_message(message);
+    }
+
+    /// Leaves the last state on screen; later output starts on a fresh line.
+    pub fn done(&self) {
+        if !self.bar.is_finished() {
+            self.bar.abandon();
         }
     }
 }

@@ -60,7 +60,7 @@ pub async fn run(args: PullArgs) -> anyhow::Result<i32> {
         &args.credentials.client_id,
         &args.credentials.client_secret,
     )?;
-    let mut progress = Progress::new();
+    let progress = Progress::counting("pull", "change");
     let (mut written, mut skipped) = (0usize, 0usize);
     let mut wait = 0;
     let mut checked: Option<std::time::Instant> = None;
@@ -126,10 +126,7 @@ pub async fn run(args: PullArgs) -> anyhow::Result<i32> {
             cursor = Some(next);
         }
         let has_more = page["has_more"].as_bool().unwrap_or(false);
-        progress.show(
-            &format!("pull: {written} changes written to {}", file.display()),
-            !has_more && (!args.follow || !changes.is_empty()),
-        );
+        progress.set(written as u64, format!("written to {}", file.display()));
         if !has_more && checked.is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY) {
             checked = Some(std::time::Instant::now());
             match checkpoints::keep(&mut api, &args.out, args.audit_key.as_deref()).await? {

@@ -144,7 +144,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
     let compiled = mapping.compile(&source.headers)?;
     let unit = read::unit(&args.file);
     let mut tally = Tally::default();
-    let mut progress = Progress::new();
+    let checking = Progress::counting("push: checking", unit);
     let mut op_count = 0usize;
     for item in source {
         match item? {
@@ -160,18 +160,14 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
                 Err(f) => tally.failed(f),
             },
         }
-        progress.show(
-            &format!(
-                "push: checking {}, {} {unit}s read",
-                args.file.display(),
-                op_count + tally.failed_rows
-            ),
-            false,
+        checking.set(
+            (op_count + tally.failed_rows) as u64,
+            format!("read from {}", args.file.display()),
         );
     }
+    checking.done();
     let rows = op_count + tally.failed_rows;
     if args.atomic && tally.failed_rows > 0 {
-        progress.done();
         print_summary(&args, &tally, rows, unit, started.elapsed());
         println!("nothing was sent: --atomic and some {unit}s failed the local checks");
         return Ok(EXIT_ROWS_FAILED);
@@ -193,6 +189,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
     let total_batches = op_count.div_ceil(size);
     let mut ops = input.ops(&args)?;
     let mut sent = 0usize;
+    let progress = Progress::bar("push: sending", unit, op_count as u64);
     for index in 0..total_batches {
         let mut chunk = Vec::with_capacity(size);
         for op in ops.by_ref().take(size) {
@@ -210,15 +207,13 @@ pub async fn run(args: PushArgs) -> anyhow::Result<i32> {
             return Err(e);
         }
         sent += chunk.len();
-        let secs = started.elapsed().as_secs_f64().max(0.001);
-        progress.show(
-            &format!(
-                "push: {sent}/{op_count} {unit}s sent, batch {}/{total_batches}, {} failed, {:.0} {unit}s/s",
+        progress.set(
+            sent as u64,
+            format!(
+                "sent, batch {}/{total_batches}, {} failed",
                 index + 1,
-                tally.failed_rows + tally.not_applied,
-                sent as f64 / secs,
+                tally.failed_rows + tally.not_applied
             ),
-            index + 1 == total_batches,
         );
         if args.stop_after_batches == Some(index + 1) && index + 1 < total_batches {
             progress.done();

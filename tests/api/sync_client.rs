@@ -229,6 +229,10 @@ async fn same_push_twice_leaves_every_version_at_1(app: TestApp) {
     let file = job.file("itas.csv", three_permits().as_bytes());
     let first = job.push(&file, &["--mapping", PERMIT_MAPPING]).await;
     assert_eq!(first.code, Some(0), "{first:?}");
+    // Not a terminal (a batch job's log): no progress drawing at all, only
+    // the summary on stdout.
+    assert_eq!(first.stderr, "", "{first:?}");
+    assert!(first.stdout.contains("created 3"), "{first:?}");
     let again = job.push(&file, &["--mapping", PERMIT_MAPPING]).await;
     assert_eq!(again.code, Some(0), "{again:?}");
     assert!(
