@@ -33,18 +33,17 @@ pub fn affected(conn: &mut DbConn, row: &RecordRow) -> Result<Vec<Subject>, Stor
         out.insert(Subject::Worker(w.clone()));
     }
     // Employer rules 6, 8 and 13 read approvals, assignments and headcount
-    // reports only: a permit or a named sighting costs an employer recompute
-    // only while the employer is not registered (rule 14).
+    // reports only. Another record naming the employer matters only to rule
+    // 14, and only to open its finding: once it is open, further records
+    // leave it alone (the daily sweep refreshes its evidence), so writers
+    // naming one unregistered employer do not all queue on its finding.
     let employer_rule_input = matches!(
         row.record_type.as_str(),
         "employer" | "rptka_approval" | "assignment"
     ) || (row.record_type == "presence_report"
         && row.worker_id.is_none());
     if let Some(nib) = &row.employer_nib {
-        // Any record naming an employer nobody registered bears on rule 14.
-        if employer_rule_input
-            || records::get_record(conn, RecordType::Employer.as_str(), nib)?.is_none()
-        {
+        if employer_rule_input || opens_not_registered(conn, nib)? {
             out.insert(Subject::Employer(nib.clone()));
         }
     }
@@ -61,6 +60,18 @@ pub fn affected(conn: &mut DbConn, row: &RecordRow) -> Result<Vec<Subject>, Stor
         }
     }
     Ok(out.into_iter().collect())
+}
+
+/// Whether a record naming `nib` would open rule 14's finding: the employer
+/// is not registered and no such finding is open yet.
+fn opens_not_registered(conn: &mut DbConn, nib: &str) -> Result<bool, StoreError> {
+    if records::get_record(conn, RecordType::Employer.as_str(), nib)?.is_some() {
+        return Ok(false);
+    }
+    let rule = rules::RuleCode::EmployerNotRegistered.as_str();
+    Ok(!super::of_subject(conn, "employer", nib)?
+        .iter()
+        .any(|f| f.rule == rule && f.status != "resolved"))
 }
 
 /// District of the latest presence report, when there is one.

@@ -135,12 +135,15 @@ pub(super) fn not_registered(f: &EmployerFacts, _today: NaiveDate) -> Vec<Findin
         return Vec::new();
     }
     let en = format!(
-        "{} record(s) name employer NIB {}, which no agency has registered.",
-        u.total, f.nib
+        "Records name employer NIB {}, which no agency has registered; {} of them are cited.",
+        f.nib,
+        u.named_by.len()
     );
     let id = format!(
-        "{} data menyebut pemberi kerja dengan NIB {}, yang belum didaftarkan oleh instansi mana pun.",
-        u.total, f.nib
+        "Sejumlah data menyebut pemberi kerja dengan NIB {}, yang belum didaftarkan oleh instansi \
+         mana pun; {} di antaranya dikutip.",
+        f.nib,
+        u.named_by.len()
     );
     vec![Finding::new(
         RuleCode::EmployerNotRegistered,

@@ -205,7 +205,8 @@ fn rule14_an_employer_named_but_not_registered() {
     );
     assert_eq!(evidence(x), ["ITAS-9"]);
     assert!(
-        x.message_en.starts_with("4 record(s) name employer NIB"),
+        x.message_en
+            .starts_with(&format!("Records name employer NIB {EMPLOYER}")),
         "{}",
         x.message_en
     );
