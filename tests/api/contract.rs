@@ -9,6 +9,7 @@ api_tests!(
     if_match_zero_is_a_stale_version,
     impossible_date_names_the_field_and_the_fix,
     every_missing_field_is_named,
+    region_codes_must_exist,
 );
 
 async fn if_match_zero_is_a_stale_version(app: TestApp) {
@@ -91,4 +92,44 @@ async fn every_missing_field_is_named(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
+}
+
+async fn region_codes_must_exist(app: TestApp) {
+    // Before: an agency with jurisdiction 64 stored 64.99.99, which does not
+    // exist; only the jurisdiction prefix was checked.
+    let imi = agency_token(&app, "IMI", "immigration", Some("64")).await;
+    let mut p = permit("E51234567");
+    p["address_region_code"] = json!("64.99.99");
+    let body = problem(
+        put(&app, "/api/v1/residence-permits/ITAS-1", &imi, &p).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_field(&body, "address_region_code", "unknown_region_code");
+    let resp = app
+        .get("/api/v1/residence-permits/ITAS-1", &imi)
+        .header("X-Purpose", "supervision")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404, "nothing was stored");
+    // A real village, district or regency is accepted.
+    p["address_region_code"] = json!("64.02.06.1003");
+    json(
+        put(&app, "/api/v1/residence-permits/ITAS-1", &imi, &p).await,
+        201,
+    )
+    .await;
+    // Filters are checked the same way.
+    let body = problem(
+        app.get("/api/v1/employers?region=64.99", &imi)
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_field(&body, "region", "unknown_region_code");
 }

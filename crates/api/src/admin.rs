@@ -43,7 +43,7 @@ pub fn create_agency(
     }
     let kind = AgencyKind::parse(kind).map_err(|e| AdminError::Invalid(e.message))?;
     let jurisdiction = match jurisdiction {
-        Some(j) => Some(RegionCode::parse(j).map_err(|e| AdminError::Invalid(e.message))?),
+        Some(j) => Some(RegionCode::parse_known(j).map_err(|e| AdminError::Invalid(e.message))?),
         None => None,
     };
     if kind == AgencyKind::District && jurisdiction.is_none() {

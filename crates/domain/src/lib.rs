@@ -25,6 +25,7 @@ pub mod employer;
 pub mod error;
 pub mod geo;
 pub mod kbli;
+pub mod kemendagri;
 pub mod nib;
 pub mod nik;
 pub mod npwp;

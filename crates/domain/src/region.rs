@@ -47,6 +47,31 @@ impl RegionCode {
         }
     }
 
+    /// Parses as [`RegionCode::parse`] and accepts only a region of the
+    /// Kemendagri list (`64.99.99` is well-formed but does not exist): how
+    /// every code an agency sends is read. Stored codes are read back with
+    /// `parse`, so a list update never makes stored data unreadable.
+    pub fn parse_known(input: &str) -> Result<Self, FieldError> {
+        let code = Self::parse(input)?;
+        if code.name().is_none() {
+            return Err(FieldError::new(
+                "unknown_region_code",
+                format!(
+                    "{} is not a region in the Kemendagri list of provinces, regencies, \
+                     districts and villages",
+                    code.0
+                ),
+            ));
+        }
+        Ok(code)
+    }
+
+    /// The region's official name (`64.02.06` → `Tenggarong`), when the
+    /// Kemendagri list has it.
+    pub fn name(&self) -> Option<&'static str> {
+        crate::kemendagri::name(&self.0)
+    }
+
     /// The administrative level, from the number of segments.
     pub fn level(&self) -> RegionLevel {
         match self.0.split('.').count() {
@@ -75,13 +100,9 @@ impl RegionCode {
         }
     }
 
-    /// The name of the Kukar district this code lies in, if any.
+    /// The name of the district (kecamatan) this code lies in, if any.
     pub fn district_name(&self) -> Option<&'static str> {
-        let district = self.district()?;
-        KUKAR_DISTRICTS
-            .iter()
-            .find(|(code, _, _)| *code == district.0)
-            .map(|(_, _, name)| *name)
+        self.district()?.name()
     }
 
     /// The code of Kutai Kartanegara regency (`64.02`).
@@ -243,7 +264,28 @@ mod tests {
         assert_eq!(rc("64.02.06.1003").district_name(), Some("Tenggarong"));
         assert_eq!(rc("64.02.20").district_name(), Some("Samboja Barat"));
         assert_eq!(rc("64.02").district_name(), None);
-        assert_eq!(rc("64.01.06").district_name(), None);
+        // Every district of Indonesia is named, not only Kukar's.
+        assert_eq!(rc("64.01.06").district_name(), Some("Long Ikis"));
+        assert_eq!(rc("64.99.99").district_name(), None);
+    }
+
+    #[test]
+    fn only_regions_of_the_kemendagri_list_are_known() {
+        for code in ["64", "64.02", "64.02.06", "64.02.06.1003", "6403"] {
+            let known = RegionCode::parse_known(code).unwrap();
+            assert!(known.name().is_some(), "{code}");
+        }
+        assert_eq!(rc("64.02.06.1003").name(), Some("Bukit Biru"));
+        for code in ["64.99.99", "64.02.21", "99", "64.02.06.9999"] {
+            assert!(RegionCode::parse(code).is_ok(), "{code} is well-formed");
+            let e = RegionCode::parse_known(code).unwrap_err();
+            assert_eq!(e.code, "unknown_region_code", "{code}");
+            assert!(e.message.starts_with(code), "{}", e.message);
+        }
+        assert_eq!(
+            RegionCode::parse_known("64.2").unwrap_err().code,
+            "invalid_region_code"
+        );
     }
 
     #[test]

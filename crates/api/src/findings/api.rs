@@ -95,7 +95,7 @@ pub async fn list_findings(
         })
     });
     let status = ck.check_opt("status", q.status.as_deref(), parse_status);
-    let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse);
+    let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse_known);
     let employer = ck.check_opt("employer", q.employer.as_deref(), Nib::parse);
     ck.finish()?;
     let key = state.cursor_key(&caller);

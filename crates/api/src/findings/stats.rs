@@ -288,7 +288,7 @@ fn common_params(
 ) -> Result<(NaiveDate, Option<RegionCode>), ApiError> {
     let mut ck = Checker::default();
     let as_of = as_of_param(&mut ck, as_of);
-    let region = ck.check_opt("region", region, RegionCode::parse);
+    let region = ck.check_opt("region", region, RegionCode::parse_known);
     ck.finish()?;
     Ok((passed(as_of)?.unwrap_or_else(today), passed(region)?))
 }

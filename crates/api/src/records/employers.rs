@@ -57,7 +57,7 @@ pub fn record(nib: &str, input: &EmployerInput) -> Result<Employer, ApiError> {
     let npwp = ck.check_opt("npwp", input.npwp.as_deref(), Npwp::parse);
     let capital = ck.check("capital", Capital::parse(&input.capital));
     let kbli = ck.check_each("kbli", &input.kbli, Kbli::parse);
-    let region = ck.check("region_code", RegionCode::parse(&input.region_code));
+    let region = ck.check("region_code", RegionCode::parse_known(&input.region_code));
     let source_ref = ck.check_opt("source_ref", input.source_ref.as_deref(), SourceRef::parse);
     let employer = (|| {
         let kbli = kbli?;
@@ -187,7 +187,7 @@ pub async fn list_employers(
     caller.allow(Request::new(Channel::List, &[TYPE]))?;
     let q: EmployerQuery = parse_query(&req)?;
     let mut ck = Checker::default();
-    let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse);
+    let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse_known);
     let sector = ck.check_opt("sector", q.sector.as_deref(), Sector::parse);
     ck.finish()?;
     let page = page_request(

@@ -62,7 +62,7 @@ pub fn record(input: &PresenceReportInput) -> Result<PresenceReport, ApiError> {
     let mut ck = Checker::default();
     let sref = ck.check("source_ref", SourceRef::parse(&input.source_ref));
     let source = ck.check("source", PresenceSource::parse(&input.source));
-    let region = ck.check("region_code", RegionCode::parse(&input.region_code));
+    let region = ck.check("region_code", RegionCode::parse_known(&input.region_code));
     let site = ck.check_opt(
         "work_site_ref",
         input.work_site_ref.as_deref(),
@@ -242,7 +242,7 @@ pub async fn list_presence_reports(
     caller.allow(Request::new(Channel::List, &[TYPE]))?;
     let q: PresenceReportQuery = parse_query(&req)?;
     let mut ck = Checker::default();
-    let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse);
+    let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse_known);
     let employer = ck.check_opt("employer", q.employer.as_deref(), Nib::parse);
     let nationality = ck.check_opt("nationality", q.nationality.as_deref(), CountryCode::parse);
     let source = ck.check_opt("source", q.source.as_deref(), PresenceSource::parse);

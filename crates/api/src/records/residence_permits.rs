@@ -73,7 +73,7 @@ pub fn record(permit_no: &str, input: &ResidencePermitInput) -> Result<Residence
     let region = ck.check_opt(
         "address_region_code",
         input.address_region_code.as_deref(),
-        RegionCode::parse,
+        RegionCode::parse_known,
     );
     let status = ck.check("status", PermitStatus::parse(&input.status));
     let sref = ck.check_opt("source_ref", input.source_ref.as_deref(), SourceRef::parse);
@@ -236,7 +236,7 @@ pub async fn list_residence_permits(
     let q: ResidencePermitQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let employer = ck.check_opt("employer", q.employer.as_deref(), Nib::parse);
-    let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse);
+    let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse_known);
     let kind = ck.check_opt("kind", q.kind.as_deref(), PermitKind::parse);
     let status = ck.check_opt("status", q.status.as_deref(), PermitStatus::parse);
     let nationality = ck.check_opt("nationality", q.nationality.as_deref(), CountryCode::parse);

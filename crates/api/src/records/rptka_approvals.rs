@@ -81,7 +81,11 @@ pub fn record(approval_no: &str, input: &RptkaApprovalInput) -> Result<RptkaAppr
     let type_ = ck.check("type", ApprovalType::parse(&input.type_));
     let status = ck.check("status", ApprovalStatus::parse(&input.status));
     let sref = ck.check_opt("source_ref", input.source_ref.as_deref(), SourceRef::parse);
-    let scope = ck.check_each("location_scope", &input.location_scope, RegionCode::parse);
+    let scope = ck.check_each(
+        "location_scope",
+        &input.location_scope,
+        RegionCode::parse_known,
+    );
     let mut positions = Some(Vec::with_capacity(input.positions.len()));
     for (i, p) in input.positions.iter().enumerate() {
         let field = |n: &str| format!("positions[{i}].{n}");

@@ -57,7 +57,7 @@ pub fn record(input: &WorkSiteInput) -> Result<WorkSite, ApiError> {
     let sref = ck.check("source_ref", SourceRef::parse(&input.source_ref));
     let nib = ck.check("employer_nib", Nib::parse(&input.employer_nib));
     let kind = ck.check("kind", SiteKind::parse(&input.kind));
-    let region = ck.check("region_code", RegionCode::parse(&input.region_code));
+    let region = ck.check("region_code", RegionCode::parse_known(&input.region_code));
     let site = (|| {
         Some(WorkSite {
             source_ref: sref?,
@@ -179,7 +179,7 @@ pub async fn list_work_sites(
     let q: WorkSiteQuery = parse_query(&req)?;
     let mut ck = Checker::default();
     let employer = ck.check_opt("employer", q.employer.as_deref(), Nib::parse);
-    let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse);
+    let region = ck.check_opt("region", q.region.as_deref(), RegionCode::parse_known);
     let kind = ck.check_opt("kind", q.kind.as_deref(), SiteKind::parse);
     ck.finish()?;
     let page = page_request(
