@@ -56,7 +56,15 @@ fi
 echo "generated with no warning"
 
 say "generating the TypeScript types and checking the scenario with tsc"
-npx openapi-typescript "$doc" --output "$build/ts/schema.d.ts" 2>&1 | tail -n 2
+ts_log="$build/ts-generator.log"
+npx openapi-typescript "$doc" --redocly ts/redocly.yaml --output "$build/ts/schema.d.ts" >"$ts_log" 2>&1 \
+    || { cat "$ts_log"; exit 1; }
+if grep -q '⚠' "$ts_log"; then
+    cat "$ts_log"
+    echo "FAILED: openapi-typescript warned about the document" >&2
+    exit 1
+fi
+echo "generated with no warning"
 npx tsc -p ts/tsconfig.json
 
 source "$root/.ci/demo-server.sh"
