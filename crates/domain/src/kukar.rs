@@ -53,4 +53,21 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn table_agrees_with_the_kemendagri_list() {
+        assert_eq!(crate::kemendagri::name(KALTIM), Some("Kalimantan Timur"));
+        assert_eq!(
+            crate::kemendagri::name(KUKAR),
+            Some("Kabupaten Kutai Kartanegara")
+        );
+        for (code, _, name) in KUKAR_DISTRICTS {
+            assert_eq!(crate::kemendagri::name(code), Some(name), "{code}");
+        }
+        // Kukar has exactly these 20 districts in the list.
+        let listed = (1..=99)
+            .filter(|n| crate::kemendagri::name(&format!("{KUKAR}.{n:02}")).is_some())
+            .count();
+        assert_eq!(listed, KUKAR_DISTRICTS.len());
+    }
 }
