@@ -555,31 +555,33 @@ async fn assignment_names_the_work_site_of_its_employer(app: TestApp) {
     .await;
     assert_eq!(read["work_site_id"], ours["id"]);
 
+    // Another employer's site, an id no site has, and no id at all.
+    let refused = [
+        (
+            theirs["id"].clone(),
+            422,
+            "unresolved_reference",
+            "employer_mismatch",
+        ),
+        (
+            json!("0b0c5d1e-6a47-4e0a-9c55-000000000000"),
+            422,
+            "unresolved_reference",
+            "unknown_work_site",
+        ),
+        (json!("S-1"), 400, "validation_failed", "invalid_id"),
+    ];
     let mut elsewhere = assignment("A-2", "E51234568");
-    elsewhere["work_site_id"] = theirs["id"].clone();
-    let p = problem(
-        post(&app, "/api/v1/assignments", &mp, &elsewhere).await,
-        422,
-        "unresolved_reference",
-    )
-    .await;
-    assert_field(&p, "work_site_id", "employer_mismatch");
-    elsewhere["work_site_id"] = json!("0b0c5d1e-6a47-4e0a-9c55-000000000000");
-    let p = problem(
-        post(&app, "/api/v1/assignments", &mp, &elsewhere).await,
-        422,
-        "unresolved_reference",
-    )
-    .await;
-    assert_field(&p, "work_site_id", "unknown_work_site");
-    elsewhere["work_site_id"] = json!("S-1");
-    let p = problem(
-        post(&app, "/api/v1/assignments", &mp, &elsewhere).await,
-        400,
-        "validation_failed",
-    )
-    .await;
-    assert_field(&p, "work_site_id", "invalid_id");
+    for (site_id, status, code, field_code) in refused {
+        elsewhere["work_site_id"] = site_id;
+        let p = problem(
+            post(&app, "/api/v1/assignments", &mp, &elsewhere).await,
+            status,
+            code,
+        )
+        .await;
+        assert_field(&p, "work_site_id", field_code);
+    }
     // Nothing of the refused assignment was stored.
     let list = json(read_as(&app, "/api/v1/assignments", &mp).await, 200).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);

@@ -171,6 +171,15 @@ fn add_components(doc: &mut Value) {
         .as_object_mut()
         .expect("securitySchemes is an object");
     schemes.insert(
+        "bearer".into(),
+        json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": format!("An access token from POST {TOKEN_URL} (client credentials)."),
+        }),
+    );
+    schemes.insert(
         "oauth2".into(),
         json!({
             "type": "oauth2",
@@ -290,8 +299,9 @@ fn complete_operation(method: &str, op: &mut Map<String, Value>) {
     responses.extend(sorted);
 }
 
-/// The completed document, built once for the lookups below.
-fn document() -> &'static Value {
+/// The completed document, built once per process: served to Swagger UI
+/// and read by the lookups below.
+pub fn document() -> &'static Value {
     static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     DOC.get_or_init(crate::server::openapi)
 }
@@ -325,13 +335,7 @@ fn walk_missing(doc: &Value, schema: &Value, value: &Value, path: &str, out: &mu
             }
         }
     }
-    let at = |name: &str| {
-        if path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        }
-    };
+    let at = |name: &str| crate::extract::join_path(path, name);
     if let Value::Object(fields) = value {
         for name in schema["required"].as_array().into_iter().flatten() {
             if let Some(name) = name.as_str() {

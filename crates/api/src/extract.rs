@@ -66,7 +66,8 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-fn join_path(path: &str, leaf: &str) -> String {
+/// `path.leaf`, or `leaf` at the top (serde_path_to_error shows the top as `.`).
+pub(crate) fn join_path(path: &str, leaf: &str) -> String {
     if path.is_empty() || path == "." {
         leaf.to_string()
     } else {

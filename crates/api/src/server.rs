@@ -5,8 +5,7 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -15,19 +14,6 @@ use crate::error::ApiError;
 use crate::records::{workers, RECORD_APIS};
 use crate::state::AppState;
 use crate::{audit_log, auth, health};
-
-struct BearerScheme;
-
-impl Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        let mut http = Http::new(HttpAuthScheme::Bearer);
-        http.bearer_format = Some("JWT".into());
-        http.description =
-            Some("An access token from POST /api/v1/oauth/token (client credentials).".into());
-        components.add_security_scheme("bearer", SecurityScheme::Http(http));
-    }
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -51,7 +37,6 @@ numbers and NIKs masked to their last three characters (`******567`) unless thei
 per-client request budget (429 with `Retry-After`). Every response carries `X-Request-Id`.",
         version = "1.0.0"
     ),
-    modifiers(&BearerScheme),
     components(schemas(sinergi_domain::Purpose)),
     tags(
         (name = "auth", description = "Tokens and verification keys"),
@@ -190,7 +175,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
         &data.clone().into_inner(),
     )));
     let blocking_threads = (data.settings.db_pool_size as usize).max(4);
-    let document = openapi();
+    let document = crate::contract::document().clone();
     let body_limit = web::Data::new(crate::extract::BodyLimit(data.settings.max_body_bytes));
     let server = HttpServer::new(move || {
         // Closed by default: browsers may call the API only from configured origins.

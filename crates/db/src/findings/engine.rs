@@ -69,9 +69,10 @@ fn opens_not_registered(conn: &mut DbConn, nib: &str) -> Result<bool, StoreError
         return Ok(false);
     }
     let rule = rules::RuleCode::EmployerNotRegistered.as_str();
+    let resolved = rules::FindingStatus::Resolved.as_str();
     Ok(!super::of_subject(conn, "employer", nib)?
         .iter()
-        .any(|f| f.rule == rule && f.status != "resolved"))
+        .any(|f| f.rule == rule && f.status != resolved))
 }
 
 /// District of the latest presence report, when there is one.
@@ -377,8 +378,9 @@ pub fn recompute(
         Subject::Employer(nib) => nib,
     };
     let started = std::time::Instant::now();
-    let computed = rules::evaluate_employer(&facts::employer(conn, nib)?, today);
     let employer = records::get_record(conn, RecordType::Employer.as_str(), nib)?;
+    let facts = facts::employer(conn, nib, employer.is_some())?;
+    let computed = rules::evaluate_employer(&facts, today);
     let existing = super::of_subject(conn, subject.kind(), subject.id())?;
     let mut writes = FindingWrites::default();
     let place = Placement {

@@ -133,8 +133,13 @@ fn worker_from(
     Ok(facts)
 }
 
-/// Everything known about one employer.
-pub fn employer(conn: &mut DbConn, nib: &str) -> Result<EmployerFacts, StoreError> {
+/// Everything known about one employer; `registered` says whether an
+/// employer record with this NIB is stored (the caller has read it).
+pub fn employer(
+    conn: &mut DbConn,
+    nib: &str,
+    registered: bool,
+) -> Result<EmployerFacts, StoreError> {
     let filter = RecordFilter {
         employer_nib: Some(nib.to_string()),
         ..Default::default()
@@ -174,19 +179,19 @@ pub fn employer(conn: &mut DbConn, nib: &str) -> Result<EmployerFacts, StoreErro
         approvals,
         assignments,
         headcount_reports: latest.into_values().collect(),
-        unregistered: unregistered(conn, nib)?,
+        unregistered: if registered {
+            None
+        } else {
+            Some(unregistered(conn, nib)?)
+        },
     })
 }
 
 /// How many records cite as evidence that an employer is not registered.
 const NAMED_BY_CITED: usize = 10;
 
-/// The records naming `nib` when no agency has registered it (one indexed
-/// read when it is registered, the usual case).
-fn unregistered(conn: &mut DbConn, nib: &str) -> Result<Option<Unregistered>, StoreError> {
-    if records::get_record(conn, RecordType::Employer.as_str(), nib)?.is_some() {
-        return Ok(None);
-    }
+/// The records naming `nib`, which no agency has registered.
+fn unregistered(conn: &mut DbConn, nib: &str) -> Result<Unregistered, StoreError> {
     let filter = RecordFilter {
         employer_nib: Some(nib.to_string()),
         ..Default::default()
@@ -203,7 +208,6 @@ fn unregistered(conn: &mut DbConn, nib: &str) -> Result<Option<Unregistered>, St
         );
     }
     named_by.sort_by(|a, b| (&a.record_type, &a.key).cmp(&(&b.record_type, &b.key)));
-    let total = named_by.len();
     named_by.truncate(NAMED_BY_CITED);
-    Ok(Some(Unregistered { named_by, total }))
+    Ok(Unregistered { named_by })
 }

@@ -126,6 +126,6 @@ impl FindingView {
 fn subject_kind_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
-        .enum_values(Some(["worker", "employer"]))
+        .enum_values(Some(sinergi_domain::rules::Subject::KINDS))
         .build()
 }

@@ -128,12 +128,9 @@ fn position_finding(
 /// Agencies push in any order, so such a record is stored; the finding says
 /// so until the employer record arrives, which resolves it.
 pub(super) fn not_registered(f: &EmployerFacts, _today: NaiveDate) -> Vec<Finding> {
-    let Some(u) = &f.unregistered else {
+    let Some(u) = f.unregistered.as_ref().filter(|u| !u.named_by.is_empty()) else {
         return Vec::new();
     };
-    if u.total == 0 {
-        return Vec::new();
-    }
     let en = format!(
         "Records name employer NIB {}, which no agency has registered; {} of them are cited.",
         f.nib,

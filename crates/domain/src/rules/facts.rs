@@ -273,8 +273,6 @@ pub struct EmployerFacts {
 pub struct Unregistered {
     /// Some of them (the first by type and key), as evidence.
     pub named_by: Vec<RecordRef>,
-    /// How many records name it.
-    pub total: usize,
 }
 
 impl EmployerFacts {

@@ -103,11 +103,14 @@ pub enum Subject {
 }
 
 impl Subject {
+    /// Every kind of subject, as [`Subject::kind`] names it.
+    pub const KINDS: [&'static str; 2] = ["worker", "employer"];
+
     /// `worker` or `employer`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Worker(_) => "worker",
-            Self::Employer(_) => "employer",
+            Self::Worker(_) => Self::KINDS[0],
+            Self::Employer(_) => Self::KINDS[1],
         }
     }
 

@@ -193,7 +193,6 @@ fn rule14_an_employer_named_but_not_registered() {
     };
     f.unregistered = Some(Unregistered {
         named_by: vec![permit],
-        total: 4,
     });
     let found = employer_findings(&f, EmployerNotRegistered);
     assert_eq!(found.len(), 1);
