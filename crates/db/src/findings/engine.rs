@@ -27,7 +27,14 @@ pub fn today() -> NaiveDate {
 }
 
 /// The subjects whose findings may change when `row` changes.
-pub fn affected(conn: &mut DbConn, row: &RecordRow) -> Result<Vec<Subject>, StoreError> {
+///
+/// `checked` holds the NIBs whose rule-14 question this transaction has
+/// already asked, so a batch naming one employer many times asks once.
+pub fn affected(
+    conn: &mut DbConn,
+    row: &RecordRow,
+    checked: &mut BTreeSet<String>,
+) -> Result<Vec<Subject>, StoreError> {
     let mut out = BTreeSet::new();
     if let Some(w) = &row.worker_id {
         out.insert(Subject::Worker(w.clone()));
@@ -43,7 +50,8 @@ pub fn affected(conn: &mut DbConn, row: &RecordRow) -> Result<Vec<Subject>, Stor
     ) || (row.record_type == "presence_report"
         && row.worker_id.is_none());
     if let Some(nib) = &row.employer_nib {
-        if employer_rule_input || opens_not_registered(conn, nib)? {
+        let ask = !employer_rule_input && checked.insert(nib.clone());
+        if employer_rule_input || (ask && opens_not_registered(conn, nib)?) {
             out.insert(Subject::Employer(nib.clone()));
         }
     }
@@ -434,8 +442,9 @@ impl Pending {
     /// Recomputes the findings of every subject the noted records touch,
     /// then writes the journal: the last step of the writing transaction.
     pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        let mut checked = BTreeSet::new();
         for row in std::mem::take(&mut self.changed) {
-            self.subjects.extend(affected(conn, &row)?);
+            self.subjects.extend(affected(conn, &row, &mut checked)?);
         }
         let now = Utc::now().naive_utc();
         let today = today();
