@@ -72,10 +72,10 @@ async fn trusted_key(
     let verifier =
         Verifier::parse(&key).map_err(|e| anyhow::anyhow!("the server's audit key: {e}"))?;
     super::pull::write_atomically(dir, &pin, &format!("{verifier}\n"))?;
-    eprintln!(
+    super::say(&format!(
         "pinned the audit log's key {verifier} in {}; compare it with the one your agency was given",
         pin.display()
-    );
+    ));
     Ok(Ok(verifier))
 }
 

@@ -99,7 +99,7 @@ impl Api {
             client_id: client_id.to_string(),
             client_secret: client_secret.to_string(),
             token: None,
-            on_retry: |m| eprintln!("{m}"),
+            on_retry: super::say,
             retry_for: RETRY_FOR,
         })
     }

@@ -177,6 +177,20 @@ pub struct Progress {
     bar: indicatif::ProgressBar,
 }
 
+/// The progress line on screen, if one is drawn, so that [`say`] prints
+/// above it instead of under a redraw that would wipe the words out.
+static DRAWN: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Prints a line on stderr (a retry, the audit key pinned) that stays on
+/// screen while a progress line is drawn; a plain line otherwise.
+pub fn say(message: &str) {
+    let drawn = DRAWN.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match drawn {
+        Some(bar) => bar.suspend(|| eprintln!("{message}")),
+        None => eprintln!("{message}"),
+    }
+}
+
 impl Progress {
     /// Counts `unit`s when their total is not known yet.
     pub fn counting(prefix: &str, unit: &str) -> Progress {
@@ -199,12 +213,12 @@ impl Progress {
     }
 
     fn with(bar: indicatif::ProgressBar, template: &str, prefix: &str) -> Progress {
-        let target = if std::io::stderr().is_terminal() {
+        let tty = std::io::stderr().is_terminal();
+        bar.set_draw_target(if tty {
             indicatif::ProgressDrawTarget::stderr()
         } else {
             indicatif::ProgressDrawTarget::hidden()
-        };
-        bar.set_draw_target(target);
+        });
         if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> ").with_key(
                 "rate",
@@ -214,7 +228,11 @@ impl Progress {
             ));
         }
         bar.set_prefix(prefix.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(200));
+        if tty {
+            // Nothing is drawn otherwise: no thread to redraw it.
+            bar.enable_steady_tick(Duration::from_millis(200));
+            *DRAWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
+        }
         Progress { bar }
     }
 
@@ -227,8 +245,17 @@ impl Progress {
     /// Leaves the last state on screen; later output starts on a fresh line.
     pub fn done(&self) {
         if !self.bar.is_finished() {
+            // One line is drawn at a time: the one ending is the one on screen.
+            *DRAWN.lock().unwrap_or_else(|e| e.into_inner()) = None;
             self.bar.abandon();
         }
+    }
+}
+
+impl Drop for Progress {
+    /// An early return (`?`) ends the line before its error is printed.
+    fn drop(&mut self) {
+        self.done();
     }
 }
 
