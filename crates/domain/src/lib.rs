@@ -26,6 +26,7 @@ pub mod error;
 pub mod geo;
 pub mod kbli;
 pub mod kemendagri;
+pub mod matching;
 pub mod nib;
 pub mod nik;
 pub mod npwp;
