@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: FindingsCommand,
     },
+    /// Find workers that are probably one person.
+    Persons {
+        #[command(subcommand)]
+        command: PersonsCommand,
+    },
     /// Check the audit log, sign its checkpoints.
     Audit {
         #[command(subcommand)]
@@ -73,6 +78,21 @@ enum Command {
 enum FindingsCommand {
     /// Recompute every worker's and employer's findings as of today (dates passing).
     Sweep,
+}
+
+#[derive(Subcommand)]
+enum PersonsCommand {
+    /// Compare every worker with those sharing a block and bring the
+    /// candidate pairs and their findings up to date (the daily run does the same).
+    Sweep {
+        /// Also time the on-write matcher for this many workers (median and
+        /// slowest are printed).
+        #[arg(long, default_value_t = 0)]
+        time_writes: usize,
+        /// Print the figures as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -314,6 +334,53 @@ fn main() -> anyhow::Result<()> {
                 "findings sweep: {subjects} workers and employers checked, {changed} findings changed in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
+        }
+        Command::Persons {
+            command: PersonsCommand::Sweep { time_writes, json },
+        } => {
+            let db = open_db(&settings)?;
+            let started = std::time::Instant::now();
+            let r = sinergi_db::persons::sweep(&db)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let ids: Vec<String> = db
+                .read(sinergi_db::workers::all_ids)?
+                .into_iter()
+                .take(time_writes)
+                .collect();
+            let mut per_write = sinergi_db::persons::time_on_write(&db, &ids)?;
+            per_write.sort_by(f64::total_cmp);
+            let median_ms = per_write.get(per_write.len() / 2).map(|s| s * 1000.0);
+            let max_ms = per_write.last().map(|s| s * 1000.0);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "workers": r.workers, "candidates": r.candidates,
+                        "links_changed": r.changed, "names_keyed": r.keyed,
+                        "seconds": seconds, "load_seconds": r.load_seconds,
+                        "compare_seconds": r.compare_seconds, "write_seconds": r.write_seconds,
+                        "on_write_samples": per_write.len(),
+                        "on_write_median_ms": median_ms, "on_write_max_ms": max_ms,
+                    })
+                );
+            } else {
+                println!(
+                    "person matching: {} workers compared, {} candidate pairs, {} links changed \
+                     in {seconds:.2} s (read {:.2} s, compare {:.2} s, write {:.2} s)",
+                    r.workers,
+                    r.candidates,
+                    r.changed,
+                    r.load_seconds,
+                    r.compare_seconds,
+                    r.write_seconds
+                );
+                if let (Some(m), Some(x)) = (median_ms, max_ms) {
+                    println!(
+                        "on one write: median {m:.2} ms, slowest {x:.2} ms over {} workers",
+                        per_write.len()
+                    );
+                }
+            }
         }
         Command::Audit { command } => {
             let status = audit_cmd::run(command, &settings, || open_db(&settings))?;

@@ -145,6 +145,7 @@ fn person(w: &Worker) -> PersonInput {
         sex: Some(w.sex.to_string()),
         birth_date: Some(w.birth_date),
         passport_expires_on: Some(w.passport_expires_on),
+        previous_passport_no: None,
     }
 }
 

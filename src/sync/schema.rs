@@ -61,6 +61,7 @@ const PERSON: &[Field] = &[
     opt("sex", Str),
     opt("birth_date", Date),
     opt("passport_expires_on", Date),
+    opt("previous_passport_no", Str),
 ];
 
 const COMPANION: &[Field] = &[req("nik", Str), req("name", Str)];

@@ -66,6 +66,7 @@ mod logs;
 mod metrics;
 mod migrations;
 mod openapi;
+mod persons;
 mod policy;
 mod records;
 mod rules;

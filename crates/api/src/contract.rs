@@ -77,9 +77,10 @@ pub fn one_of(values: &[&str]) -> utoipa::openapi::Object {
         .build()
 }
 
-/// The operation of a change: `upsert` or `delete`.
+/// The operation of a change: `upsert` or `delete`; for a worker also
+/// `merged` / `unmerged` (a confirmed person link, or its undo).
 pub fn change_op() -> utoipa::openapi::Object {
-    one_of(&["upsert", "delete"])
+    one_of(&["upsert", "delete", "merged", "unmerged"])
 }
 
 /// Completes the generated document: shared answers, security schemes,

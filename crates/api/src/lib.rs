@@ -22,6 +22,7 @@ pub mod limits;
 pub mod metrics;
 pub mod metrics_page;
 pub mod panics;
+pub mod persons;
 pub mod records;
 pub mod server;
 pub mod state;

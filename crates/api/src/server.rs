@@ -76,6 +76,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(crate::findings::api::list_findings)
         .service(crate::findings::api::get_finding)
         .service(crate::findings::api::update_finding)
+        .service(crate::persons::list_person_links)
+        .service(crate::persons::get_person_link)
+        .service(crate::persons::confirm_person_link)
+        .service(crate::persons::reject_person_link)
+        .service(crate::persons::undo_person_link)
         .service(crate::findings::stats::worker_stats)
         .service(crate::findings::stats::presence_stats)
         .service(crate::findings::stats::finding_stats)
@@ -132,9 +137,21 @@ async fn maintenance(state: AppState) {
         let today = crate::findings::engine::today();
         if swept_on != Some(today) {
             let db = state.db.clone();
-            match web::block(move || crate::findings::engine::sweep(&db, today)).await {
-                Ok(Ok((subjects, changed))) => {
+            let swept = web::block(move || {
+                // People first: their candidate pairs are findings too.
+                let people = sinergi_db::persons::sweep(&db)?;
+                let findings = crate::findings::engine::sweep(&db, today)?;
+                Ok::<_, sinergi_db::StoreError>((people, findings))
+            });
+            match swept.await {
+                Ok(Ok((people, (subjects, changed)))) => {
                     swept_on = Some(today);
+                    tracing::info!(
+                        workers = people.workers,
+                        candidates = people.candidates,
+                        links_changed = people.changed,
+                        "person matching sweep done"
+                    );
                     tracing::info!(subjects, changed, "findings sweep done");
                 }
                 Ok(Err(e)) => tracing::warn!(error = %e, "findings sweep failed; will retry"),

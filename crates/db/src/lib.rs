@@ -36,6 +36,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod journal;
 pub mod lookups;
+pub mod persons;
 pub mod records;
 pub mod schema;
 pub mod sequencer;

@@ -39,6 +39,7 @@ pub struct Lookups {
     new_identities: Vec<IdentityRow>,
     bumps: BTreeSet<String>,
     bumped_at: Option<NaiveDateTime>,
+    reidentified: BTreeSet<String>,
 }
 
 /// Keys per query: within both databases' bound-parameter limits.
@@ -243,6 +244,9 @@ impl Lookups {
         worker: &str,
         now: NaiveDateTime,
     ) -> Result<(), StoreError> {
+        // A worker's version moves when their identity or passports do: the
+        // matcher looks at them again before the commit.
+        self.reidentified.insert(worker.to_string());
         if !self.deferring {
             diesel::update(workers::table.find(worker))
                 .set((
@@ -255,6 +259,11 @@ impl Lookups {
         self.bumps.insert(worker.to_string());
         self.bumped_at = Some(self.bumped_at.map_or(now, |at| at.max(now)));
         Ok(())
+    }
+
+    /// The workers whose identity or passports this transaction changed.
+    pub fn take_reidentified(&mut self) -> BTreeSet<String> {
+        std::mem::take(&mut self.reidentified)
     }
 
     /// Writes what was held back: multi-row inserts, one update per 500 workers.

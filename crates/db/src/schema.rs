@@ -40,6 +40,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        merged_into -> Nullable<Text>,
     }
 }
 
@@ -68,6 +69,29 @@ diesel::table! {
         record_type -> Text,
         record_key -> Text,
         updated_at -> Timestamp,
+        previous_passport_no -> Nullable<Text>,
+        name_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    person_links (id) {
+        id -> Text,
+        worker_a -> Text,
+        worker_b -> Text,
+        status -> Text,
+        score -> Double,
+        evidence -> Text,
+        basis -> Text,
+        survivor -> Nullable<Text>,
+        moved -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        case_ref -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
     }
 }
 
@@ -256,4 +280,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     change_head,
     idempotency_keys,
     findings,
+    person_links,
 );

@@ -96,6 +96,8 @@ impl MovedChange {
         let op = match self.op.as_str() {
             "upsert" => "upsert",
             "delete" => "delete",
+            "merged" => "merged",
+            "unmerged" => "unmerged",
             other => {
                 return Err(StoreError::Corrupt(format!(
                     "a queued change has the unknown operation {other:?}"
@@ -120,6 +122,9 @@ impl MovedChange {
 pub(crate) enum Advisory {
     /// Wait for it; held to the end of the transaction.
     Wait,
+    /// Wait for it in shared mode (others may share it, an exclusive holder
+    /// excludes them); held to the end of the transaction.
+    Shared,
     /// Take it if it is free; held to the end of the transaction.
     Try,
     /// Take it if it is free; held by the session until released.
@@ -140,6 +145,7 @@ pub(crate) fn advisory(
 ) -> Result<bool, StoreError> {
     let sql = match how {
         Advisory::Wait => "SELECT true AS flag FROM pg_advisory_xact_lock($1, $2) AS l",
+        Advisory::Shared => "SELECT true AS flag FROM pg_advisory_xact_lock_shared($1, $2) AS l",
         Advisory::Try => "SELECT pg_try_advisory_xact_lock($1, $2) AS flag",
         Advisory::TrySession => "SELECT pg_try_advisory_lock($1, $2) AS flag",
     };

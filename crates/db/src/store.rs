@@ -117,6 +117,7 @@ impl PersonRef {
             sex: p.sex.map(|s| s.as_str().to_string()),
             birth_date: p.birth_date,
             passport_expires_on: p.passport_expires_on,
+            previous_passport_no: p.previous_passport_no.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -229,9 +230,12 @@ fn apply(
 /// Stores one record in its own transaction.
 pub fn store_one(db: &Db, prov: &Provenance, w: &Write) -> Result<Stored, StoreError> {
     db.write(|c| {
+        crate::persons::share_merge_lock(c)?;
         let mut pending = Pending::default();
         let rw = record_write(prov, w, Utc::now().naive_utc());
-        let stored = apply(c, prov, (w, &rw), &mut pending, &mut Lookups::default())?;
+        let mut lookups = Lookups::default();
+        let stored = apply(c, prov, (w, &rw), &mut pending, &mut lookups)?;
+        pending.note_people(lookups.take_reidentified());
         pending.flush(c)?;
         Ok(stored)
     })
@@ -290,6 +294,7 @@ pub fn store_batch(
     let mut optimistic = !atomic;
     loop {
         let pass = db.write(|c| {
+            crate::persons::share_merge_lock(c)?;
             *kept.borrow_mut() = None;
             let mut pending = Pending::default();
             // Targets, passports and identities for the whole batch in a few queries.
@@ -327,6 +332,7 @@ pub fn store_batch(
                 }
             }
             lookups.write_deferred(c)?;
+            pending.note_people(lookups.take_reidentified());
             pending.flush(c)?;
             if dry_run {
                 *kept.borrow_mut() = Some(BatchOutcome::Applied(results));

@@ -24,6 +24,8 @@ pub struct PersonRef {
     pub birth_date: Option<NaiveDate>,
     /// Passport expiry, if reported.
     pub passport_expires_on: Option<NaiveDate>,
+    /// The passport this one replaced, if the record says so (a renewal).
+    pub previous_passport_no: Option<String>,
 }
 
 /// A worker row.
@@ -38,6 +40,8 @@ pub struct WorkerRow {
     pub created_at: NaiveDateTime,
     /// Last change.
     pub updated_at: NaiveDateTime,
+    /// The worker this one was merged into (a confirmed person link), if any.
+    pub merged_into: Option<String>,
 }
 
 /// A passport row.
@@ -86,6 +90,10 @@ pub struct IdentityRow {
     pub record_key: String,
     /// When it was last reported differently.
     pub updated_at: NaiveDateTime,
+    /// The passport the agency said this one replaced, if it said so.
+    pub previous_passport_no: Option<String>,
+    /// The name as the matcher compares it.
+    pub name_key: Option<String>,
 }
 
 /// Finds the holder of a passport.
@@ -156,6 +164,7 @@ fn ensure_passport(
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                merged_into: None,
             };
             lookups.insert_worker(conn, row)?;
             // A person seen for the first time has no reported identity yet.
@@ -188,16 +197,60 @@ pub fn resolve_person(
     now: NaiveDateTime,
     lookups: &mut Lookups,
 ) -> Result<String, StoreError> {
+    // A renewal names the passport it replaced: a new number joins the
+    // holder of the old one instead of becoming a second person. When both
+    // numbers are already held by two workers, the matcher proposes the pair.
+    let renewed = match &person.previous_passport_no {
+        Some(prev) if *prev != person.passport_no => {
+            let current = match lookups.passport(&person.passport_no, &person.nationality) {
+                Some(found) => found,
+                None => find_by_passport(conn, &person.passport_no, &person.nationality)?,
+            };
+            if current.is_none() {
+                let old = match lookups.passport(prev, &person.nationality) {
+                    Some(found) => found,
+                    None => find_by_passport(conn, prev, &person.nationality)?,
+                };
+                old.map(|p| p.worker_id)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
     let (worker_id, _) = ensure_passport(
         conn,
         &person.passport_no,
         &person.nationality,
         person.passport_expires_on,
-        None,
+        renewed.as_deref(),
         agency,
         now,
         lookups,
     )?;
+    // The replaced passport is this person's too, when nobody holds it yet.
+    if let Some(prev) = person
+        .previous_passport_no
+        .as_deref()
+        .filter(|p| *p != person.passport_no)
+    {
+        let held = match lookups.passport(prev, &person.nationality) {
+            Some(found) => found,
+            None => find_by_passport(conn, prev, &person.nationality)?,
+        };
+        if held.is_none() {
+            ensure_passport(
+                conn,
+                prev,
+                &person.nationality,
+                None,
+                Some(&worker_id),
+                agency,
+                now,
+                lookups,
+            )?;
+        }
+    }
     record_identity(
         conn,
         &worker_id,
@@ -236,6 +289,8 @@ fn record_identity(
         record_type: record_type.to_string(),
         record_key: record_key.to_string(),
         updated_at: now,
+        previous_passport_no: person.previous_passport_no.clone(),
+        name_key: Some(sinergi_domain::matching::name_key(&person.full_name)),
     };
     let current: Option<IdentityRow> = match lookups.identity(worker_id, agency) {
         Some(found) => found,
@@ -254,7 +309,9 @@ fn record_identity(
             if cur.full_name != row.full_name
                 || cur.sex != row.sex
                 || cur.birth_date != row.birth_date
-                || cur.passport_no != row.passport_no =>
+                || cur.passport_no != row.passport_no
+                || cur.previous_passport_no != row.previous_passport_no
+                || cur.name_key != row.name_key =>
         {
             // The identity may be one this transaction still holds back.
             lookups.write_deferred(conn)?;
@@ -269,6 +326,8 @@ fn record_identity(
                     worker_identities::record_type.eq(&row.record_type),
                     worker_identities::record_key.eq(&row.record_key),
                     worker_identities::updated_at.eq(now),
+                    worker_identities::previous_passport_no.eq(&row.previous_passport_no),
+                    worker_identities::name_key.eq(&row.name_key),
                 ))
                 .execute(conn)?;
             lookups.forget_identity(worker_id, agency);
@@ -383,7 +442,11 @@ pub fn list_workers(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<WorkerDetail>, StoreError> {
-    let mut q = workers::table.select(WorkerRow::as_select()).into_boxed();
+    // A merged worker is part of another: listed under the survivor only.
+    let mut q = workers::table
+        .filter(workers::merged_into.is_null())
+        .select(WorkerRow::as_select())
+        .into_boxed();
     // Sub-queries stay unboxed: a boxed one does not compile for every backend.
     let holders = worker_passports::table.select(worker_passports::worker_id);
     match (&filter.nationality, &filter.passport_no) {
@@ -531,6 +594,10 @@ pub struct WorkerSummary {
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last change.
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Set when this worker was confirmed to be another (a person link):
+    /// the worker that now holds their passports and records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
 }
 
 impl WorkerSummary {
@@ -584,6 +651,7 @@ impl WorkerSummary {
             identity_conflict: sinergi_domain::rules::identities_conflict(&facts),
             created_at: d.worker.created_at.and_utc(),
             updated_at: d.worker.updated_at.and_utc(),
+            merged_into: d.worker.merged_into,
         }
     }
 }
@@ -600,6 +668,7 @@ pub fn register(
     prov.allow(sinergi_domain::RecordType::Worker, &[])?;
     let person = PersonRef::of(person);
     db.write(|c| {
+        crate::persons::share_merge_lock(c)?;
         let mut pending = crate::findings::engine::Pending::default();
         let before = match find_by_passport(c, &person.passport_no, &person.nationality)? {
             Some(p) => get_worker(c, &p.worker_id)?.map(|d| d.worker.version),
@@ -628,6 +697,7 @@ pub fn register(
             });
         }
         pending.note_subject(sinergi_domain::rules::Subject::Worker(id.clone()));
+        pending.note_people([id.clone()]);
         pending.journal.audit(prov.audit(
             "worker",
             Some(&id),

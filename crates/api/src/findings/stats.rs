@@ -38,6 +38,11 @@ pub struct GroupCount {
     /// True when the count is hidden: it is 1 or 2, or it would let such a
     /// count be worked out from the others and the total.
     pub suppressed: bool,
+    /// Worker counts only: how many of the counted workers may be one
+    /// person counted twice (unresolved `POSSIBLE_SAME_PERSON` pairs with
+    /// both workers counted and one in this group); null when the count is hidden.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub possible_duplicates: Option<u64>,
 }
 
 fn cell(key: String, label: String, n: u64) -> GroupCount {
@@ -47,6 +52,7 @@ fn cell(key: String, label: String, n: u64) -> GroupCount {
         label,
         count: (!suppressed).then_some(n),
         suppressed,
+        possible_duplicates: None,
     }
 }
 
@@ -66,6 +72,11 @@ pub struct WorkerStats {
     pub groups: Vec<GroupCount>,
     /// Counts from 1 to this minus one are suppressed.
     pub suppression_threshold: u64,
+    /// How exact `total` is: the unresolved `POSSIBLE_SAME_PERSON` pairs
+    /// with both workers counted, so the total may be up to this many too
+    /// high until immigration confirms or rejects them; null with the total.
+    #[schema(example = 3)]
+    pub possible_duplicates: Option<u64>,
 }
 
 /// One active worker, reduced to what statistics need.
@@ -81,6 +92,8 @@ struct Active {
 struct Snapshot {
     employers: BTreeMap<String, EmployerDoc>,
     active: BTreeMap<String, Active>,
+    /// Unresolved candidate pairs (worker ids).
+    pairs: Vec<(String, String)>,
     headcounts: Vec<(PresenceReportDoc, Option<String>)>,
     sightings: Vec<(PresenceReportDoc, String)>,
 }
@@ -200,6 +213,7 @@ fn snapshot(conn: &mut DbConn, as_of: NaiveDate) -> Result<Snapshot, StoreError>
     Ok(Snapshot {
         employers,
         active,
+        pairs: sinergi_db::persons::all_candidates(conn)?,
         headcounts,
         sightings,
     })
@@ -329,11 +343,12 @@ pub async fn worker_stats(
     let db = state.db.clone();
     let snap = web::block(move || db.read(|c| snapshot(c, as_of))).await??;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut group_of: BTreeMap<&str, String> = BTreeMap::new();
     let mut total = 0;
-    for a in snap
+    for (w, a) in snap
         .active
-        .values()
-        .filter(|a| within(a.district.as_ref(), &region))
+        .iter()
+        .filter(|(_, a)| within(a.district.as_ref(), &region))
     {
         total += 1;
         let employer = a.employer.as_ref().and_then(|n| snap.employers.get(n));
@@ -345,7 +360,22 @@ pub async fn worker_stats(
             _ => a.level.clone(),
         }
         .unwrap_or_else(|| "unknown".into());
-        *counts.entry(key).or_default() += 1;
+        *counts.entry(key.clone()).or_default() += 1;
+        group_of.insert(w.as_str(), key);
+    }
+    // A pair counts against the total when both workers are counted, and
+    // against each group holding one of them.
+    let mut doubles: BTreeMap<String, u64> = BTreeMap::new();
+    let mut possible_duplicates = 0;
+    for (a, b) in &snap.pairs {
+        let (Some(ga), Some(gb)) = (group_of.get(a.as_str()), group_of.get(b.as_str())) else {
+            continue;
+        };
+        possible_duplicates += 1;
+        *doubles.entry(ga.clone()).or_default() += 1;
+        if gb != ga {
+            *doubles.entry(gb.clone()).or_default() += 1;
+        }
     }
     let exact: Vec<u64> = counts.values().copied().collect();
     let mut groups: Vec<GroupCount> = counts
@@ -366,7 +396,11 @@ pub async fn worker_stats(
                     .unwrap_or_else(|| k.clone()),
                 _ => k.clone(),
             };
-            cell(k, label, n)
+            let doubles = doubles.get(&k).copied().unwrap_or(0);
+            GroupCount {
+                possible_duplicates: Some(doubles),
+                ..cell(k, label, n)
+            }
         })
         .collect();
     // No hidden count may be worked out from the total and the shown ones.
@@ -376,7 +410,11 @@ pub async fn worker_stats(
             g.count = None;
             g.suppressed = true;
         }
+        if g.suppressed {
+            g.possible_duplicates = None;
+        }
     }
+    let possible_duplicates = (!shown.total_hidden).then_some(possible_duplicates);
     let total = (!shown.total_hidden).then_some(total);
     groups.sort_by(|a, b| {
         b.count
@@ -391,6 +429,7 @@ pub async fn worker_stats(
         total,
         groups,
         suppression_threshold: SUPPRESS_BELOW,
+        possible_duplicates,
     }))
 }
 
@@ -675,6 +714,7 @@ pub async fn finding_stats(
                 key: k,
                 count: Some(n),
                 suppressed: false,
+                possible_duplicates: None,
             })
             .collect();
         v.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));

@@ -31,6 +31,12 @@ pub struct PersonInput {
     /// Passport expiry (YYYY-MM-DD).
     #[schema(example = "2031-06-30")]
     pub passport_expires_on: Option<NaiveDate>,
+    /// The passport this one replaced, when the permit or assignment was
+    /// moved to a renewed passport: both numbers are then known as one
+    /// person's.
+    #[serde(default)]
+    #[schema(example = "E41234567")]
+    pub previous_passport_no: Option<String>,
 }
 
 impl PersonInput {
@@ -47,6 +53,11 @@ impl PersonInput {
         let nationality = ck.check(&f("nationality"), CountryCode::parse(&self.nationality));
         let name = ck.check(&f("full_name"), PersonName::parse(&self.full_name));
         let sex = ck.check_opt(&f("sex"), self.sex.as_deref(), Sex::parse);
+        let previous = ck.check_opt(
+            &f("previous_passport_no"),
+            self.previous_passport_no.as_deref(),
+            PassportNo::parse,
+        );
         Some(Person {
             passport_no: passport?,
             nationality: nationality?,
@@ -54,6 +65,7 @@ impl PersonInput {
             sex: sex?,
             birth_date: self.birth_date,
             passport_expires_on: self.passport_expires_on,
+            previous_passport_no: previous?,
         })
     }
 }

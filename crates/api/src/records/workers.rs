@@ -65,6 +65,17 @@ pub struct WorkerInput {
     pub other_passports: Vec<PassportInput>,
 }
 
+/// The answer for a worker merged into another.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergedWorker {
+    /// The id asked for.
+    #[schema(value_type = uuid::Uuid)]
+    pub id: String,
+    /// The worker holding their passports and records now.
+    #[schema(value_type = uuid::Uuid)]
+    pub merged_into: String,
+}
+
 /// Everything Sinergi knows about one worker, each piece with its provenance.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WorkerView {
@@ -92,7 +103,7 @@ async fn joined(state: &AppState, id: String) -> Result<WorkerView, ApiError> {
             let (rows, findings) = match &detail {
                 Some(_) => (
                     stored::records_of_worker(c, &id)?,
-                    sinergi_db::findings::of_subject(c, "worker", &id)?,
+                    sinergi_db::findings::of_worker(c, &id)?,
                 ),
                 None => (vec![], vec![]),
             };
@@ -136,6 +147,7 @@ pub async fn register(
         sex: input.sex.clone(),
         birth_date: input.birth_date,
         passport_expires_on: input.passport_expires_on,
+        previous_passport_no: None,
     }
     .person(&mut ck, "");
     if let Some(p) = &person {
@@ -226,6 +238,7 @@ pub async fn register_worker(
     params(PurposeHeaders, ("id" = uuid::Uuid, Path, description = "Sinergi worker id")),
     responses(
         (status = 200, description = "The worker", body = WorkerView, headers(("ETag" = String))),
+        (status = 307, description = "This worker was merged into another (a confirmed person link): `Location` and `merged_into` name the worker that holds their records now", body = MergedWorker, headers(("Location" = String))),
         (status = 400, description = "No X-Purpose", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Purpose not registered for your client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown id", body = Problem, content_type = "application/problem+json"),
@@ -243,6 +256,16 @@ pub async fn get_worker(
     caller.audit.subject(Some(&id));
     caller.allow(Request::new(Channel::ReadItem, &[TYPE]))?;
     let view = joined(&state, id).await?;
+    if let Some(survivor) = &view.summary.merged_into {
+        // Confirmed to be another worker: that one holds everything now.
+        // Temporary, as an undo splits them back.
+        return Ok(HttpResponse::TemporaryRedirect()
+            .insert_header((header::LOCATION, format!("/api/v1/workers/{survivor}")))
+            .content_type("application/json")
+            .body(
+                serde_json::json!({ "id": view.summary.id, "merged_into": survivor }).to_string(),
+            ));
+    }
     respond::item(&caller, view.summary.version, view)
 }
 

@@ -32,7 +32,10 @@ pub struct Change {
     /// gave one: how it finds its work sites, assignments and presence
     /// reports in the feed, deletes included.
     pub source_ref: Option<String>,
-    /// `upsert` or `delete` (a tombstone: `record` is null).
+    /// `upsert` or `delete` (a tombstone: `record` is null). For type
+    /// `worker` also `merged` (the worker `key` was confirmed to be another:
+    /// `record` is `{"worker_id", "merged_into", "link_id"}`, re-key what you
+    /// hold under `key` to `merged_into`) and `unmerged` (that merge undone).
     #[schema(schema_with = crate::contract::change_op)]
     pub op: String,
     /// Version after the change.
@@ -41,7 +44,8 @@ pub struct Change {
     pub agency: String,
     /// When the change took its place in the feed; never decreases in feed order (resume from `cursor`, not from this time).
     pub changed_at: DateTime<Utc>,
-    /// The record after the change, as the item endpoint shows it; null for a delete.
+    /// The record after the change, as the item endpoint shows it; null for
+    /// a delete; for `merged` / `unmerged` the two worker ids and the link.
     #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub record: Option<Box<RawValue>>,
 }

@@ -151,7 +151,8 @@ pub struct DeadLetter {
     pub type_: String,
     /// Record key.
     pub key: String,
-    /// `upsert` or `delete`.
+    /// `upsert` or `delete`; for type `worker` also `merged` / `unmerged`
+    /// (as in the change feed: re-key the worker `key` to `merged_into`).
     #[schema(schema_with = crate::contract::change_op)]
     pub op: String,
     /// Record version carried by the event.

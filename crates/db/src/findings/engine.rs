@@ -141,7 +141,7 @@ fn evidence_json(f: &Finding) -> Result<String, StoreError> {
 }
 
 /// Recomputes many subjects: workers in bulk, employers one by one.
-fn recompute_all(
+pub fn recompute_subjects(
     conn: &mut DbConn,
     subjects: &[Subject],
     today: NaiveDate,
@@ -413,6 +413,7 @@ pub fn recompute(
 pub struct Pending {
     changed: Vec<RecordRow>,
     subjects: BTreeSet<Subject>,
+    people: BTreeSet<String>,
     /// Audit events and changes to write at the end.
     pub journal: Journal,
 }
@@ -431,7 +432,14 @@ impl Pending {
     pub fn absorb(&mut self, other: Pending) {
         self.changed.extend(other.changed);
         self.subjects.extend(other.subjects);
+        self.people.extend(other.people);
         self.journal.absorb(other.journal);
+    }
+
+    /// Notes workers whose identity or passports changed: the matcher
+    /// compares them with the workers they may be at `flush`.
+    pub fn note_people(&mut self, ids: impl IntoIterator<Item = String>) {
+        self.people.extend(ids);
     }
 
     /// Notes one subject.
@@ -447,9 +455,17 @@ impl Pending {
             self.subjects.extend(affected(conn, &row, &mut checked)?);
         }
         let now = Utc::now().naive_utc();
+        let people: Vec<String> = std::mem::take(&mut self.people).into_iter().collect();
+        if !people.is_empty() {
+            // A pair whose link changed has its POSSIBLE_SAME_PERSON finding
+            // on the first worker of the pair.
+            for a in crate::persons::match_workers(conn, &people, now)? {
+                self.subjects.insert(Subject::Worker(a));
+            }
+        }
         let today = today();
         let subjects: Vec<Subject> = std::mem::take(&mut self.subjects).into_iter().collect();
-        recompute_all(conn, &subjects, today, now, &mut self.journal)?;
+        recompute_subjects(conn, &subjects, today, now, &mut self.journal)?;
         self.journal.write(conn)
     }
 }
@@ -471,7 +487,7 @@ pub fn sweep(db: &Db, today: NaiveDate) -> Result<(usize, usize), StoreError> {
     for chunk in subjects.chunks(SWEEP_CHUNK) {
         changed += db.write(|c| {
             let mut journal = Journal::default();
-            let n = recompute_all(c, chunk, today, Utc::now().naive_utc(), &mut journal)?;
+            let n = recompute_subjects(c, chunk, today, Utc::now().naive_utc(), &mut journal)?;
             journal.write(c)?;
             Ok(n)
         })?;

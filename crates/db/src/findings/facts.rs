@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sinergi_domain::records::{AnyRecord, RptkaApproval};
 use sinergi_domain::rules::{
     ApprovalFact, AssignmentFact, EmployerFacts, IdentityFact, PassportFact, PermitFact,
-    PresenceFact, RecordRef, Unregistered, WorkerFacts,
+    PossibleSameFact, PresenceFact, RecordRef, Unregistered, WorkerFacts,
 };
 use sinergi_domain::RecordType;
 
@@ -55,13 +55,38 @@ pub fn workers(
         rows.into_iter().filter(|r| r.worker_id.is_some()).collect(),
         |r| r.worker_id.as_ref().expect("filtered"),
     );
+    let mut links =
+        people::group_by_worker(crate::persons::candidates_of(conn, ids)?, |l| &l.worker_a);
     details
         .iter()
         .map(|d| {
             let mine = rows.remove(&d.worker.id).unwrap_or_default();
-            Ok((worker_from(d, &mine, &approvals)?, mine))
+            let mut facts = worker_from(d, &mine, &approvals)?;
+            for l in links.remove(&d.worker.id).unwrap_or_default() {
+                facts.possible_same.push(possible_same(&l)?);
+            }
+            Ok((facts, mine))
         })
         .collect()
+}
+
+/// A candidate pair as rule 15's fact.
+fn possible_same(l: &crate::persons::LinkRow) -> Result<PossibleSameFact, StoreError> {
+    Ok(PossibleSameFact {
+        link: RecordRef {
+            record_type: "person_link".into(),
+            key: l.id.clone(),
+            version: l.version,
+            agency: crate::findings::engine::SYSTEM.into(),
+        },
+        other: l.worker_b.clone(),
+        score_permille: (l.score * 1000.0).round().clamp(0.0, 1000.0) as u32,
+        outcomes: l
+            .agreements()?
+            .into_iter()
+            .map(|a| (a.field, a.outcome))
+            .collect(),
+    })
 }
 
 /// A worker's facts from their identity, the records naming them and the
@@ -87,6 +112,7 @@ fn worker_from(
             })
             .collect(),
         identities: vec![],
+        possible_same: vec![],
     };
     for row in rows {
         match row.typed()? {

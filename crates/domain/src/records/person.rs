@@ -23,6 +23,10 @@ pub struct Person {
     pub birth_date: Option<NaiveDate>,
     /// Passport expiry.
     pub passport_expires_on: Option<NaiveDate>,
+    /// The passport this one replaced (a renewal), so that both numbers are
+    /// known as one person's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_passport_no: Option<PassportNo>,
 }
 
 impl Person {

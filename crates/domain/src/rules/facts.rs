@@ -222,6 +222,21 @@ pub struct WorkerFacts {
     pub passports: Vec<PassportFact>,
     /// Each agency's version of the worker's identity, per passport.
     pub identities: Vec<IdentityFact>,
+    /// Unresolved candidate pairs in which this worker is the first (smaller id).
+    pub possible_same: Vec<PossibleSameFact>,
+}
+
+/// A candidate pair: another worker who is probably the same person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PossibleSameFact {
+    /// The person link (record type `person_link`, its id and version).
+    pub link: RecordRef,
+    /// The other worker's id.
+    pub other: String,
+    /// Match probability in thousandths.
+    pub score_permille: u32,
+    /// The fields that agreed or differed, as `field outcome` pairs.
+    pub outcomes: Vec<(String, String)>,
 }
 
 impl WorkerFacts {

@@ -124,7 +124,8 @@ impl Subject {
 
 /// The compliance rules of docs/domain.md, in rule-number order (the 13th is the
 /// employer-level "seen versus permitted" gap, the 14th an employer that
-/// records name but no agency has registered).
+/// records name but no agency has registered, the 15th two workers that are
+/// probably one person).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RuleCode {
     /// 1: a valid ITAS/ITAP sponsored by an employer and no active assignment.
@@ -155,11 +156,13 @@ pub enum RuleCode {
     SeenOverPermitted,
     /// 14: records name an employer (NIB) that no agency has registered.
     EmployerNotRegistered,
+    /// 15: two workers are probably one person (a renewed passport, a typed slip).
+    PossibleSamePerson,
 }
 
 impl RuleCode {
     /// Every rule, in rule-number order.
-    pub const ALL: [RuleCode; 14] = [
+    pub const ALL: [RuleCode; 15] = [
         Self::PermitWithoutAssignment,
         Self::AssignmentWithoutPermit,
         Self::WorkingOnVisitPermit,
@@ -174,6 +177,7 @@ impl RuleCode {
         Self::ExpiringSoon,
         Self::SeenOverPermitted,
         Self::EmployerNotRegistered,
+        Self::PossibleSamePerson,
     ];
 
     /// The stable code, e.g. `PERMIT_WITHOUT_ASSIGNMENT`.
@@ -193,6 +197,7 @@ impl RuleCode {
             Self::ExpiringSoon => "EXPIRING_SOON",
             Self::SeenOverPermitted => "SEEN_OVER_PERMITTED",
             Self::EmployerNotRegistered => "EMPLOYER_NOT_REGISTERED",
+            Self::PossibleSamePerson => "POSSIBLE_SAME_PERSON",
         }
     }
 
@@ -202,7 +207,7 @@ impl RuleCode {
     }
 
     /// The rule's number in docs/domain.md (1 to 12; 13 for the seen-versus-permitted
-    /// gap, 14 for an employer not registered).
+    /// gap, 14 for an employer not registered, 15 for a possible duplicate person).
     pub fn number(&self) -> u8 {
         *self as u8 + 1
     }
@@ -220,7 +225,8 @@ impl RuleCode {
             | Self::HeadcountOverQuota
             | Self::SponsorMismatch
             | Self::IdentityConflict
-            | Self::SeenOverPermitted => Medium,
+            | Self::SeenOverPermitted
+            | Self::PossibleSamePerson => Medium,
             Self::NoCompanion | Self::PassportExpiresFirst | Self::EmployerNotRegistered => Low,
             Self::ExpiringSoon => Info,
         }
@@ -237,7 +243,8 @@ impl RuleCode {
             | Self::SponsorMismatch
             | Self::PassportExpiresFirst
             | Self::IdentityConflict
-            | Self::ExpiringSoon => AgencyKind::Immigration,
+            | Self::ExpiringSoon
+            | Self::PossibleSamePerson => AgencyKind::Immigration,
             Self::PermitWithoutAssignment
             | Self::OutsideApprovedLocation
             | Self::HeadcountOverQuota

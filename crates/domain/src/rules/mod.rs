@@ -14,6 +14,7 @@ pub mod finding;
 mod identity;
 mod permits;
 mod presence;
+mod same_person;
 mod seen;
 mod texts;
 
@@ -24,7 +25,7 @@ use chrono::NaiveDate;
 
 pub use facts::{
     ApprovalFact, AssignmentFact, EmployerFacts, IdentityFact, PassportFact, PermitFact,
-    PositionFact, PresenceFact, RecordRef, Unregistered, WorkerFacts,
+    PositionFact, PossibleSameFact, PresenceFact, RecordRef, Unregistered, WorkerFacts,
 };
 pub use finding::{Finding, FindingStatus, RuleCode, Severity, Subject};
 pub use identity::identities_conflict;
@@ -36,7 +37,7 @@ type WorkerRule = fn(&WorkerFacts, NaiveDate) -> Vec<Finding>;
 type EmployerRule = fn(&EmployerFacts, NaiveDate) -> Vec<Finding>;
 
 /// The rules whose subject is a worker, in rule-number order.
-const WORKER_RULES: [WorkerRule; 10] = [
+const WORKER_RULES: [WorkerRule; 11] = [
     permits::permit_without_assignment,
     permits::assignment_without_permit,
     presence::working_on_visit_permit,
@@ -47,6 +48,7 @@ const WORKER_RULES: [WorkerRule; 10] = [
     expiry::passport_expires_first,
     identity::identity_conflict,
     expiry::expiring_soon,
+    same_person::possible_same_person,
 ];
 
 /// The rules whose subject is an employer.
@@ -57,7 +59,7 @@ const EMPLOYER_RULES: [EmployerRule; 4] = [
     employer::not_registered,
 ];
 
-/// Worker-level findings as of `today`: rules 1–5, 7 and 9–12.
+/// Worker-level findings as of `today`: rules 1–5, 7, 9–12 and 15.
 pub fn evaluate_worker(f: &WorkerFacts, today: NaiveDate) -> Vec<Finding> {
     sorted(
         WORKER_RULES

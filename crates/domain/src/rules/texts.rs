@@ -148,6 +148,18 @@ fn texts(rule: RuleCode) -> Texts {
             "Penghitungan di lokasi pemberi kerja mendapati lebih banyak tenaga kerja asing di \
              suatu kecamatan daripada penugasan aktif pemberi kerja yang diizinkan di sana.",
         ),
+        PossibleSamePerson => (
+            "Possibly one person under two workers",
+            "Kemungkinan satu orang tercatat sebagai dua pekerja",
+            "Two workers agree on name, birth date or a passport number one slip apart (or one \
+             passport renewed the other): they are probably one person counted twice, with half \
+             of the records on each. Immigration confirms the pair (the workers are merged) or \
+             rejects it.",
+            "Dua pekerja sama nama, tanggal lahir atau nomor paspornya hanya berbeda satu \
+             karakter (atau paspor yang satu memperbarui yang lain): kemungkinan satu orang \
+             terhitung dua kali, dengan separuh data pada masing-masing. Imigrasi mengonfirmasi \
+             pasangan ini (pekerja digabung) atau menolaknya.",
+        ),
     }
 }
 

@@ -35,6 +35,7 @@
       districtPrefix: 'Kec. ',
       kpiWorkers: 'Pekerja asing aktif',
       kpiWorkersNote: 'per {date}',
+      kpiWorkersDoubles: 'per {date}; hingga {n} di antaranya mungkin terhitung dua kali',
       kpiFindings: 'Temuan terbuka',
       kpiFindingsNote: '{n} aturan kepatuhan',
       kpiHigh: 'Temuan tingkat tinggi',
@@ -167,6 +168,7 @@
       districtPrefix: '',
       kpiWorkers: 'Active foreign workers',
       kpiWorkersNote: 'as of {date}',
+      kpiWorkersDoubles: 'as of {date}; up to {n} of them possibly counted twice',
       kpiFindings: 'Open findings',
       kpiFindingsNote: '{n} compliance rules',
       kpiHigh: 'High-severity findings',
@@ -773,7 +775,10 @@
     var fs = state.data.findingStats;
     var presence = state.data.presence;
     setKpi('kpi-workers', sector && sector.total);
-    $('kpi-workers-note').textContent = sector ? t('kpiWorkersNote', { date: longDate(sector.as_of) }) : '';
+    var doubles = sector && sector.possible_duplicates;
+    $('kpi-workers-note').textContent = !sector ? '' : doubles
+      ? t('kpiWorkersDoubles', { date: longDate(sector.as_of), n: fmt(doubles) })
+      : t('kpiWorkersNote', { date: longDate(sector.as_of) });
     setKpi('kpi-findings', fs && fs.total);
     $('kpi-findings-note').textContent = fs ? t('kpiFindingsNote', { n: fs.by_rule.length }) : '';
     var high = fs ? fs.by_severity.filter(function (s) { return s.key === 'high'; }) : null;

@@ -24,6 +24,7 @@ fn rule_codes_round_trip_and_match_domain_md() {
             "EXPIRING_SOON",
             "SEEN_OVER_PERMITTED",
             "EMPLOYER_NOT_REGISTERED",
+            "POSSIBLE_SAME_PERSON",
         ]
     );
     for (i, r) in RuleCode::ALL.into_iter().enumerate() {
@@ -58,6 +59,7 @@ fn severities_and_owners_follow_the_table() {
             (Info, Immigration),
             (Medium, Manpower),
             (Low, Manpower),
+            (Medium, Immigration),
         ]
     );
     let employer: Vec<u8> = RuleCode::ALL

@@ -85,3 +85,39 @@ fn list_joins_like_a_sentence() {
     assert_eq!(list_en(&s(&["A", "B"])), "A and B");
     assert_eq!(list_id(&s(&["A", "B", "C"])), "A, B dan C");
 }
+
+#[test]
+fn a_candidate_pair_is_a_finding_on_its_first_worker_without_names_or_numbers() {
+    let mut f = clean_worker();
+    assert!(evaluate_worker(&f, d("2025-06-15"))
+        .iter()
+        .all(|x| x.rule != RuleCode::PossibleSamePerson));
+    f.possible_same.push(PossibleSameFact {
+        link: rr("person_link", "link-1", "SINERGI"),
+        other: "w-2".into(),
+        score_permille: 998,
+        outcomes: vec![
+            ("passport_no".into(), "transposition".into()),
+            ("full_name".into(), "equal".into()),
+            ("birth_date".into(), "unknown".into()),
+        ],
+    });
+    let found: Vec<_> = evaluate_worker(&f, d("2025-06-15"))
+        .into_iter()
+        .filter(|x| x.rule == RuleCode::PossibleSamePerson)
+        .collect();
+    assert_eq!(found.len(), 1);
+    let x = &found[0];
+    assert_eq!(x.subject, Subject::Worker("w-1".into()));
+    assert_eq!(x.discriminator, "w-2");
+    assert_eq!(x.responsible, crate::AgencyKind::Immigration);
+    assert_eq!(x.evidence[0].key, "link-1");
+    assert!(
+        x.message_en
+            .contains("score 0.998; passport_no transposition and full_name equal"),
+        "{}",
+        x.message_en
+    );
+    assert!(x.message_id.contains("skor 0,998"), "{}", x.message_id);
+    assert!(!x.message_en.contains(PASSPORT) && !x.message_en.contains(NAME));
+}

@@ -147,6 +147,7 @@ pub fn clean_worker() -> WorkerFacts {
                 Some("1985-03-04"),
             ),
         ],
+        possible_same: vec![],
     }
 }
 

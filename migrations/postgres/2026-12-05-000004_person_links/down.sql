@@ -1,0 +1,10 @@
+DELETE FROM changes WHERE op IN ('merged', 'unmerged');
+ALTER TABLE changes DROP CONSTRAINT changes_op_check;
+ALTER TABLE changes ADD CONSTRAINT changes_op_check CHECK (op IN ('upsert', 'delete'));
+DROP TABLE person_links;
+DROP INDEX worker_identities_previous;
+DROP INDEX worker_identities_name;
+DROP INDEX worker_identities_birth;
+ALTER TABLE worker_identities DROP COLUMN name_key;
+ALTER TABLE worker_identities DROP COLUMN previous_passport_no;
+ALTER TABLE workers DROP COLUMN merged_into;
