@@ -195,6 +195,56 @@ pub fn apply(data: &mut Data) {
     outside_scope(data, &mut rng);
     over_quota(data);
     seen_exceeds_permitted(data, &mut rng);
+    same_person(data);
+}
+
+/// Rule 15: manpower typed three passport numbers with a slip (two digits
+/// swapped, a digit dropped, a zero typed as the letter O), so each of those
+/// people is two workers until immigration confirms the pair; and two
+/// passports were renewed, which immigration's permits say (the old number
+/// manpower still uses joins the person outright).
+fn same_person(data: &mut Data) {
+    type Slip = (fn(&str) -> bool, fn(&str) -> String);
+    let slips: [Slip; 3] = [
+        (
+            |p| p.chars().nth(p.len() - 3) != p.chars().nth(p.len() - 2),
+            |p| {
+                let mut c: Vec<char> = p.chars().collect();
+                let i = c.len() - 3;
+                c.swap(i, i + 1);
+                c.into_iter().collect()
+            },
+        ),
+        (
+            |_| true,
+            |p| format!("{}{}", &p[..p.len() - 2], &p[p.len() - 1..]),
+        ),
+        (
+            |p| p[1..].contains('0'),
+            |p| format!("{}{}", &p[..1], p[1..].replacen('0', "O", 1)),
+        ),
+    ];
+    for (fits, slip) in slips {
+        let w = pick(data, coal_in("64.02.12"), |d, w| {
+            let p = &d.workers[w].passport_no;
+            p.starts_with('E') && fits(p)
+        });
+        let typed = slip(&data.workers[w].passport_no);
+        assignment_mut(data, w).reported_passport = Some(typed);
+        mark(data, "POSSIBLE_SAME_PERSON", Some(w), None);
+    }
+    for _ in 0..2 {
+        let w = pick(data, coal_in("64.02.11"), |d, w| {
+            d.workers[w].old_passport.is_none()
+        });
+        let old = data.workers[w].passport_no.clone();
+        // A new series letter keeps the number unlike any generated one.
+        let renewed = format!("EK{}", &old[2..]);
+        data.workers[w].renewed_from = Some(old.clone());
+        data.workers[w].passport_no = renewed;
+        assignment_mut(data, w).reported_passport = Some(old);
+        mark(data, "RENEWED", Some(w), None);
+    }
 }
 
 /// Rule 3: a visitor on an ITK seen working at a Loa Kulu pit.
@@ -218,6 +268,7 @@ fn visitor(data: &mut Data, rng: &mut Rng) {
         birth_date: NaiveDate::from_ymd_opt(1988, 7, 19).unwrap(),
         passport_expires_on: day(a, 2100),
         old_passport: None,
+        renewed_from: None,
         site: Some(site),
     });
     data.permits.push(Permit {

@@ -279,6 +279,7 @@ fn workforce(data: &mut Data) {
                 legacy_notifikasi_no: legacy,
                 reported_name: None,
                 reported_birth: None,
+                reported_passport: None,
             });
             data.workers.push(Worker {
                 passport_no: passport,
@@ -288,6 +289,7 @@ fn workforce(data: &mut Data) {
                 birth_date: birth,
                 passport_expires_on: latest.max(end) + Days::new(rng.range(200, 2900) as u64),
                 old_passport,
+                renewed_from: None,
                 site: Some(site),
             });
         }

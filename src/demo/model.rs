@@ -186,6 +186,9 @@ pub struct Worker {
     pub passport_expires_on: NaiveDate,
     /// An earlier passport (number, expiry) registered with the person.
     pub old_passport: Option<(String, NaiveDate)>,
+    /// The passport this one renewed, which immigration names on its permits
+    /// (manpower still has the old number on file).
+    pub renewed_from: Option<String>,
     /// The site the worker works at (their district), if employed.
     pub site: Option<usize>,
 }
@@ -215,6 +218,9 @@ pub struct Assignment {
     pub reported_name: Option<String>,
     /// The birth date manpower has on file when it differs.
     pub reported_birth: Option<NaiveDate>,
+    /// The passport number manpower has on file when it differs: a typed
+    /// slip, or the passport immigration has since seen renewed.
+    pub reported_passport: Option<String>,
 }
 
 /// A stay permit, pushed by immigration.

@@ -252,8 +252,10 @@ pub async fn push_all(state: &AppState, d: &Data) -> anyhow::Result<Counts> {
     }
 
     for p in &d.permits {
+        let mut worker = person(&d.workers[p.worker]);
+        worker.previous_passport_no = d.workers[p.worker].renewed_from.clone();
         let input = ResidencePermitInput {
-            worker: person(&d.workers[p.worker]),
+            worker,
             kind: p.kind.to_string(),
             visa_index: p.visa_index.map(str::to_string),
             sponsor_nib: p.sponsor.map(nib),
@@ -282,6 +284,9 @@ pub async fn push_all(state: &AppState, d: &Data) -> anyhow::Result<Counts> {
         }
         if let Some(birth) = a.reported_birth {
             worker.birth_date = Some(birth);
+        }
+        if let Some(passport) = &a.reported_passport {
+            worker.passport_no = passport.clone();
         }
         let input = AssignmentInput {
             source_ref: a.source_ref.clone(),

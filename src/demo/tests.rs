@@ -305,7 +305,12 @@ fn every_rule_fires_and_only_for_the_documented_contradictions() {
     let d = generate(anchor());
     let mut expected = BTreeSet::new();
     for x in &d.anomalies {
-        if x.rule == "SEEN_EXCEEDS_PERMITTED" {
+        // Rule 13 is the employer-level headcount; rule 15 and renewals are
+        // about how agencies name a person, which this model does not see.
+        if matches!(
+            x.rule,
+            "SEEN_EXCEEDS_PERMITTED" | "POSSIBLE_SAME_PERSON" | "RENEWED"
+        ) {
             continue;
         }
         let subject = match (x.rule, x.worker, x.employer) {
