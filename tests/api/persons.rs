@@ -16,6 +16,7 @@ api_tests!(
     only_immigration_decides_within_its_jurisdiction,
     writes_racing_a_merge_all_land_on_the_survivor,
     worker_counts_say_how_many_may_be_counted_twice,
+    a_placeholder_many_share_makes_no_pairs,
 );
 
 const PASSPORT: &str = "E51234567";
@@ -739,4 +740,36 @@ async fn worker_stats(app: &TestApp, token: &str) -> Value {
         200,
     )
     .await
+}
+
+async fn a_placeholder_many_share_makes_no_pairs(app: TestApp) {
+    let a = agencies(&app).await;
+    // An agency system that fills in one name and a placeholder birth date:
+    // more people than a block holds, written in two batches.
+    for part in 0..2 {
+        let ops: Vec<Value> = (0..60)
+            .map(|i| {
+                json!({"type": "residence_permit", "key": format!("ITAS-P{part}-{i}"),
+                       "body": permit(person(&format!("E7{part}{i:06}"), "NAMA TIDAK DIKETAHUI", Some("1970-01-01")))})
+            })
+            .collect();
+        let r = app
+            .http
+            .post(app.url("/api/v1/batch"))
+            .bearer_auth(&a.imi)
+            .json(&json!({"operations": ops}))
+            .send()
+            .await
+            .unwrap();
+        json(r, 200).await;
+    }
+    // Each batch alone is already too common a block to compare.
+    assert_eq!(
+        links(&app, &a.imi, "?status=candidate").await,
+        Vec::<Value>::new()
+    );
+    assert_eq!(
+        findings(&app, &a.imi, "?rule=POSSIBLE_SAME_PERSON&status=open").await,
+        Vec::<Value>::new()
+    );
 }

@@ -325,44 +325,71 @@ fn neighbours(conn: &mut DbConn, people: &[Person]) -> Result<BTreeSet<String>, 
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // A block too common to tell people apart (a placeholder birth date, a
+    // name thousands share) is left out, as the sweep leaves it out: each
+    // key is counted first, and only the members of small ones are read.
     let dates: Vec<chrono::NaiveDate> = births.iter().map(|(_, d)| *d).collect();
     for chunk in dates.chunks(500) {
-        let found: Vec<(String, String, Option<chrono::NaiveDate>)> = worker_identities::table
+        let sizes: Vec<(String, Option<chrono::NaiveDate>, i64)> = worker_identities::table
             .filter(worker_identities::nationality.eq_any(&nats))
             .filter(worker_identities::birth_date.eq_any(chunk))
-            .select((
-                worker_identities::worker_id,
+            .group_by((
                 worker_identities::nationality,
                 worker_identities::birth_date,
             ))
+            .select((
+                worker_identities::nationality,
+                worker_identities::birth_date,
+                diesel::dsl::count_star(),
+            ))
             .load(conn)?;
-        out.extend(
-            found
-                .into_iter()
-                .filter(|(_, n, d)| d.is_some_and(|d| births.contains(&(n.clone(), d))))
-                .map(|(w, _, _)| w),
-        );
+        let mut small: BTreeMap<String, Vec<chrono::NaiveDate>> = BTreeMap::new();
+        for (n, d, count) in sizes {
+            if let Some(d) = d.filter(|d| births.contains(&(n.clone(), *d))) {
+                if count as usize <= matching::MAX_BLOCK {
+                    small.entry(n).or_default().push(d);
+                }
+            }
+        }
+        for (n, days) in small {
+            out.extend(
+                worker_identities::table
+                    .filter(worker_identities::nationality.eq(&n))
+                    .filter(worker_identities::birth_date.eq_any(&days))
+                    .select(worker_identities::worker_id)
+                    .load::<String>(conn)?,
+            );
+        }
     }
     let keys: Vec<String> = names.iter().map(|(_, k)| k.clone()).collect();
     for chunk in keys.chunks(500) {
-        let found: Vec<(String, String, Option<String>)> = worker_identities::table
+        let sizes: Vec<(String, Option<String>, i64)> = worker_identities::table
             .filter(worker_identities::nationality.eq_any(&nats))
             .filter(worker_identities::name_key.eq_any(chunk))
+            .group_by((worker_identities::nationality, worker_identities::name_key))
             .select((
-                worker_identities::worker_id,
                 worker_identities::nationality,
                 worker_identities::name_key,
+                diesel::dsl::count_star(),
             ))
             .load(conn)?;
-        out.extend(
-            found
-                .into_iter()
-                .filter(|(_, n, k)| {
-                    k.as_ref()
-                        .is_some_and(|k| names.contains(&(n.clone(), k.clone())))
-                })
-                .map(|(w, _, _)| w),
-        );
+        let mut small: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (n, k, count) in sizes {
+            if let Some(k) = k.filter(|k| names.contains(&(n.clone(), k.clone()))) {
+                if count as usize <= matching::MAX_BLOCK {
+                    small.entry(n).or_default().push(k);
+                }
+            }
+        }
+        for (n, ks) in small {
+            out.extend(
+                worker_identities::table
+                    .filter(worker_identities::nationality.eq(&n))
+                    .filter(worker_identities::name_key.eq_any(&ks))
+                    .select(worker_identities::worker_id)
+                    .load::<String>(conn)?,
+            );
+        }
     }
     let nos: Vec<String> = numbers.iter().map(|(_, no)| no.clone()).collect();
     for chunk in nos.chunks(500) {
@@ -424,6 +451,8 @@ pub fn match_workers(
                 by_block.entry(b).or_default().push(i);
             }
         }
+        // Also a block this transaction itself made too common.
+        by_block.retain(|_, members| members.len() <= matching::MAX_BLOCK);
         for (i, t) in touched.iter().enumerate() {
             let mut seen = BTreeSet::new();
             for b in matching::blocks(t) {
@@ -437,6 +466,10 @@ pub fn match_workers(
             }
         }
     }
+    let found = matching::likeliest(found.into_values().collect())
+        .into_iter()
+        .map(|m| ((m.worker_a.clone(), m.worker_b.clone()), m))
+        .collect();
     let existing = of_workers(conn, ids)?;
     reconcile(conn, found, existing, now)
 }

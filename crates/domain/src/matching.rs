@@ -81,6 +81,42 @@ pub enum Block {
     Passport(String, String),
 }
 
+/// Blocks with more members than this are too common to tell people apart
+/// (a placeholder birth date, a name thousands share): they are not
+/// compared, so one of them never costs a quadratic number of comparisons.
+/// Pairs that share a smaller block as well are still found.
+pub const MAX_BLOCK: usize = 30;
+
+/// At most this many candidates per worker, the likeliest first: a real
+/// person is two workers, rarely three; more means data that cannot tell
+/// people apart, which a person should not have to page through.
+pub const MAX_CANDIDATES: usize = 5;
+
+/// Keeps the likeliest pairs, at most [`MAX_CANDIDATES`] per worker (by
+/// score, then ids, so the choice is stable), in (worker_a, worker_b) order.
+pub fn likeliest(mut matches: Vec<Match>) -> Vec<Match> {
+    matches.sort_by(|x, y| {
+        y.score
+            .total_cmp(&x.score)
+            .then_with(|| (&x.worker_a, &x.worker_b).cmp(&(&y.worker_a, &y.worker_b)))
+    });
+    let mut per: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out: Vec<Match> = Vec::new();
+    for m in matches {
+        let (a, b) = (
+            per.get(&m.worker_a).copied().unwrap_or(0),
+            per.get(&m.worker_b).copied().unwrap_or(0),
+        );
+        if a < MAX_CANDIDATES && b < MAX_CANDIDATES {
+            *per.entry(m.worker_a.clone()).or_default() += 1;
+            *per.entry(m.worker_b.clone()).or_default() += 1;
+            out.push(m);
+        }
+    }
+    out.sort_by(|x, y| (&x.worker_a, &x.worker_b).cmp(&(&y.worker_a, &y.worker_b)));
+    out
+}
+
 /// The blocks a person falls in.
 pub fn blocks(p: &Person) -> BTreeSet<Block> {
     let mut out = BTreeSet::new();
@@ -620,7 +656,8 @@ fn probability(weight: f64) -> f64 {
 }
 
 /// Every candidate pair among `people`, comparing only people who share a
-/// block; in (worker_a, worker_b) order.
+/// block of at most [`MAX_BLOCK`] members, at most [`MAX_CANDIDATES`] per
+/// worker; in (worker_a, worker_b) order.
 pub fn sweep(people: &[Person]) -> Vec<Match> {
     let mut by_block: BTreeMap<Block, Vec<usize>> = BTreeMap::new();
     for (i, p) in people.iter().enumerate() {
@@ -629,7 +666,7 @@ pub fn sweep(people: &[Person]) -> Vec<Match> {
         }
     }
     let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for members in by_block.values() {
+    for members in by_block.values().filter(|m| m.len() <= MAX_BLOCK) {
         for (n, &i) in members.iter().enumerate() {
             for &j in &members[n + 1..] {
                 if i != j {
@@ -641,13 +678,13 @@ pub fn sweep(people: &[Person]) -> Vec<Match> {
     // Two people may share several blocks: each pair is compared once.
     pairs.sort_unstable();
     pairs.dedup();
-    let mut out: Vec<Match> = pairs
-        .into_iter()
-        .map(|(i, j)| (i as usize, j as usize))
-        .filter_map(|(i, j)| compare(&people[i], &people[j]))
-        .collect();
-    out.sort_by(|x, y| (&x.worker_a, &x.worker_b).cmp(&(&y.worker_a, &y.worker_b)));
-    out
+    likeliest(
+        pairs
+            .into_iter()
+            .map(|(i, j)| (i as usize, j as usize))
+            .filter_map(|(i, j)| compare(&people[i], &people[j]))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

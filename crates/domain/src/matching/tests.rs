@@ -181,3 +181,38 @@ fn the_sweep_compares_within_blocks_only_and_finds_every_kind() {
     assert_eq!(found[0].basis(), found[0].clone().basis());
     assert!(found[0].basis().contains("passport_no=extra_character"));
 }
+
+#[test]
+fn a_block_too_common_to_tell_people_apart_is_not_compared() {
+    // A placeholder: everyone born on 1970-01-01 with the same name.
+    let mut people: Vec<Person> = (0..=MAX_BLOCK)
+        .map(|i| {
+            person(
+                &format!("w{i:04}"),
+                &format!("E{:08}", 10_000_000 + i * 7),
+                "ZHANG WEI",
+                day("1970-01-01"),
+            )
+        })
+        .collect();
+    assert_eq!(sweep(&people), vec![]);
+    // A real slip among them still shares a small block: the passport renewed.
+    people[1].reported[0].previous_passport_no = Some(people[0].passports[0].clone());
+    let found = sweep(&people);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].evidence[0].outcome, "renewal");
+    // Within the limit they are compared, and each worker keeps its
+    // likeliest few candidates.
+    people.truncate(MAX_BLOCK);
+    people[1].reported[0].previous_passport_no = None;
+    let found = sweep(&people);
+    let mut per = std::collections::BTreeMap::new();
+    for m in &found {
+        *per.entry(m.worker_a.clone()).or_insert(0) += 1;
+        *per.entry(m.worker_b.clone()).or_insert(0) += 1;
+    }
+    assert!(per.values().all(|n| *n <= MAX_CANDIDATES), "{per:?}");
+    assert!(found.len() >= MAX_BLOCK * MAX_CANDIDATES / 2 - MAX_CANDIDATES);
+    people.truncate(3);
+    assert_eq!(sweep(&people).len(), 3);
+}
