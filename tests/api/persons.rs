@@ -17,6 +17,7 @@ api_tests!(
     writes_racing_a_merge_all_land_on_the_survivor,
     worker_counts_say_how_many_may_be_counted_twice,
     a_placeholder_many_share_makes_no_pairs,
+    every_kind_of_slip_is_found,
 );
 
 const PASSPORT: &str = "E51234567";
@@ -772,4 +773,81 @@ async fn a_placeholder_many_share_makes_no_pairs(app: TestApp) {
         findings(&app, &a.imi, "?rule=POSSIBLE_SAME_PERSON&status=open").await,
         Vec::<Value>::new()
     );
+}
+
+async fn every_kind_of_slip_is_found(app: TestApp) {
+    let a = agencies(&app).await;
+    // (immigration's number, manpower's number, name, manpower's birth date, outcome)
+    let cases = [
+        (
+            "E50123456",
+            "E5O123456",
+            "LIU YANG",
+            Some("1981-02-02"),
+            "look_alike",
+        ),
+        (
+            "E61234567",
+            "E6123457",
+            "CHEN JIE",
+            Some("1982-03-03"),
+            "extra_character",
+        ),
+        (
+            "E72345678",
+            "E72345679",
+            "HUANG MIN",
+            Some("1983-04-04"),
+            "substitution",
+        ),
+        (
+            "E83456789",
+            "E83465789",
+            "ZHOU TAO",
+            Some("1984-05-05"),
+            "transposition",
+        ),
+        // No birth date from manpower: the same name carries it.
+        ("E94567890", "E94567809", "SUN LI", None, "transposition"),
+    ];
+    let birth = [
+        "1981-02-02",
+        "1982-03-03",
+        "1983-04-04",
+        "1984-05-05",
+        "1985-06-06",
+    ];
+    for (i, (imi_no, mp_no, name, mp_birth, _)) in cases.iter().enumerate() {
+        json(
+            put(
+                &app,
+                &format!("/api/v1/residence-permits/ITAS-K{i}"),
+                &a.imi,
+                &permit(person(imi_no, name, Some(birth[i]))),
+            )
+            .await,
+            201,
+        )
+        .await;
+        json(
+            post(
+                &app,
+                "/api/v1/assignments",
+                &a.mp,
+                &assignment(&format!("A-K{i}"), person(mp_no, name, *mp_birth)),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    let found = links(&app, &a.imi, "?status=candidate").await;
+    let mut outcomes: Vec<String> = found
+        .iter()
+        .map(|l| l["evidence"][0]["outcome"].as_str().unwrap().to_string())
+        .collect();
+    outcomes.sort();
+    let mut expected: Vec<String> = cases.iter().map(|c| c.4.to_string()).collect();
+    expected.sort();
+    assert_eq!(outcomes, expected);
 }
