@@ -191,6 +191,11 @@ async fn a_typed_slip_is_a_candidate_pair_and_a_finding_on_both_workers(app: Tes
     assert!(text.contains("KEMNAKER") && text.contains("IMI"));
     assert!(!text.contains(PASSPORT) && !text.contains("ZHANG"));
     assert!(l["score"].as_f64().unwrap() > 0.99);
+    // Times are RFC 3339 with their offset, as everywhere in the API.
+    for t in ["created_at", "updated_at"] {
+        let v = l[t].as_str().unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(v).is_ok(), "{t}: {v}");
+    }
     // The finding: immigration's to act on, on the pair's first worker, shown on both.
     let f = findings(&app, &a.mp, "?rule=POSSIBLE_SAME_PERSON").await;
     assert_eq!(f.len(), 1);

@@ -4,7 +4,7 @@
 //! (immigration), within its jurisdiction.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sinergi_db::persons::{self, Decision, LinkFilter, LinkRow};
 use sinergi_db::records::IfMatch;
@@ -53,11 +53,11 @@ pub struct PersonLink {
     /// `AGENCY/client` of the last decision.
     pub decided_by: Option<String>,
     /// When it was last decided (UTC).
-    pub decided_at: Option<NaiveDateTime>,
+    pub decided_at: Option<DateTime<Utc>>,
     /// When the matcher first found the pair (UTC).
-    pub created_at: NaiveDateTime,
+    pub created_at: DateTime<Utc>,
     /// Last change (UTC).
-    pub updated_at: NaiveDateTime,
+    pub updated_at: DateTime<Utc>,
     /// +1 on each change; the ETag.
     pub version: i64,
 }
@@ -79,9 +79,9 @@ impl PersonLink {
             reason: row.reason.clone(),
             case_ref: row.case_ref.clone(),
             decided_by: row.decided_by.clone(),
-            decided_at: row.decided_at,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+            decided_at: row.decided_at.map(|t| t.and_utc()),
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
             version: row.version,
         })
     }
