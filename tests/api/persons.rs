@@ -186,6 +186,9 @@ async fn a_typed_slip_is_a_candidate_pair_and_a_finding_on_both_workers(app: Tes
             ("sex", "equal")
         ]
     );
+    // The daily sweep finds the same pair and changes nothing.
+    let swept = sinergi_db::persons::sweep(&app.db).unwrap();
+    assert_eq!((swept.candidates, swept.changed), (1, 0));
     // Which agency said what, never the values.
     let text = l.to_string();
     assert!(text.contains("KEMNAKER") && text.contains("IMI"));
@@ -318,6 +321,9 @@ async fn confirm_merges_everything_and_undo_splits_it_back(app: TestApp) {
         1,
         "the absorbed worker is not listed"
     );
+    // Nor does the daily sweep find the merged halves again.
+    let swept = sinergi_db::persons::sweep(&app.db).unwrap();
+    assert_eq!((swept.candidates, swept.changed), (0, 0));
     // A push under the slipped number now lands on the survivor.
     let again = json(
         post(

@@ -607,11 +607,22 @@ pub fn sweep(db: &crate::Db) -> Result<SweepReport, StoreError> {
     let compare_seconds = started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
     let changed = db.write(|c| {
+        // A merge that committed since the read leaves its absorbed worker
+        // out of every pair.
+        share_merge_lock(c)?;
+        let merged: BTreeSet<String> = workers::table
+            .filter(workers::merged_into.is_not_null())
+            .select(workers::id)
+            .load::<String>(c)?
+            .into_iter()
+            .collect();
+        let mut current = found.clone();
+        current.retain(|(a, b), _| !merged.contains(a) && !merged.contains(b));
         let existing = person_links::table
             .select(LinkRow::as_select())
             .load::<LinkRow>(c)?;
         let now = chrono::Utc::now().naive_utc();
-        let firsts = reconcile(c, found.clone(), existing, now)?;
+        let firsts = reconcile(c, current, existing, now)?;
         let mut journal = crate::journal::Journal::default();
         let subjects: Vec<sinergi_domain::rules::Subject> = firsts
             .iter()
