@@ -207,6 +207,7 @@ type IdentityCols = (
     String,
     String,
     String,
+    String,
     Option<String>,
     String,
     Option<String>,
@@ -237,15 +238,13 @@ fn read_people(conn: &mut DbConn, ids: Option<&[String]>) -> Result<Vec<Person>,
         .select((
             worker_identities::worker_id,
             worker_identities::agency_code,
+            worker_identities::nationality,
             worker_identities::passport_no,
             worker_identities::previous_passport_no,
             worker_identities::full_name,
             worker_identities::sex,
             worker_identities::birth_date,
         ))
-        .into_boxed();
-    let mut nationalities = worker_identities::table
-        .select((worker_identities::worker_id, worker_identities::nationality))
         .into_boxed();
     let mut passports = worker_passports::table
         .order(worker_passports::number.asc())
@@ -254,14 +253,12 @@ fn read_people(conn: &mut DbConn, ids: Option<&[String]>) -> Result<Vec<Person>,
     if let Some(ids) = ids {
         live = live.filter(workers::id.eq_any(ids));
         identities = identities.filter(worker_identities::worker_id.eq_any(ids));
-        nationalities = nationalities.filter(worker_identities::worker_id.eq_any(ids));
         passports = passports.filter(worker_passports::worker_id.eq_any(ids));
     }
     let live: BTreeSet<String> = live.load::<String>(conn)?.into_iter().collect();
     Ok(assemble(
         &live,
         identities.load(conn)?,
-        nationalities.load(conn)?,
         passports.load(conn)?,
     ))
 }
@@ -269,18 +266,17 @@ fn read_people(conn: &mut DbConn, ids: Option<&[String]>) -> Result<Vec<Person>,
 fn assemble(
     live: &BTreeSet<String>,
     identities: Vec<IdentityCols>,
-    nationalities: Vec<(String, String)>,
     passports: Vec<(String, String)>,
 ) -> Vec<Person> {
     let mut by: BTreeMap<String, Person> = BTreeMap::new();
-    let nat: BTreeMap<String, String> = nationalities.into_iter().collect();
-    for (w, agency, passport_no, previous, full_name, sex, birth_date) in identities {
+    for (w, agency, nationality, passport_no, previous, full_name, sex, birth_date) in identities {
         if !live.contains(&w) {
             continue;
         }
         let p = by.entry(w.clone()).or_insert_with(|| Person {
             worker_id: w.clone(),
-            nationality: nat.get(&w).cloned().unwrap_or_default(),
+            // The first agency's, in agency order.
+            nationality,
             passports: vec![],
             reported: vec![],
         });
@@ -1019,13 +1015,13 @@ fn unmerge(
         .collect();
     let mut back = Vec::new();
     for row in crate::records::records_of_worker(c, survivor)? {
-        let names_theirs = row
-            .typed()?
-            .person()
-            .is_some_and(|p| numbers.contains(p.passport_no.as_str()));
-        let was_theirs = listed.contains(&(row.record_type.as_str(), row.record_key.as_str()));
-        // A record naming no person (none today) goes back by the list.
-        if names_theirs || (was_theirs && row.typed()?.person().is_none()) {
+        let record = row.typed()?;
+        let goes_back = match record.person() {
+            Some(p) => numbers.contains(p.passport_no.as_str()),
+            // A record naming no person (none today) goes back by the list.
+            None => listed.contains(&(row.record_type.as_str(), row.record_key.as_str())),
+        };
+        if goes_back {
             back.push((row.record_type, row.record_key));
         }
     }

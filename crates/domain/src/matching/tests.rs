@@ -178,8 +178,12 @@ fn the_sweep_compares_within_blocks_only_and_finds_every_kind() {
         .map(|m| (m.worker_a.as_str(), m.worker_b.as_str()))
         .collect();
     assert_eq!(pairs, vec![("w1", "w2"), ("w5", "w6")]);
-    assert_eq!(found[0].basis(), found[0].clone().basis());
-    assert!(found[0].basis().contains("passport_no=extra_character"));
+    // The basis names fields and outcomes only: what a rejected pair is decided on.
+    assert_eq!(
+        found[0].basis(),
+        "passport_no=extra_character;full_name=equal;birth_date=equal;sex=equal"
+    );
+    assert_ne!(found[0].basis(), found[1].basis());
 }
 
 #[test]
