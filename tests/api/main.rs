@@ -76,3 +76,4 @@ mod sync_client;
 mod token_limits;
 mod webhooks;
 mod webhooks_crash;
+mod worker_view;

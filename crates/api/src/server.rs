@@ -126,10 +126,19 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
-/// Housekeeping every instance runs: the daily findings sweep (dates
-/// passing), and pruning of the change feed past its retention and of
+/// Housekeeping every instance runs: at start, the joined views of workers
+/// that have none; the daily findings sweep (dates passing), and pruning of the change feed past its retention and of
 /// idempotency keys past 48 hours.
 async fn maintenance(state: AppState) {
+    // Workers stored before their joined views were kept get them now (read
+    // from the tables meanwhile).
+    let db = state.db.clone();
+    match web::block(move || sinergi_db::worker_docs::backfill(&db)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(workers = n, "stored the joined views of earlier workers"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "storing earlier workers' views failed"),
+        Err(e) => tracing::warn!(error = %e, "storing earlier workers' views failed"),
+    }
     let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
     let mut swept_on = None;
     loop {

@@ -42,6 +42,7 @@ pub mod schema;
 pub mod sequencer;
 pub mod store;
 pub mod subscriptions;
+pub mod worker_docs;
 pub mod workers;
 
 pub use conn::{Backend, Db, DbConn};

@@ -1056,6 +1056,7 @@ fn announce(
         "link_id": link.id,
         "op": op,
     });
+    pending.journal.touch(survivor);
     pending.journal.change(crate::changes::NewChange {
         record_type: "worker".into(),
         record_key: absorbed.to_string(),

@@ -45,6 +45,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    worker_documents (worker_id) {
+        worker_id -> Text,
+        version -> BigInt,
+        merged_into -> Nullable<Text>,
+        body -> Text,
+        refreshed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     worker_passports (number, country) {
         number -> Text,
         country -> Text,
@@ -261,12 +271,14 @@ diesel::joinable!(api_clients -> agencies (agency_code));
 diesel::joinable!(worker_passports -> workers (worker_id));
 diesel::joinable!(worker_identities -> workers (worker_id));
 diesel::joinable!(records -> workers (worker_id));
+diesel::joinable!(worker_documents -> workers (worker_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agencies,
     api_clients,
     signing_keys,
     workers,
+    worker_documents,
     worker_passports,
     worker_identities,
     records,

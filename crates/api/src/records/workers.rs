@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sinergi_db::findings::FindingView;
-use sinergi_db::records as stored;
+use sinergi_db::worker_docs::{self, StoredDocument};
 use sinergi_db::workers::{self as people, ExtraPassport, WorkerFilter, WorkerSummary};
 use sinergi_domain::access::{Channel, Request};
 use sinergi_domain::{CountryCode, PassportNo, RecordType};
@@ -76,8 +76,12 @@ pub struct MergedWorker {
     pub merged_into: String,
 }
 
+// The answer's schema only: the body is the stored document
+// (`sinergi_db::worker_docs::WorkerDocument`); a test holds the two to the
+// same fields.
 /// Everything Sinergi knows about one worker, each piece with its provenance.
 #[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)]
 pub struct WorkerView {
     /// Identity and passports.
     #[serde(flatten)]
@@ -95,41 +99,30 @@ pub struct WorkerView {
     pub findings: Vec<FindingView>,
 }
 
-async fn joined(state: &AppState, id: String) -> Result<WorkerView, ApiError> {
+/// The worker's stored joined view: one indexed read. A worker stored
+/// before views were kept gets theirs built from the tables until the
+/// start-up backfill has written it.
+async fn joined(state: &AppState, id: String) -> Result<StoredDocument, ApiError> {
     let db = state.db.clone();
-    let (detail, rows, findings) = web::block(move || {
-        db.read(|c| {
-            let detail = people::get_worker(c, &id)?;
-            let (rows, findings) = match &detail {
-                Some(_) => (
-                    stored::records_of_worker(c, &id)?,
-                    sinergi_db::findings::of_worker(c, &id)?,
-                ),
-                None => (vec![], vec![]),
-            };
-            Ok((detail, rows, findings))
+    web::block(move || {
+        db.read(|c| match worker_docs::read(c, &id)? {
+            Some(doc) => Ok(Some(doc)),
+            None => Ok(worker_docs::build(c, std::slice::from_ref(&id))?.pop()),
         })
     })
-    .await??;
-    let detail = detail.ok_or_else(|| ApiError::NotFound("no worker with this id".into()))?;
-    // The records pass through as stored JSON (the same text the change feed carries).
-    let of = |t: RecordType| {
-        rows.iter()
-            .filter(move |r| r.record_type == t.as_str())
-            .map(super::view::raw)
-            .collect::<Result<Vec<_>, _>>()
-    };
-    Ok(WorkerView {
-        residence_permits: of(RecordType::ResidencePermit)?,
-        assignments: of(RecordType::Assignment)?,
-        presence_reports: of(RecordType::PresenceReport)?,
-        summary: WorkerSummary::of(detail),
-        findings: findings
-            .iter()
-            .filter(|f| f.status != "resolved")
-            .map(FindingView::of)
-            .collect(),
-    })
+    .await??
+    .ok_or_else(|| ApiError::NotFound("no worker with this id".into()))
+}
+
+/// The stored view as `caller` may see it: passed through as stored, or
+/// with identifiers masked.
+fn view_text(caller: &Caller, doc: StoredDocument) -> Result<String, ApiError> {
+    if !caller.masks_pii() {
+        return Ok(doc.body);
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(&doc.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    respond::body_text(caller, &value)
 }
 
 /// Validates and registers a person for `caller`; returns the id and whether the person is new.
@@ -214,19 +207,19 @@ pub async fn register_worker(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, created) = register(&state, &caller, &body.0).await?;
-    let view = joined(&state, id.clone()).await?;
+    let doc = joined(&state, id.clone()).await?;
     let mut resp = if created {
         HttpResponse::Created()
     } else {
         HttpResponse::Ok()
     };
-    resp.insert_header((header::ETAG, etag(view.summary.version)));
+    resp.insert_header((header::ETAG, etag(doc.version)));
     if created {
         resp.insert_header((header::LOCATION, format!("/api/v1/workers/{id}")));
     }
     Ok(resp
         .content_type("application/json")
-        .body(respond::body_text(&caller, &view)?))
+        .body(view_text(&caller, doc)?))
 }
 
 /// The joined view of one worker.
@@ -255,18 +248,21 @@ pub async fn get_worker(
     // Named in the audit event also when the read is refused.
     caller.audit.subject(Some(&id));
     caller.allow(Request::new(Channel::ReadItem, &[TYPE]))?;
-    let view = joined(&state, id).await?;
-    if let Some(survivor) = &view.summary.merged_into {
+    let doc = joined(&state, id).await?;
+    if let Some(survivor) = &doc.merged_into {
         // Confirmed to be another worker: that one holds everything now.
         // Temporary, as an undo splits them back.
         return Ok(HttpResponse::TemporaryRedirect()
             .insert_header((header::LOCATION, format!("/api/v1/workers/{survivor}")))
             .content_type("application/json")
             .body(
-                serde_json::json!({ "id": view.summary.id, "merged_into": survivor }).to_string(),
+                serde_json::json!({ "id": doc.worker_id, "merged_into": survivor }).to_string(),
             ));
     }
-    respond::item(&caller, view.summary.version, view)
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(doc.version)))
+        .content_type("application/json")
+        .body(view_text(&caller, doc)?))
 }
 
 /// Filters for listing workers.

@@ -123,6 +123,10 @@ fn evaluate_worker(f: &rules::WorkerFacts, today: NaiveDate) -> (Vec<Finding>, O
 /// Announces a finding change in the change feed (written with the journal).
 pub fn announce_change(journal: &mut Journal, row: &FindingRow) -> Result<(), StoreError> {
     let payload = serde_json::to_string(&FindingView::of(row))?;
+    if row.rule == sinergi_domain::rules::RuleCode::PossibleSamePerson.as_str() {
+        // Shown on the pair's second worker too.
+        journal.touch(&row.discriminator);
+    }
     journal.change(NewChange {
         record_type: "finding".into(),
         record_key: row.id.clone(),

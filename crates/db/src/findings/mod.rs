@@ -69,22 +69,6 @@ pub fn of_subject(conn: &mut DbConn, kind: &str, id: &str) -> Result<Vec<Finding
         .load(conn)?)
 }
 
-/// The findings a worker's view shows: those about the worker, and the
-/// possible-same-person findings filed under the other worker of a pair.
-pub fn of_worker(conn: &mut DbConn, id: &str) -> Result<Vec<FindingRow>, StoreError> {
-    let rule = sinergi_domain::rules::RuleCode::PossibleSamePerson.as_str();
-    Ok(findings::table
-        .filter(
-            findings::subject_kind
-                .eq("worker")
-                .and(findings::subject_id.eq(id))
-                .or(findings::rule.eq(rule).and(findings::discriminator.eq(id))),
-        )
-        .order(findings::id.asc())
-        .select(FindingRow::as_select())
-        .load(conn)?)
-}
-
 /// All findings about any of the subjects of one kind.
 pub fn of_subjects(
     conn: &mut DbConn,

@@ -1,0 +1,262 @@
+//! Each worker's joined view — identity, passports, records and open
+//! findings — stored as the JSON answer itself and kept current by the write
+//! transaction that changes any of it, so reading a worker is one indexed
+//! read of one row whose text goes out as it is.
+//!
+//! Every write transaction ends in [`crate::journal::Journal::write`], and
+//! everything a worker's view shows is announced there (a record, finding or
+//! worker change names its worker; a pair finding also touches the second
+//! worker of the pair). The journal refreshes the documents of those workers
+//! as its first step, so no channel can change a worker and leave the stored
+//! view behind. On PostgreSQL the refresh locks the workers' rows first and
+//! then reads: two transactions changing one worker refresh its document one
+//! after the other, and the second reads what the first committed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::conn::DbConn;
+use crate::error::StoreError;
+use crate::findings::{FindingRow, FindingView};
+use crate::records::{self, RecordRow};
+use crate::schema::{worker_documents, workers as workers_table};
+use crate::workers::{self, WorkerSummary};
+use sinergi_domain::RecordType;
+
+/// Workers refreshed per round of bulk reads.
+const CHUNK: usize = 500;
+
+/// The joined view of one worker as the API answers it.
+#[derive(Debug, Serialize)]
+pub struct WorkerDocument {
+    /// Identity and passports.
+    #[serde(flatten)]
+    pub summary: WorkerSummary,
+    /// Stay permits, as stored.
+    pub residence_permits: Vec<Box<RawValue>>,
+    /// Assignments, as stored.
+    pub assignments: Vec<Box<RawValue>>,
+    /// Presence reports, as stored.
+    pub presence_reports: Vec<Box<RawValue>>,
+    /// Findings about the person that are not resolved.
+    pub findings: Vec<FindingView>,
+}
+
+/// A stored document.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = worker_documents)]
+pub struct StoredDocument {
+    /// The worker.
+    pub worker_id: String,
+    /// The worker's version (the answer's ETag).
+    pub version: i64,
+    /// The worker holding this one's records, when merged.
+    pub merged_into: Option<String>,
+    /// The JSON answer.
+    pub body: String,
+    /// When it was last written.
+    pub refreshed_at: NaiveDateTime,
+}
+
+fn raw(row: &RecordRow) -> Result<Box<RawValue>, StoreError> {
+    let text = crate::envelope::record_json_text(row)?;
+    RawValue::from_string(text).map_err(StoreError::from)
+}
+
+/// Findings shown on a worker's view: those about the worker, and the pair
+/// findings that name the worker as the pair's second.
+fn findings_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<FindingRow>, StoreError> {
+    use crate::schema::findings;
+    let rule = sinergi_domain::rules::RuleCode::PossibleSamePerson.as_str();
+    Ok(findings::table
+        .filter(findings::status.ne("resolved"))
+        .filter(
+            findings::subject_kind
+                .eq("worker")
+                .and(findings::subject_id.eq_any(ids))
+                .or(findings::rule
+                    .eq(rule)
+                    .and(findings::discriminator.eq_any(ids))),
+        )
+        .order(findings::id.asc())
+        .select(FindingRow::as_select())
+        .load(conn)?)
+}
+
+/// Builds the documents of `ids` from the tables (unknown ids are left out):
+/// a few bulk reads per 500 workers.
+pub fn build(conn: &mut DbConn, ids: &[String]) -> Result<Vec<StoredDocument>, StoreError> {
+    let now = Utc::now().naive_utc();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let details = workers::get_workers(conn, chunk)?;
+        if details.is_empty() {
+            continue;
+        }
+        let mut rows = workers::group_by_worker(
+            records::records_of_workers(conn, chunk)?
+                .into_iter()
+                .filter(|r| r.worker_id.is_some())
+                .collect(),
+            |r| r.worker_id.as_ref().expect("filtered"),
+        );
+        let rule = sinergi_domain::rules::RuleCode::PossibleSamePerson.as_str();
+        let mut shown: BTreeMap<String, Vec<FindingView>> = BTreeMap::new();
+        let wanted: BTreeSet<&String> = chunk.iter().collect();
+        for f in findings_of(conn, chunk)? {
+            if wanted.contains(&f.subject_id) && f.subject_kind == "worker" {
+                shown
+                    .entry(f.subject_id.clone())
+                    .or_default()
+                    .push(FindingView::of(&f));
+            }
+            if f.rule == rule && wanted.contains(&f.discriminator) {
+                shown
+                    .entry(f.discriminator.clone())
+                    .or_default()
+                    .push(FindingView::of(&f));
+            }
+        }
+        for d in details {
+            let id = d.worker.id.clone();
+            let mine = rows.remove(&id).unwrap_or_default();
+            let of = |t: RecordType| {
+                mine.iter()
+                    .filter(|r| r.record_type == t.as_str())
+                    .map(raw)
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let mut findings = shown.remove(&id).unwrap_or_default();
+            findings.sort_by(|a, b| a.id.cmp(&b.id));
+            let doc = WorkerDocument {
+                residence_permits: of(RecordType::ResidencePermit)?,
+                assignments: of(RecordType::Assignment)?,
+                presence_reports: of(RecordType::PresenceReport)?,
+                summary: WorkerSummary::of(d),
+                findings,
+            };
+            out.push(StoredDocument {
+                worker_id: id,
+                version: doc.summary.version,
+                merged_into: doc.summary.merged_into.clone(),
+                body: serde_json::to_string(&doc)?,
+                refreshed_at: now,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Rebuilds and stores the documents of `ids`; call inside the write
+/// transaction that changed them, after its last change to them.
+pub fn refresh(conn: &mut DbConn, ids: &BTreeSet<String>) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = ids.iter().cloned().collect();
+    for chunk in ids.chunks(CHUNK) {
+        if let DbConn::Postgresql(pg) = conn {
+            // In id order, so two transactions never wait on each other in a cycle.
+            workers_table::table
+                .filter(workers_table::id.eq_any(chunk))
+                .order(workers_table::id.asc())
+                .select(workers_table::id)
+                .for_no_key_update()
+                .load::<String>(pg)?;
+        }
+        let docs = build(conn, chunk)?;
+        store(conn, &docs)?;
+    }
+    Ok(())
+}
+
+/// Writes documents over the stored ones.
+fn store(conn: &mut DbConn, docs: &[StoredDocument]) -> Result<(), StoreError> {
+    use diesel::upsert::excluded;
+    use worker_documents::dsl as d;
+    match conn {
+        DbConn::Postgresql(pg) => {
+            for part in docs.chunks(200) {
+                diesel::insert_into(d::worker_documents)
+                    .values(part)
+                    .on_conflict(d::worker_id)
+                    .do_update()
+                    .set((
+                        d::version.eq(excluded(d::version)),
+                        d::merged_into.eq(excluded(d::merged_into)),
+                        d::body.eq(excluded(d::body)),
+                        d::refreshed_at.eq(excluded(d::refreshed_at)),
+                    ))
+                    .execute(pg)?;
+            }
+        }
+        DbConn::Sqlite(lite) => {
+            for doc in docs {
+                diesel::replace_into(d::worker_documents)
+                    .values(doc)
+                    .execute(lite)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads one worker's document: one indexed read. `None` when the worker
+/// is unknown or its document was not written yet (see [`backfill`]).
+///
+/// Debug builds (the test suites) also build the view from the tables in
+/// the same snapshot and panic when the stored one differs: every test that
+/// reads a worker checks that no write left the view behind.
+pub fn read(conn: &mut DbConn, id: &str) -> Result<Option<StoredDocument>, StoreError> {
+    let stored = |c: &mut DbConn| -> Result<Option<StoredDocument>, StoreError> {
+        Ok(worker_documents::table
+            .find(id)
+            .select(StoredDocument::as_select())
+            .first(c)
+            .optional()?)
+    };
+    if !cfg!(debug_assertions) {
+        return stored(conn);
+    }
+    crate::conn::read_snapshot(conn, |c| {
+        let doc = stored(c)?;
+        if let Some(doc) = &doc {
+            let built = build(c, &[id.to_string()])?.pop().map(|b| b.body);
+            assert_eq!(
+                built.as_deref(),
+                Some(doc.body.as_str()),
+                "the stored view of worker {id} differs from the tables"
+            );
+        }
+        Ok(doc)
+    })
+}
+
+/// Writes the documents of workers that have none (stored before documents
+/// were kept), `CHUNK` workers per transaction; returns how many.
+pub fn backfill(db: &crate::Db) -> Result<usize, StoreError> {
+    let mut written = 0;
+    loop {
+        let missing: Vec<String> = db.read(|c| {
+            Ok(workers_table::table
+                .left_join(
+                    worker_documents::table.on(worker_documents::worker_id.eq(workers_table::id)),
+                )
+                .filter(worker_documents::worker_id.is_null())
+                .select(workers_table::id)
+                .order(workers_table::id.asc())
+                .limit(CHUNK as i64)
+                .load(c)?)
+        })?;
+        if missing.is_empty() {
+            return Ok(written);
+        }
+        let ids: BTreeSet<String> = missing.into_iter().collect();
+        db.write(|c| refresh(c, &ids))?;
+        written += ids.len();
+    }
+}
