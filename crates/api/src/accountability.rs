@@ -103,12 +103,9 @@ pub async fn accountability(
         "request"
     );
     if let Some(state) = &state {
-        state.metrics.observe(
-            method.as_str(),
-            &route,
-            status,
-            started.elapsed().as_secs_f64(),
-        );
+        state
+            .metrics
+            .observe(method.as_str(), &route, status, started.elapsed());
     }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut()
