@@ -498,9 +498,26 @@ def pgbench(duration, clients, threads, mode, tmp, log_latency):
         shutil.rmtree(logdir, ignore_errors=True)
         logdir.mkdir()
         args += ["-l", f"--log-prefix={logdir}/pgbench_log"]
-    out = run(args + [PG_SCRATCH], timeout=duration + 120).stdout
+    tls = {}
+    sampler = None
+    if log_latency:
+        # Which of pgbench's connections use TLS, looked up once while it runs.
+        def sample():
+            try:
+                tls.update(pg_tls(PG_SCRATCH))
+            except BenchError as e:
+                tls["error"] = str(e)[:200]
+        sampler = threading.Timer(min(2.0, duration / 2), sample)
+        sampler.start()
+    try:
+        out = run(args + [PG_SCRATCH], timeout=duration + 120).stdout
+    finally:
+        if sampler:
+            sampler.join()
     m = re.search(r"tps = ([\d.]+)", out)
     res = {"mode": mode, "tps": float(m.group(1)) if m else None}
+    if tls:
+        res["tls"] = tls
     m = re.search(r"latency average = ([\d.]+) ms", out)
     res["latency_avg_ms"] = float(m.group(1)) if m else None
     if log_latency:
@@ -517,6 +534,27 @@ def pgbench(duration, clients, threads, mode, tmp, log_latency):
             res["p99_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3)
         shutil.rmtree(logdir, ignore_errors=True)
     return res
+
+
+def pg_tls(db, application_name=None):
+    """How many client connections to `db` use TLS (pg_stat_ssl), with the
+    protocol versions and ciphers; the query's own connection left out."""
+    where = (f"a.datname = {sql_lit(db)} AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'")
+    if application_name:
+        where += f" AND a.application_name = {sql_lit(application_name)}"
+    out = psql("postgres", "SELECT count(*), count(*) FILTER (WHERE s.ssl), "
+               "coalesce(string_agg(DISTINCT s.version, ','), ''), coalesce(string_agg(DISTINCT s.cipher, ','), '') "
+               f"FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE {where}",
+               timeout=30, fmt_args=("-F", "\t"))
+    n, n_tls, version, cipher = out.strip("\n").split("\t")
+    return {"connections": int(n), "tls": int(n_tls), "tls_version": version or None, "cipher": cipher or None}
+
+
+def tls_text(t):
+    if not t or "connections" not in t:
+        return "not sampled"
+    text = f"{t['tls']} of {t['connections']} over TLS"
+    return text + (f" ({t['tls_version']})" if t.get("tls_version") else "")
 
 
 # ------------------------------------------------------------------ the suite
@@ -570,6 +608,13 @@ def markdown(report):
                  f"commit {cfg['git'].get('commit', '?')[:10]}{' (dirty)' if cfg['git'].get('dirty') else ''}")
     lines.append(f"Machine: {mach['nproc']} cores, load average at start {mach['loadavg_start']}, "
                  f"at end {mach.get('loadavg_end')}; every ratio is measured against its ceiling in this run.")
+    tls = report.get("postgres_tls")
+    if tls:
+        parts = [f"server ssl = {tls.get('server_ssl', '?')}, client sslmode {tls.get('client_sslmode', '?')}"]
+        for who, label in (("sinergi", "Sinergi's pool"), ("pgbench", "pgbench's"), ("postgraphile", "PostGraphile's")):
+            if who in tls:
+                parts.append(f"{label} connections {tls_text(tls[who])}")
+        lines.append("PostgreSQL TLS: " + "; ".join(parts) + ".")
     lines.append("")
     lines.append("| metric | backend | Sinergi | ceiling | ratio | goal | met? |")
     lines.append("|---|---|---:|---:|---:|---|:-:|")
@@ -858,6 +903,11 @@ def bench_backend(backend, data, args, tmp, results, ceilings):
         results.add("list page p50", name, "ms", lp["p50_ms"], pg_simple.get("p50_ms"), "pgbench p50")
         results.add("list page p99", name, "ms", lp["p99_ms"], pg_simple.get("p99_ms"), "pgbench p99", ("<", 15))
         results.add("GET /workers/{id} vs prepared", name, "req/s", wv["rps"], pg_prep["tps"], "pgbench -S prepared")
+        if name == "postgres":
+            try:
+                out["tls"] = pg_tls(PG_DB)  # Sinergi's pooled connections
+            except BenchError as e:
+                out["tls"] = {"error": str(e)[:300]}
 
         # 4. Change feed and export, next to COPY ... TO STDOUT of the same table.
         head = int(backend.query("SELECT max(seq) FROM changes")[0][0] or 0)
@@ -1022,6 +1072,9 @@ def main():
         "machine": {"nproc": os.cpu_count(), "loadavg_start": loadavg(), "kernel": os.uname().release},
         "backends": {}, "ceilings": {},
     }
+    # Whether PostgreSQL's connections use TLS: the server's setting and the
+    # client's sslmode (libpq's default when neither the URLs nor PGSSLMODE name one).
+    pg_tls_report = {"client_sslmode": os.environ.get("PGSSLMODE") or "prefer (libpq default)"}
     results = Results()
     try:
         log(f"generating {args.workers:,} workers (the demo generator, scaled up)")
@@ -1032,6 +1085,7 @@ def main():
             try:
                 Postgres(tmp).check()
                 report["machine"]["postgres"] = Postgres(tmp).version()
+                pg_tls_report["server_ssl"] = psql("postgres", "SHOW ssl", timeout=30).strip()
                 log("pgbench -i -s 10 on a scratch database")
                 psql("postgres", f"DROP DATABASE IF EXISTS {PG_SCRATCH} WITH (FORCE)", timeout=120)
                 psql("postgres", f"CREATE DATABASE {PG_SCRATCH}", timeout=120)
@@ -1065,6 +1119,21 @@ def main():
             pass
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+    pgb = report["ceilings"].get("pgbench", {})
+    for b in ("postgres", "sqlite"):
+        if pgb.get(b, {}).get("simple", {}).get("tls"):
+            pg_tls_report["pgbench"] = pgb[b]["simple"]["tls"]
+            break
+    pgr = report["backends"].get("postgres", {})
+    if pgr.get("tls"):
+        pg_tls_report["sinergi"] = pgr["tls"]
+    if len(pg_tls_report) > 1:
+        if "server_ssl" not in pg_tls_report:
+            try:
+                pg_tls_report["server_ssl"] = psql("postgres", "SHOW ssl", timeout=30).strip()
+            except BenchError:
+                pass
+        report["postgres_tls"] = pg_tls_report
     report["results"] = results.rows
     report["machine"]["loadavg_end"] = loadavg()
     report["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
