@@ -18,6 +18,8 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen  # noqa: E402
+import peers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -464,7 +467,17 @@ def wrk(port, paths, token_, duration, connections, threads, tmp, label):
     env = {"BENCH_TOKEN": token_, "BENCH_PATHS": str(pfile), "BENCH_PURPOSE": "supervision"}
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s",
            "-s", str(BENCH / "wrk_rotate.lua"), f"http://127.0.0.1:{port}"]
-    out = run(cmd, timeout=duration + 60, env=env).stdout
+    return parse_wrk(run(cmd, timeout=duration + 60, env=env).stdout)
+
+
+def wrk_peer(port, env, duration, connections, threads):
+    """wrk with bench/wrk_peer.lua against a peer (env from peers.wrk_env)."""
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s",
+           "-s", str(BENCH / "wrk_peer.lua"), f"http://127.0.0.1:{port}"]
+    return parse_wrk(run(cmd, timeout=duration + 60, env=env).stdout)
+
+
+def parse_wrk(out):
     res = {"raw": out}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     res["rps"] = float(m.group(1)) if m else None
@@ -498,9 +511,26 @@ def pgbench(duration, clients, threads, mode, tmp, log_latency):
         shutil.rmtree(logdir, ignore_errors=True)
         logdir.mkdir()
         args += ["-l", f"--log-prefix={logdir}/pgbench_log"]
-    out = run(args + [PG_SCRATCH], timeout=duration + 120).stdout
+    tls = {}
+    sampler = None
+    if log_latency:
+        # Which of pgbench's connections use TLS, looked up once while it runs.
+        def sample():
+            try:
+                tls.update(pg_tls(PG_SCRATCH))
+            except BenchError as e:
+                tls["error"] = str(e)[:200]
+        sampler = threading.Timer(min(2.0, duration / 2), sample)
+        sampler.start()
+    try:
+        out = run(args + [PG_SCRATCH], timeout=duration + 120).stdout
+    finally:
+        if sampler:
+            sampler.join()
     m = re.search(r"tps = ([\d.]+)", out)
     res = {"mode": mode, "tps": float(m.group(1)) if m else None}
+    if tls:
+        res["tls"] = tls
     m = re.search(r"latency average = ([\d.]+) ms", out)
     res["latency_avg_ms"] = float(m.group(1)) if m else None
     if log_latency:
@@ -519,14 +549,38 @@ def pgbench(duration, clients, threads, mode, tmp, log_latency):
     return res
 
 
+def pg_tls(db, application_name=None):
+    """How many client connections to `db` use TLS (pg_stat_ssl), with the
+    protocol versions and ciphers; the query's own connection left out."""
+    where = (f"a.datname = {sql_lit(db)} AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'")
+    if application_name:
+        where += f" AND a.application_name = {sql_lit(application_name)}"
+    out = psql("postgres", "SELECT count(*), count(*) FILTER (WHERE s.ssl), "
+               "coalesce(string_agg(DISTINCT s.version, ','), ''), coalesce(string_agg(DISTINCT s.cipher, ','), '') "
+               f"FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE {where}",
+               timeout=30, fmt_args=("-F", "\t"))
+    n, n_tls, version, cipher = out.strip("\n").split("\t")
+    return {"connections": int(n), "tls": int(n_tls), "tls_version": version or None, "cipher": cipher or None}
+
+
+def tls_text(t):
+    if not t or "connections" not in t:
+        return "not sampled"
+    text = f"{t['tls']} of {t['connections']} over TLS"
+    return text + (f" ({t['tls_version']})" if t.get("tls_version") else "")
+
+
 # ------------------------------------------------------------------ the suite
 
 class Results:
     def __init__(self):
         self.rows = []
 
-    def add(self, metric, backend, unit, sinergi, ceiling=None, ceiling_label=None, goal=None, note=None):
-        """goal: ('ratio>=', x) | ('<', x) | ('<=', x) | None (information)."""
+    def add(self, metric, backend, unit, sinergi, ceiling=None, ceiling_label=None, goal=None, note=None,
+            kind=None):
+        """goal: ('ratio>=', x) | ('ratio>', x) | ('<', x) | ('<=', x) | None (information).
+        kind 'peer': the comparison is an off-the-shelf peer on the same data,
+        not a ceiling (its own table in the markdown)."""
         ratio = None
         if sinergi is not None and ceiling and unit not in ("ms", "MiB"):
             ratio = sinergi / ceiling
@@ -535,17 +589,22 @@ class Results:
             op, x = goal
             if op == "ratio>=":
                 met = ratio is not None and ratio >= x
+            elif op == "ratio>":
+                met = ratio is not None and ratio > x
             elif op == "<":
                 met = sinergi < x
             elif op == "<=":
                 met = sinergi <= x
-        self.rows.append({
+        row = {
             "metric": metric, "backend": backend, "unit": unit,
             "sinergi": None if sinergi is None else round(sinergi, 3),
             "ceiling": None if ceiling is None else round(ceiling, 3), "ceiling_label": ceiling_label,
             "ratio": None if ratio is None else round(ratio, 3),
             "goal": None if not goal else {"op": goal[0], "value": goal[1]}, "met": met, "note": note,
-        })
+        }
+        if kind:
+            row["kind"] = kind
+        self.rows.append(row)
 
 
 def fmt_num(v, unit):
@@ -556,11 +615,15 @@ def fmt_num(v, unit):
     return f"{v:,.0f}"
 
 
-def goal_text(g):
+def goal_text(g, against="ceiling"):
     if not g:
         return "—"
     op, v = g["op"], g["value"]
-    return f"≥ {v} × ceiling" if op == "ratio>=" else f"{op} {v}"
+    if op == "ratio>=":
+        return f"≥ {v} × {against}"
+    if op == "ratio>":
+        return f"above {against}" if v == 1 else f"> {v} × {against}"
+    return f"{op} {v}"
 
 
 def markdown(report):
@@ -570,10 +633,19 @@ def markdown(report):
                  f"commit {cfg['git'].get('commit', '?')[:10]}{' (dirty)' if cfg['git'].get('dirty') else ''}")
     lines.append(f"Machine: {mach['nproc']} cores, load average at start {mach['loadavg_start']}, "
                  f"at end {mach.get('loadavg_end')}; every ratio is measured against its ceiling in this run.")
+    tls = report.get("postgres_tls")
+    if tls:
+        parts = [f"server ssl = {tls.get('server_ssl', '?')}, client sslmode {tls.get('client_sslmode', '?')}"]
+        for who, label in (("sinergi", "Sinergi's pool"), ("pgbench", "pgbench's"), ("postgraphile", "PostGraphile's")):
+            if who in tls:
+                parts.append(f"{label} connections {tls_text(tls[who])}")
+        lines.append("PostgreSQL TLS: " + "; ".join(parts) + ".")
     lines.append("")
     lines.append("| metric | backend | Sinergi | ceiling | ratio | goal | met? |")
     lines.append("|---|---|---:|---:|---:|---|:-:|")
     for r in report["results"]:
+        if r.get("kind") == "peer":
+            continue
         ceiling = "—" if r["ceiling"] is None else f"{fmt_num(r['ceiling'], r['unit'])} ({r['ceiling_label']})"
         met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
         sin = f"{fmt_num(r['sinergi'], r['unit'])} {r['unit']}"
@@ -581,6 +653,40 @@ def markdown(report):
             sin += f" ({r['note']})"
         ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}"
         lines.append(f"| {r['metric']} | {r['backend']} | {sin} | {ceiling} | {ratio} | {goal_text(r['goal'])} | {met} |")
+    peer_rows = [r for r in report["results"] if r.get("kind") == "peer"]
+    if peer_rows or report.get("peers"):
+        pv = report.get("peers", {}).get("versions", {})
+        lines.append("")
+        n = cfg.get("peer_rounds")
+        ran = [b for b, v in report["backends"].items() if "peers" in v]
+        who = []
+        if "postgres" in ran:
+            who.append(f"PostGraphile {pv.get('postgraphile', '?')} (Node {pv.get('node', '?')}) on the PostgreSQL "
+                       "benchmark database")
+        if "sqlite" in ran:
+            who.append(f"Datasette {pv.get('datasette', '?')} (Python {pv.get('datasette_python', '?')}) on the "
+                       "SQLite benchmark file")
+        lines.append(f"Peers on the same data, in this run: {' and '.join(who) or 'none ran'}. Reads are medians of "
+                     f"{n} interleaved round{'' if n == 1 else 's'} (Sinergi's GET /workers/{{id}}, then each peer "
+                     f"query; {cfg['connections']} connections, {cfg['duration_s']} s each); the queries are in "
+                     "bench/README.md.")
+        lines.append("")
+        lines.append("| metric | backend | Sinergi | peer | ratio to peer | goal | met? |")
+        lines.append("|---|---|---:|---:|---:|---|:-:|")
+        for r in peer_rows:
+            peer = "—" if r["ceiling"] is None else f"{fmt_num(r['ceiling'], r['unit'])} ({r['ceiling_label']})"
+            met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
+            sin = f"{fmt_num(r['sinergi'], r['unit'])} {r['unit']}"
+            if r.get("note"):
+                sin += f" ({r['note']})"
+            ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}"
+            lines.append(f"| {r['metric']} | {r['backend']} | {sin} | {peer} | {ratio} | "
+                         f"{goal_text(r['goal'], 'peer')} | {met} |")
+        for b, v in report["backends"].items():
+            err = (v.get("peers") or {}).get("error")
+            if err:
+                lines.append("")
+                lines.append(f"- **{b} peers failed**: {err.splitlines()[0]}")
     errors = {b: v["error"] for b, v in report["backends"].items() if v.get("error")}
     if errors:
         lines.append("")
@@ -784,6 +890,7 @@ def bench_backend(backend, data, args, tmp, results, ceilings):
         now = dt.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
         rows = gen.permit_rows(data, clients[gen.IMI][0], now)
         rows = [r[:5] + (ids.get(r[1], r[5]),) + r[6:] for r in rows]
+        permit_rows = rows  # the peers' insert posts these too
         # The raw rows must carry the same documents Sinergi stored.
         sample = backend.query("SELECT record_key, doc FROM records WHERE record_type = 'residence_permit' "
                                "ORDER BY record_key LIMIT 200")
@@ -858,6 +965,34 @@ def bench_backend(backend, data, args, tmp, results, ceilings):
         results.add("list page p50", name, "ms", lp["p50_ms"], pg_simple.get("p50_ms"), "pgbench p50")
         results.add("list page p99", name, "ms", lp["p99_ms"], pg_simple.get("p99_ms"), "pgbench p99", ("<", 15))
         results.add("GET /workers/{id} vs prepared", name, "req/s", wv["rps"], pg_prep["tps"], "pgbench -S prepared")
+        if name == "postgres":
+            try:
+                out["tls"] = pg_tls(PG_DB)  # Sinergi's pooled connections
+            except BenchError as e:
+                out["tls"] = {"error": str(e)[:300]}
+
+        # 3b. Off-the-shelf peers on the same data, in rounds interleaved with Sinergi's worker view.
+        if args.peers:
+            def sinergi_round(label):
+                return wrk(server.port, worker_paths, reader, args.duration, args.clients, args.threads, tmp, label)
+
+            def sinergi_view(wid):
+                st, body = apis[gen.IMI].request("GET", f"/api/v1/workers/{wid}")
+                return json.loads(body) if st == 200 else None
+
+            try:
+                if name == "postgres":
+                    out["peers"] = peers_postgres(args, tmp, results, worker_ids[:20000], sinergi_round,
+                                                  sinergi_view, out.get("tls"))
+                else:
+                    out["peers"] = peers_sqlite(args, tmp, results, backend, worker_ids[:20000], sinergi_round,
+                                                permit_rows, sinergi_rate)
+            except (BenchError, peers.PeerError, OSError, KeyError, ValueError, TypeError,
+                    http.client.HTTPException) as e:
+                log(f"[{name}] peers FAILED: {e}")
+                traceback.print_exc()
+                out["peers"] = {"error": str(e)}
+            phase("after peers")
 
         # 4. Change feed and export, next to COPY ... TO STDOUT of the same table.
         head = int(backend.query("SELECT max(seq) FROM changes")[0][0] or 0)
@@ -942,6 +1077,238 @@ def bench_backend(backend, data, args, tmp, results, ceilings):
     return out
 
 
+# ------------------------------------------------------------------ peers
+
+def summarise_rounds(rounds):
+    """Medians over wrk rounds, with every round's figures."""
+    def med(k):
+        vals = [r[k] for r in rounds if r.get(k) is not None]
+        return round(statistics.median(vals), 3) if vals else None
+    return {"rps": med("rps"), "p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"),
+            "non_2xx": sum(r.get("non_2xx", 0) for r in rounds),
+            "socket_errors": sum(r.get("socket_errors", 0) for r in rounds),
+            "rounds": [{k: v for k, v in r.items() if k != "raw"} for r in rounds],
+            "wrk_output_last": rounds[-1]["raw"] if rounds else None}
+
+
+def interleaved(args, name, sinergi_round, peer_runs):
+    """args.peer_rounds rounds of: Sinergi's GET /workers/{id}, then each peer
+    query in turn, all with the same connections, threads and duration."""
+    got = {"sinergi_worker_view": [], **{k: [] for k in peer_runs}}
+    for i in range(args.peer_rounds):
+        r = sinergi_round(f"peer-round-{i}")
+        got["sinergi_worker_view"].append(r)
+        line = [f"Sinergi {r['rps']:,.0f}"]
+        for k, fn in peer_runs.items():
+            pr = fn()
+            got[k].append(pr)
+            line.append(f"{k} {pr['rps']:,.0f}" if pr.get("rps") is not None else f"{k} ?")
+            if pr["non_2xx"] or pr["socket_errors"]:
+                log(f"[{name}] warning: {k} had {pr['non_2xx']} non-2xx and {pr['socket_errors']} socket errors")
+        log(f"[{name}] peer round {i + 1}/{args.peer_rounds}: " + ", ".join(line) + " req/s")
+    return {k: summarise_rounds(v) for k, v in got.items()}
+
+
+def add_peer_reads(results, name, label, sinergi, peer, goal=None):
+    results.add(f"GET /workers/{{id}} vs {label}", name, "req/s", sinergi["rps"], peer["rps"], label, goal,
+                kind="peer")
+    results.add(f"GET /workers/{{id}} p50 vs {label}", name, "ms", sinergi["p50_ms"], peer["p50_ms"], label,
+                kind="peer")
+    results.add(f"GET /workers/{{id}} p99 vs {label}", name, "ms", sinergi["p99_ms"], peer["p99_ms"], label,
+                kind="peer")
+
+
+def peers_postgres(args, tmp, results, ids, sinergi_round, sinergi_view, sinergi_tls):
+    """PostGraphile on the benchmark database: one worker row by key, and the
+    nested worker (what GET /workers/{id} reads), against Sinergi's worker view."""
+    name = "postgres"
+    label_key = f"PostGraphile {peers.POSTGRAPHILE_VERSION} by key"
+    label_nested = f"PostGraphile {peers.POSTGRAPHILE_VERSION} nested worker"
+    # The same transport as Sinergi's connections: TLS when they use it.
+    all_tls = bool(sinergi_tls and sinergi_tls.get("connections") and sinergi_tls["tls"] == sinergi_tls["connections"])
+    sslmode = "no-verify" if all_tls else "disable"
+    out = {"peer": "postgraphile", "version": peers.POSTGRAPHILE_VERSION, "sslmode": sslmode,
+           "queries": {"by_key": peers.GQL_BY_KEY, "nested_worker": peers.GQL_NESTED},
+           "schema_added": peers.PG_PEER_DDL.strip()}
+    log(f"[{name}] PostGraphile {peers.POSTGRAPHILE_VERSION}: schema {peers.PG_PEER_SCHEMA} "
+        f"(findings of a worker), sslmode={sslmode}")
+    psql(PG_DB, peers.PG_PEER_DDL, timeout=120)
+    pg = peers.PostGraphile(tmp, PG_HOST, PG_PORT, PG_USER, PG_DB, sslmode)
+    out["command"] = " ".join(str(a) for a in pg.args).replace(str(peers.PEERS_DIR), "bench/.peers")
+    try:
+        pg.start()
+        out["port"] = pg.port
+        # The nested answer holds what Sinergi's view holds, for a few workers.
+        checks = []
+        for wid in ids[:5]:
+            body = json.dumps({"query": peers.GQL_NESTED, "variables": {"id": wid}}).encode()
+            st, raw = pg.request("POST", "/graphql", body, {"Content-Type": "application/json"})
+            ans = json.loads(raw)
+            if st != 200 or ans.get("errors") or not (ans.get("data") or {}).get("workerById"):
+                raise BenchError(f"PostGraphile answered {st}: {raw[:500]!r}")
+            w = ans["data"]["workerById"]
+            mine = {k: len(w[k]["nodes"]) for k in ("passports", "identities", "records", "findings")}
+            view = sinergi_view(wid)
+            theirs = None
+            if view is not None:
+                theirs = {"passports": len(view.get("passports", [])), "identities": len(view.get("identities", [])),
+                          "records": sum(len(view.get(k, [])) for k in
+                                         ("residence_permits", "assignments", "presence_reports")),
+                          "findings": len(view.get("findings", []))}
+            checks.append({"id": wid, "postgraphile": mine, "sinergi": theirs, "postgraphile_bytes": len(raw),
+                           "sinergi_bytes": None if view is None else len(json.dumps(view, separators=(",", ":")))})
+            if theirs is not None and mine != theirs:
+                log(f"[{name}] warning: PostGraphile's nested worker {wid} has {mine}, Sinergi's view {theirs}")
+        out["content_check"] = checks
+        st, raw = pg.request("POST", "/graphql", json.dumps({"query": peers.GQL_BY_KEY,
+                                                              "variables": {"id": ids[0]}}).encode(),
+                             {"Content-Type": "application/json"})
+        if st != 200 or b'"errors"' in raw or b'"workerById":null' in raw:
+            raise BenchError(f"PostGraphile by key answered {st}: {raw[:300]!r}")
+        out["by_key_bytes"] = len(raw)
+
+        ids_file = tmp / "peer-ids-postgres.txt"
+        ids_file.write_text("\n".join(ids) + "\n")
+        env = {}
+        for k, q in (("by_key", peers.GQL_BY_KEY), ("nested_worker", peers.GQL_NESTED)):
+            f = tmp / f"peer-body-{k}.json"
+            f.write_text(peers.graphql_body(q))
+            env[k] = peers.wrk_env(ids_file, "/graphql", f)
+        log(f"[{name}] PostGraphile warm-up, then {args.peer_rounds} interleaved rounds of {args.duration} s")
+        wrk_peer(pg.port, env["nested_worker"], 3, args.clients, args.threads)
+        runs = {k: (lambda e=e: wrk_peer(pg.port, e, args.duration, args.clients, args.threads))
+                for k, e in env.items()}
+        rounds = interleaved(args, name, sinergi_round, runs)
+        out["tls"] = pg_tls(PG_DB, peers.PostGraphile.application_name)
+        out["vm_hwm_mib"] = pg.rss_mib()
+        out["reads"] = rounds
+    finally:
+        pg.stop()
+        out["log_tail"] = pg.log_tail(1500)
+        try:
+            psql(PG_DB, f"DROP SCHEMA IF EXISTS {peers.PG_PEER_SCHEMA} CASCADE", timeout=120)
+        except BenchError as e:
+            log(f"[{name}] could not drop schema {peers.PG_PEER_SCHEMA}: {e}")
+    sin = rounds["sinergi_worker_view"]
+    add_peer_reads(results, name, label_nested, sin, rounds["nested_worker"], ("ratio>=", 3))
+    add_peer_reads(results, name, label_key, sin, rounds["by_key"])
+    for k in ("nested_worker", "by_key"):
+        r = rounds[k]
+        log(f"[{name}] PostGraphile {k}: {r['rps']:,.0f} req/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms; "
+            f"Sinergi {sin['rps']:,.0f} req/s (ratio {sin['rps'] / r['rps']:.2f})")
+    return out
+
+
+def scratch_records(src_path, dst_path):
+    """An empty copy of Sinergi's `records` table (its own DDL and indexes) in a
+    scratch file, with the agencies and workers its foreign keys name."""
+    src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True, timeout=30)
+    try:
+        ddl = [r[0] for r in src.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name IN ('agencies', 'workers', 'records') AND sql IS NOT NULL "
+            "ORDER BY type = 'index', CASE tbl_name WHEN 'agencies' THEN 0 WHEN 'workers' THEN 1 ELSE 2 END, name")]
+    finally:
+        src.close()
+    dst = sqlite3.connect(str(dst_path), timeout=30)
+    try:
+        dst.execute("PRAGMA journal_mode = WAL")
+        for stmt in ddl:
+            dst.execute(stmt)
+        dst.execute("ATTACH DATABASE ? AS s", (str(src_path),))
+        dst.execute("INSERT INTO agencies SELECT * FROM s.agencies")
+        dst.execute("INSERT INTO workers SELECT * FROM s.workers")
+        dst.commit()
+        dst.execute("DETACH DATABASE s")
+    finally:
+        dst.close()
+    return ddl
+
+
+def peers_sqlite(args, tmp, results, backend, ids, sinergi_round, permit_rows, ingest_rate):
+    """Datasette on the SQLite file: the worker row by key as JSON against
+    Sinergi's worker view, and its insert API with the permits Sinergi ingested."""
+    name = "sqlite"
+    label_row = f"Datasette {peers.DATASETTE_VERSION} row JSON"
+    label_ins = f"Datasette {peers.DATASETTE_VERSION} insert"
+    db_name = backend.path.stem
+    scratch = tmp / "peer_scratch.db"
+    for f in glob.glob(str(scratch) + "*"):
+        os.unlink(f)
+    ddl = scratch_records(backend.path, scratch)
+    bodies = []
+    for i in range(0, len(permit_rows), args.batch):
+        chunk = [dict(zip(gen.RECORD_COLUMNS, r)) for r in permit_rows[i:i + args.batch]]
+        bodies.append((len(chunk), json.dumps({"rows": chunk}, separators=(",", ":")).encode()))
+    settings = {"max_insert_rows": args.batch,
+                "max_post_body_bytes": max(2 * 1024 * 1024, 2 * max(len(b) for _, b in bodies))}
+    row_path = peers.DATASETTE_ROW_PATH.format(db=db_name)
+    out = {"peer": "datasette", "version": peers.DATASETTE_VERSION, "settings": settings,
+           "row_path": row_path, "insert_path": f"/{scratch.stem}/records/-/insert", "scratch_ddl": ddl}
+    ds = peers.Datasette(tmp, [backend.path, scratch], settings)
+    out["command"] = " ".join(str(a) for a in ds.args).replace(ds.secret, "<secret>").replace(
+        str(peers.PEERS_DIR), "bench/.peers")
+    log(f"[{name}] Datasette {peers.DATASETTE_VERSION} on {backend.path.name} and {scratch.name}")
+    try:
+        ds.start()
+        out["port"] = ds.port
+        out["versions"] = ds.versions()
+        st, raw = ds.request("GET", row_path.replace("@ID@", ids[0]))
+        if st != 200 or ids[0].encode() not in raw:
+            raise BenchError(f"Datasette {row_path} answered {st}: {raw[:300]!r}")
+        out["row_bytes"] = len(raw)
+        out["row_example"] = json.loads(raw)
+        ids_file = tmp / "peer-ids-sqlite.txt"
+        ids_file.write_text("\n".join(ids) + "\n")
+        env = peers.wrk_env(ids_file, row_path)
+        log(f"[{name}] Datasette warm-up, then {args.peer_rounds} interleaved rounds of {args.duration} s")
+        wrk_peer(ds.port, env, 3, args.clients, args.threads)
+        rounds = interleaved(args, name, sinergi_round,
+                             {"row_json": lambda: wrk_peer(ds.port, env, args.duration, args.clients, args.threads)})
+        out["reads"] = rounds
+
+        # Insert: the same permits, in batches of the same size, one request at a time.
+        tok = ds.token()
+        path = out["insert_path"]
+        headers = {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"}
+        log(f"[{name}] Datasette insert: {len(permit_rows):,} permits in batches of {args.batch} into {path}")
+        c = http.client.HTTPConnection("127.0.0.1", ds.port, timeout=600)
+        n = 0
+        t = time.perf_counter()
+        try:
+            for count, body in bodies:
+                c.request("POST", path, body=body, headers=headers)
+                r = c.getresponse()
+                data = r.read()
+                if r.status != 201:
+                    raise BenchError(f"Datasette insert answered {r.status}: {data[:500]!r}")
+                n += count
+        finally:
+            c.close()
+        secs = time.perf_counter() - t
+        out["vm_hwm_mib"] = ds.rss_mib()
+    finally:
+        ds.stop()
+        out["log_tail"] = ds.log_tail(1500)
+    check = sqlite3.connect(f"file:{scratch}?mode=ro", uri=True, timeout=30)
+    try:
+        stored = check.execute("SELECT count(*) FROM records").fetchone()[0]
+    finally:
+        check.close()
+    if stored != n:
+        raise BenchError(f"Datasette's insert stored {stored} of {n} rows")
+    out["insert"] = {"rows": n, "seconds": round(secs, 2), "rows_per_s": round(n / secs, 1), "stored": stored,
+                     "requests": len(bodies), "bytes": sum(len(b) for _, b in bodies)}
+    sin, row = rounds["sinergi_worker_view"], rounds["row_json"]
+    log(f"[{name}] Datasette row JSON: {row['rps']:,.0f} req/s, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms; "
+        f"Sinergi {sin['rps']:,.0f} req/s (ratio {sin['rps'] / row['rps']:.2f})")
+    log(f"[{name}] Datasette insert: {n:,} in {secs:.1f} s = {n / secs:,.0f} rows/s; "
+        f"Sinergi ingest {ingest_rate:,.0f} rows/s (ratio {ingest_rate / (n / secs):.2f})")
+    add_peer_reads(results, name, label_row, sin, row)
+    results.add(f"ingest permits (batch of {args.batch:,}) vs {label_ins}", name, "rows/s", ingest_rate, n / secs,
+                label_ins, ("ratio>", 1), kind="peer")
+    return out
+
+
 def parse_metrics(text):
     requests, other = [], {}
     for line in text.splitlines():
@@ -992,6 +1359,11 @@ def main():
     ap.add_argument("--repush", type=int, default=20_000,
                     help="permits pushed a second time, unchanged (default 20000)")
     ap.add_argument("--keep", action="store_true", help="keep the databases and temp files")
+    ap.add_argument("--peers", action="store_true",
+                    help="also measure PostGraphile (PostgreSQL) and Datasette (SQLite) on the same data "
+                         "(installed into bench/.peers from npm and PyPI)")
+    ap.add_argument("--peer-rounds", type=int, default=3,
+                    help="interleaved rounds of Sinergi and each peer query, medians reported (default 3)")
     ap.add_argument("--no-build", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
@@ -1010,6 +1382,15 @@ def main():
     for tool in ("wrk", "psql", "sqlite3"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: run bench/run, which installs it")
+    if args.peer_rounds < 1:
+        ap.error("--peer-rounds must be at least 1")
+    peer_versions = None
+    if args.peers:
+        try:
+            peer_versions = peers.install(log=log)
+        except peers.PeerError as e:
+            sys.exit(f"the peers could not be installed: {e}")
+        log("peers: " + ", ".join(f"{k} {v}" for k, v in peer_versions.items()))
 
     started = dt.datetime.now(dt.timezone.utc)
     tmp = Path(tempfile.mkdtemp(prefix="sinergi-bench-"))
@@ -1022,6 +1403,13 @@ def main():
         "machine": {"nproc": os.cpu_count(), "loadavg_start": loadavg(), "kernel": os.uname().release},
         "backends": {}, "ceilings": {},
     }
+    if args.peers:
+        report["config"]["peers"] = True
+        report["config"]["peer_rounds"] = args.peer_rounds
+        report["peers"] = {"versions": peer_versions}
+    # Whether PostgreSQL's connections use TLS: the server's setting and the
+    # client's sslmode (libpq's default when neither the URLs nor PGSSLMODE name one).
+    pg_tls_report = {"client_sslmode": os.environ.get("PGSSLMODE") or "prefer (libpq default)"}
     results = Results()
     try:
         log(f"generating {args.workers:,} workers (the demo generator, scaled up)")
@@ -1032,6 +1420,7 @@ def main():
             try:
                 Postgres(tmp).check()
                 report["machine"]["postgres"] = Postgres(tmp).version()
+                pg_tls_report["server_ssl"] = psql("postgres", "SHOW ssl", timeout=30).strip()
                 log("pgbench -i -s 10 on a scratch database")
                 psql("postgres", f"DROP DATABASE IF EXISTS {PG_SCRATCH} WITH (FORCE)", timeout=120)
                 psql("postgres", f"CREATE DATABASE {PG_SCRATCH}", timeout=120)
@@ -1065,6 +1454,23 @@ def main():
             pass
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+    pgb = report["ceilings"].get("pgbench", {})
+    for b in ("postgres", "sqlite"):
+        if pgb.get(b, {}).get("simple", {}).get("tls"):
+            pg_tls_report["pgbench"] = pgb[b]["simple"]["tls"]
+            break
+    pgr = report["backends"].get("postgres", {})
+    if pgr.get("tls"):
+        pg_tls_report["sinergi"] = pgr["tls"]
+    if (pgr.get("peers") or {}).get("tls"):
+        pg_tls_report["postgraphile"] = pgr["peers"]["tls"]
+    if len(pg_tls_report) > 1:
+        if "server_ssl" not in pg_tls_report:
+            try:
+                pg_tls_report["server_ssl"] = psql("postgres", "SHOW ssl", timeout=30).strip()
+            except BenchError:
+                pass
+        report["postgres_tls"] = pg_tls_report
     report["results"] = results.rows
     report["machine"]["loadavg_end"] = loadavg()
     report["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
