@@ -226,6 +226,46 @@ pub fn people(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Person>, StoreErr
 
 /// The matcher's view of the workers `ids`, or of everyone.
 fn read_people(conn: &mut DbConn, ids: Option<&[String]>) -> Result<Vec<Person>, StoreError> {
+    if let (Some(ids), DbConn::Postgresql(pg)) = (ids, &mut *conn) {
+        let rows: Vec<crate::workers::WorkerRow> =
+            crate::workers::pg_rows_of(pg, "workers", "id", ids, "t.id")?;
+        let identities: Vec<crate::workers::IdentityRow> = crate::workers::pg_rows_of(
+            pg,
+            "worker_identities",
+            "worker_id",
+            ids,
+            "t.worker_id, t.agency_code",
+        )?;
+        let passports: Vec<crate::workers::PassportRow> =
+            crate::workers::pg_rows_of(pg, "worker_passports", "worker_id", ids, "t.number")?;
+        let live = rows
+            .into_iter()
+            .filter(|w| w.merged_into.is_none())
+            .map(|w| w.id)
+            .collect();
+        return Ok(assemble(
+            &live,
+            identities
+                .into_iter()
+                .map(|i| {
+                    (
+                        i.worker_id,
+                        i.agency_code,
+                        i.nationality,
+                        i.passport_no,
+                        i.previous_passport_no,
+                        i.full_name,
+                        i.sex,
+                        i.birth_date,
+                    )
+                })
+                .collect(),
+            passports
+                .into_iter()
+                .map(|p| (p.worker_id, p.number))
+                .collect(),
+        ));
+    }
     let mut live = workers::table
         .filter(workers::merged_into.is_null())
         .select(workers::id)

@@ -14,7 +14,7 @@ use crate::schema::records;
 use crate::workers::{resolve_person, PersonRef};
 
 /// A stored record as read back.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, PartialEq)]
 #[diesel(table_name = records)]
 pub struct RecordRow {
     /// Record type code (`employer`, `residence_permit`, ...).
@@ -479,6 +479,16 @@ pub fn records_of_workers(
 ) -> Result<Vec<RecordRow>, StoreError> {
     let mut out = Vec::new();
     for chunk in worker_ids.chunks(500) {
+        if let DbConn::Postgresql(pg) = conn {
+            out.extend(crate::workers::pg_rows_of(
+                pg,
+                "records",
+                "worker_id",
+                chunk,
+                "t.worker_id, t.record_type, t.created_at, t.record_key",
+            )?);
+            continue;
+        }
         out.extend(
             records::table
                 .filter(records::worker_id.eq_any(chunk))

@@ -24,7 +24,7 @@ use crate::error::StoreError;
 use crate::findings::{FindingRow, FindingView};
 use crate::records::{self, RecordRow};
 use crate::schema::{worker_documents, workers as workers_table};
-use crate::workers::{self, WorkerSummary};
+use crate::workers::{self, WorkerDetail, WorkerSummary};
 use sinergi_domain::RecordType;
 
 /// Workers refreshed per round of bulk reads.
@@ -67,58 +67,94 @@ fn raw(row: &RecordRow) -> Result<Box<RawValue>, StoreError> {
     RawValue::from_string(text).map_err(StoreError::from)
 }
 
-/// Findings shown on a worker's view: those about the worker, and the pair
-/// findings that name the worker as the pair's second.
-fn findings_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<FindingRow>, StoreError> {
-    use crate::schema::findings;
-    let rule = sinergi_domain::rules::RuleCode::PossibleSamePerson.as_str();
-    Ok(findings::table
-        .filter(findings::status.ne("resolved"))
-        .filter(
-            findings::subject_kind
-                .eq("worker")
-                .and(findings::subject_id.eq_any(ids))
-                .or(findings::rule
-                    .eq(rule)
-                    .and(findings::discriminator.eq_any(ids))),
-        )
-        .order(findings::id.asc())
-        .select(FindingRow::as_select())
-        .load(conn)?)
+/// What the views of some workers are made of, each list in the order
+/// the view shows it (and grouped by worker).
+struct Pieces {
+    details: Vec<WorkerDetail>,
+    records: Vec<RecordRow>,
+    findings: Vec<FindingRow>,
+}
+
+/// Reads the pieces of the views of `ids`: five reads. On PostgreSQL each
+/// is an index look-up per id (see `workers::pg_rows_of`).
+fn pieces(conn: &mut DbConn, ids: &[String]) -> Result<Pieces, StoreError> {
+    let pair = sinergi_domain::rules::RuleCode::PossibleSamePerson.as_str();
+    let details = workers::get_workers(conn, ids)?;
+    let records = records::records_of_workers(conn, ids)?;
+    let findings = match conn {
+        DbConn::Postgresql(pg) => {
+            use diesel::sql_types::{Array, Text};
+            diesel::sql_query(
+                "SELECT DISTINCT ON (f.id) f.* FROM unnest($1::text[]) AS w(id) CROSS JOIN LATERAL ( \
+                   SELECT * FROM findings x WHERE x.subject_kind = 'worker' AND x.subject_id = w.id \
+                     AND x.status <> 'resolved' \
+                   UNION \
+                   SELECT * FROM findings x WHERE x.rule = $2 AND x.discriminator = w.id \
+                     AND x.status <> 'resolved' OFFSET 0) f \
+                 ORDER BY f.id",
+            )
+            .bind::<Array<Text>, _>(ids)
+            .bind::<Text, _>(pair)
+            .load(pg)?
+        }
+        DbConn::Sqlite(_) => {
+            use crate::schema::findings;
+            findings::table
+                .filter(findings::status.ne("resolved"))
+                .filter(
+                    findings::subject_kind
+                        .eq("worker")
+                        .and(findings::subject_id.eq_any(ids))
+                        .or(findings::rule
+                            .eq(pair)
+                            .and(findings::discriminator.eq_any(ids))),
+                )
+                .order(findings::id.asc())
+                .select(FindingRow::as_select())
+                .load(conn)?
+        }
+    };
+    Ok(Pieces {
+        details,
+        records,
+        findings,
+    })
 }
 
 /// Builds the documents of `ids` from the tables (unknown ids are left out):
-/// a few bulk reads per 500 workers.
+/// five reads per 500 workers.
 pub fn build(conn: &mut DbConn, ids: &[String]) -> Result<Vec<StoredDocument>, StoreError> {
     let now = Utc::now().naive_utc();
+    let pair = sinergi_domain::rules::RuleCode::PossibleSamePerson.as_str();
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let details = workers::get_workers(conn, chunk)?;
-        if details.is_empty() {
-            continue;
-        }
+        let Pieces {
+            details,
+            records,
+            findings,
+        } = pieces(conn, chunk)?;
         let mut rows = workers::group_by_worker(
-            records::records_of_workers(conn, chunk)?
+            records
                 .into_iter()
                 .filter(|r| r.worker_id.is_some())
                 .collect(),
             |r| r.worker_id.as_ref().expect("filtered"),
         );
-        let rule = sinergi_domain::rules::RuleCode::PossibleSamePerson.as_str();
         let mut shown: BTreeMap<String, Vec<FindingView>> = BTreeMap::new();
         let wanted: BTreeSet<&String> = chunk.iter().collect();
-        for f in findings_of(conn, chunk)? {
-            if wanted.contains(&f.subject_id) && f.subject_kind == "worker" {
+        for f in &findings {
+            if f.subject_kind == "worker" && wanted.contains(&f.subject_id) {
                 shown
                     .entry(f.subject_id.clone())
                     .or_default()
-                    .push(FindingView::of(&f));
+                    .push(FindingView::of(f));
             }
-            if f.rule == rule && wanted.contains(&f.discriminator) {
+            // A pair finding is shown on the pair's second worker too.
+            if f.rule == pair && wanted.contains(&f.discriminator) {
                 shown
                     .entry(f.discriminator.clone())
                     .or_default()
-                    .push(FindingView::of(&f));
+                    .push(FindingView::of(f));
             }
         }
         for d in details {
@@ -161,12 +197,12 @@ pub fn refresh(conn: &mut DbConn, ids: &BTreeSet<String>) -> Result<(), StoreErr
     for chunk in ids.chunks(CHUNK) {
         if let DbConn::Postgresql(pg) = conn {
             // In id order, so two transactions never wait on each other in a cycle.
-            workers_table::table
-                .filter(workers_table::id.eq_any(chunk))
-                .order(workers_table::id.asc())
-                .select(workers_table::id)
-                .for_no_key_update()
-                .load::<String>(pg)?;
+            diesel::sql_query(
+                "SELECT t.id FROM unnest($1::text[]) AS w(id) JOIN workers t ON t.id = w.id \
+                 ORDER BY t.id FOR NO KEY UPDATE OF t",
+            )
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(chunk)
+            .execute(pg)?;
         }
         let docs = build(conn, chunk)?;
         store(conn, &docs)?;

@@ -29,7 +29,7 @@ pub struct PersonRef {
 }
 
 /// A worker row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, PartialEq)]
 #[diesel(table_name = workers)]
 pub struct WorkerRow {
     /// Internal id.
@@ -45,7 +45,7 @@ pub struct WorkerRow {
 }
 
 /// A passport row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, PartialEq)]
 #[diesel(table_name = worker_passports)]
 pub struct PassportRow {
     /// Passport number.
@@ -65,7 +65,7 @@ pub struct PassportRow {
 }
 
 /// The identity one agency reports for a person.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, PartialEq)]
 #[diesel(table_name = worker_identities)]
 pub struct IdentityRow {
     /// The person.
@@ -479,11 +479,14 @@ pub fn list_workers(
 pub fn get_workers(conn: &mut DbConn, ids: &[String]) -> Result<Vec<WorkerDetail>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let rows: Vec<WorkerRow> = workers::table
-            .filter(workers::id.eq_any(chunk))
-            .order(workers::id.asc())
-            .select(WorkerRow::as_select())
-            .load(conn)?;
+        let rows: Vec<WorkerRow> = match conn {
+            DbConn::Postgresql(pg) => pg_rows_of(pg, "workers", "id", chunk, "t.id")?,
+            DbConn::Sqlite(_) => workers::table
+                .filter(workers::id.eq_any(chunk))
+                .order(workers::id.asc())
+                .select(WorkerRow::as_select())
+                .load(conn)?,
+        };
         out.extend(with_identity(conn, rows)?);
     }
     Ok(out)
@@ -491,20 +494,34 @@ pub fn get_workers(conn: &mut DbConn, ids: &[String]) -> Result<Vec<WorkerDetail
 
 /// Adds passports and reported identities to worker rows (two queries).
 fn with_identity(conn: &mut DbConn, rows: Vec<WorkerRow>) -> Result<Vec<WorkerDetail>, StoreError> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let passports: Vec<PassportRow> = worker_passports::table
-        .filter(worker_passports::worker_id.eq_any(&ids))
-        .order((
-            worker_passports::country.asc(),
-            worker_passports::number.asc(),
-        ))
-        .select(PassportRow::as_select())
-        .load(conn)?;
-    let identities: Vec<IdentityRow> = worker_identities::table
-        .filter(worker_identities::worker_id.eq_any(&ids))
-        .order(worker_identities::agency_code.asc())
-        .select(IdentityRow::as_select())
-        .load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let (passports, identities): (Vec<PassportRow>, Vec<IdentityRow>) = match conn {
+        DbConn::Postgresql(pg) => (
+            pg_rows_of(
+                pg,
+                "worker_passports",
+                "worker_id",
+                &ids,
+                "t.country, t.number",
+            )?,
+            pg_rows_of(pg, "worker_identities", "worker_id", &ids, "t.agency_code")?,
+        ),
+        DbConn::Sqlite(_) => (
+            worker_passports::table
+                .filter(worker_passports::worker_id.eq_any(&ids))
+                .order((
+                    worker_passports::country.asc(),
+                    worker_passports::number.asc(),
+                ))
+                .select(PassportRow::as_select())
+                .load(conn)?,
+            worker_identities::table
+                .filter(worker_identities::worker_id.eq_any(&ids))
+                .order(worker_identities::agency_code.asc())
+                .select(IdentityRow::as_select())
+                .load(conn)?,
+        ),
+    };
     let mut passports = group_by_worker(passports, |p| &p.worker_id);
     let mut identities = group_by_worker(identities, |i| &i.worker_id);
     Ok(rows
@@ -515,6 +532,32 @@ fn with_identity(conn: &mut DbConn, rows: Vec<WorkerRow>) -> Result<Vec<WorkerDe
             worker: w,
         })
         .collect())
+}
+
+/// On PostgreSQL, the rows of `table` whose `column` is one of `ids`, in
+/// `order`: an index look-up per id (`unnest` and a lateral sub-query), also
+/// where the table has no statistics yet (a database being loaded), where
+/// `= ANY` over hundreds of ids is planned as a full scan and a plain join
+/// as a sort of the whole table.
+pub(crate) fn pg_rows_of<T>(
+    pg: &mut diesel::PgConnection,
+    table: &str,
+    column: &str,
+    ids: &[String],
+    order: &str,
+) -> Result<Vec<T>, StoreError>
+where
+    T: diesel::deserialize::QueryableByName<diesel::pg::Pg> + 'static,
+{
+    // OFFSET 0 keeps the sub-query apart: one index read per id, whatever
+    // the planner guesses of the table's size.
+    Ok(diesel::sql_query(format!(
+        "SELECT t.* FROM unnest($1::text[]) AS w(id) \
+         CROSS JOIN LATERAL (SELECT * FROM {table} x WHERE x.{column} = w.id OFFSET 0) t \
+         ORDER BY {order}"
+    ))
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+    .load(pg)?)
 }
 
 /// Groups rows by the worker they belong to, keeping their order.

@@ -1,1 +1,2 @@
+DROP INDEX findings_pair;
 DROP TABLE worker_documents;

@@ -9,3 +9,7 @@ CREATE TABLE worker_documents (
     body TEXT NOT NULL,
     refreshed_at TIMESTAMP NOT NULL
 );
+
+-- A pair finding is shown on the view of the pair's second worker, which
+-- it names as its discriminator.
+CREATE INDEX findings_pair ON findings (rule, discriminator);

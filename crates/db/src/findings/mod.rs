@@ -15,7 +15,7 @@ pub mod view;
 pub use view::FindingView;
 
 /// A stored finding.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, PartialEq)]
 #[diesel(table_name = findings)]
 pub struct FindingRow {
     /// Id.
