@@ -156,10 +156,13 @@ pub(crate) fn advisory(
     Ok(got.flag)
 }
 
-/// Whether a queue holds anything (two index probes).
+/// Whether a queue holds anything: two index probes. (An `EXISTS` over a
+/// queue reads its heap, which between vacuums holds every row ever removed
+/// from it; `min(id)` reads the index, skipping entries known dead.)
 fn pending(pg: &mut PgConnection) -> Result<bool, StoreError> {
     let r: Flag = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM change_queue) OR EXISTS (SELECT 1 FROM audit_queue) AS flag",
+        "SELECT (SELECT min(id) FROM change_queue) IS NOT NULL \
+             OR (SELECT min(id) FROM audit_queue) IS NOT NULL AS flag",
     )
     .get_result(pg)?;
     Ok(r.flag)

@@ -221,7 +221,10 @@ pub async fn list_changes(
         let (rows, (head, pruned)) = web::block(move || {
             db.read(|c| {
                 let head = changes::head(c)?;
-                Ok((changes::list_after(c, after, &types, limit + 1)?, head))
+                Ok((
+                    changes::list_after_as_sequenced(c, after, &types, limit + 1)?,
+                    head,
+                ))
             })
         })
         .await??;
