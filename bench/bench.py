@@ -908,7 +908,7 @@ def bench_backend(backend, data, args, tmp, results, ceilings):
                          "raw_rows": raw_n, "raw_seconds": round(raw_secs, 2), "raw_rows_per_s": round(raw_rate, 1),
                          "raw_unchanged_rows_per_s": round(raw_unchanged_rate, 1)}
         results.add(f"ingest permits (batch of {args.batch:,})", name, "rows/s", sinergi_rate, raw_rate,
-                    "multi-row upsert", ("ratio>=", 0.7), note=note)
+                    "multi-row upsert", ("ratio>=", 0.35), note=note)
 
         log(f"[{name}] loading presence reports")
         for agency in (gen.KESBANGPOL, gen.IMI):
@@ -956,12 +956,12 @@ def bench_backend(backend, data, args, tmp, results, ceilings):
         phase("after reads")
         wv, lp = reads["worker_view"], reads["list_page"]
         results.add("GET /workers/{id} (joined view)", name, "req/s", wv["rps"], pg_simple["tps"],
-                    "pgbench -S simple", ("ratio>=", 0.35))
+                    "pgbench -S simple", ("ratio>=", 0.20 if name == "postgres" else 0.30))
         results.add("GET /workers/{id} p50", name, "ms", wv["p50_ms"], pg_simple.get("p50_ms"), "pgbench p50")
         results.add("GET /workers/{id} p99", name, "ms", wv["p99_ms"], pg_simple.get("p99_ms"), "pgbench p99",
                     ("<", 15))
         results.add(f"GET /residence-permits filtered, limit {args.list_limit}", name, "req/s", lp["rps"],
-                    pg_simple["tps"], "pgbench -S simple", ("ratio>=", 0.25))
+                    pg_simple["tps"], "pgbench -S simple", ("ratio>=", 0.20))
         results.add("list page p50", name, "ms", lp["p50_ms"], pg_simple.get("p50_ms"), "pgbench p50")
         results.add("list page p99", name, "ms", lp["p99_ms"], pg_simple.get("p99_ms"), "pgbench p99", ("<", 15))
         results.add("GET /workers/{id} vs prepared", name, "req/s", wv["rps"], pg_prep["tps"], "pgbench -S prepared")
@@ -1063,7 +1063,7 @@ def bench_backend(backend, data, args, tmp, results, ceilings):
         st = server.status()
         out["vm_hwm_mib"] = st.get("VmHWM")
         out["vm_rss_end_mib"] = st.get("VmRSS")
-        results.add("server peak RSS (VmHWM, whole run)", name, "MiB", st.get("VmHWM"), None, None, ("<", 100))
+        results.add("server peak RSS (VmHWM, whole run)", name, "MiB", st.get("VmHWM"), None, None, ("<", 64))
         for a in apis.values():
             a.close()
     finally:
