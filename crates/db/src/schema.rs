@@ -50,7 +50,6 @@ diesel::table! {
         version -> BigInt,
         merged_into -> Nullable<Text>,
         body -> Text,
-        refreshed_at -> Timestamp,
     }
 }
 

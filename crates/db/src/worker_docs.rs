@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -58,8 +57,6 @@ pub struct StoredDocument {
     pub merged_into: Option<String>,
     /// The JSON answer.
     pub body: String,
-    /// When it was last written.
-    pub refreshed_at: NaiveDateTime,
 }
 
 fn raw(row: &RecordRow) -> Result<Box<RawValue>, StoreError> {
@@ -124,7 +121,6 @@ fn pieces(conn: &mut DbConn, ids: &[String]) -> Result<Pieces, StoreError> {
 /// Builds the documents of `ids` from the tables (unknown ids are left out):
 /// five reads per 500 workers.
 pub fn build(conn: &mut DbConn, ids: &[String]) -> Result<Vec<StoredDocument>, StoreError> {
-    let now = Utc::now().naive_utc();
     let pair = sinergi_domain::rules::RuleCode::PossibleSamePerson.as_str();
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
@@ -180,7 +176,6 @@ pub fn build(conn: &mut DbConn, ids: &[String]) -> Result<Vec<StoredDocument>, S
                 version: doc.summary.version,
                 merged_into: doc.summary.merged_into.clone(),
                 body: serde_json::to_string(&doc)?,
-                refreshed_at: now,
             });
         }
     }
@@ -196,13 +191,7 @@ pub fn refresh(conn: &mut DbConn, ids: &BTreeSet<String>) -> Result<(), StoreErr
     let ids: Vec<String> = ids.iter().cloned().collect();
     for chunk in ids.chunks(CHUNK) {
         if let DbConn::Postgresql(pg) = conn {
-            // In id order, so two transactions never wait on each other in a cycle.
-            diesel::sql_query(
-                "SELECT t.id FROM unnest($1::text[]) AS w(id) JOIN workers t ON t.id = w.id \
-                 ORDER BY t.id FOR NO KEY UPDATE OF t",
-            )
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(chunk)
-            .execute(pg)?;
+            workers::pg_lock_workers(pg, chunk)?;
         }
         let docs = build(conn, chunk)?;
         store(conn, &docs)?;
@@ -225,7 +214,6 @@ fn store(conn: &mut DbConn, docs: &[StoredDocument]) -> Result<(), StoreError> {
                         d::version.eq(excluded(d::version)),
                         d::merged_into.eq(excluded(d::merged_into)),
                         d::body.eq(excluded(d::body)),
-                        d::refreshed_at.eq(excluded(d::refreshed_at)),
                     ))
                     .execute(pg)?;
             }

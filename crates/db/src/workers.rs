@@ -549,15 +549,32 @@ pub(crate) fn pg_rows_of<T>(
 where
     T: diesel::deserialize::QueryableByName<diesel::pg::Pg> + 'static,
 {
-    // OFFSET 0 keeps the sub-query apart: one index read per id, whatever
-    // the planner guesses of the table's size.
-    Ok(diesel::sql_query(format!(
+    Ok(diesel::sql_query(per_id(table, column, "", order))
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+        .load(pg)?)
+}
+
+/// On PostgreSQL, locks the rows of the workers `ids` for the rest of the
+/// transaction, one after the other in the order given (callers give them
+/// in id order, so two transactions never wait on each other in a cycle).
+pub(crate) fn pg_lock_workers(
+    pg: &mut diesel::PgConnection,
+    ids: &[String],
+) -> Result<(), StoreError> {
+    diesel::sql_query(per_id("workers", "id", "FOR NO KEY UPDATE", "t.id"))
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+        .execute(pg)?;
+    Ok(())
+}
+
+/// The statement of [`pg_rows_of`]: OFFSET 0 keeps the sub-query apart, one
+/// index read per id whatever the planner guesses of the table's size.
+fn per_id(table: &str, column: &str, lock: &str, order: &str) -> String {
+    format!(
         "SELECT t.* FROM unnest($1::text[]) AS w(id) \
-         CROSS JOIN LATERAL (SELECT * FROM {table} x WHERE x.{column} = w.id OFFSET 0) t \
+         CROSS JOIN LATERAL (SELECT * FROM {table} x WHERE x.{column} = w.id OFFSET 0 {lock}) t \
          ORDER BY {order}"
-    ))
-    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
-    .load(pg)?)
+    )
 }
 
 /// Groups rows by the worker they belong to, keeping their order.

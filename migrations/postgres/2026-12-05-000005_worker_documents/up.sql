@@ -6,8 +6,7 @@ CREATE TABLE worker_documents (
     worker_id TEXT PRIMARY KEY REFERENCES workers (id),
     version BIGINT NOT NULL,
     merged_into TEXT,
-    body TEXT NOT NULL,
-    refreshed_at TIMESTAMP NOT NULL
+    body TEXT NOT NULL
 );
 
 -- A pair finding is shown on the view of the pair's second worker, which
