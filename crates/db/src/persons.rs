@@ -352,81 +352,15 @@ fn neighbours(conn: &mut DbConn, people: &[Person]) -> Result<BTreeSet<String>, 
         }
     }
     let mut out = BTreeSet::new();
-    // Both columns of the (nationality, …) indexes are named, so each look-up is an index probe.
-    let nats: Vec<String> = births
-        .iter()
-        .map(|(n, _)| n.clone())
-        .chain(names.iter().map(|(n, _)| n.clone()))
-        .chain(numbers.iter().map(|(n, _)| n.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
     // A block too common to tell people apart (a placeholder birth date, a
-    // name thousands share) is left out, as the sweep leaves it out: each
-    // key is counted first, and only the members of small ones are read.
-    let dates: Vec<chrono::NaiveDate> = births.iter().map(|(_, d)| *d).collect();
-    for chunk in dates.chunks(500) {
-        let sizes: Vec<(String, Option<chrono::NaiveDate>, i64)> = worker_identities::table
-            .filter(worker_identities::nationality.eq_any(&nats))
-            .filter(worker_identities::birth_date.eq_any(chunk))
-            .group_by((
-                worker_identities::nationality,
-                worker_identities::birth_date,
-            ))
-            .select((
-                worker_identities::nationality,
-                worker_identities::birth_date,
-                diesel::dsl::count_star(),
-            ))
-            .load(conn)?;
-        let mut small: BTreeMap<String, Vec<chrono::NaiveDate>> = BTreeMap::new();
-        for (n, d, count) in sizes {
-            if let Some(d) = d.filter(|d| births.contains(&(n.clone(), *d))) {
-                if count as usize <= matching::MAX_BLOCK {
-                    small.entry(n).or_default().push(d);
-                }
-            }
-        }
-        for (n, days) in small {
-            out.extend(
-                worker_identities::table
-                    .filter(worker_identities::nationality.eq(&n))
-                    .filter(worker_identities::birth_date.eq_any(&days))
-                    .select(worker_identities::worker_id)
-                    .load::<String>(conn)?,
-            );
-        }
-    }
-    let keys: Vec<String> = names.iter().map(|(_, k)| k.clone()).collect();
-    for chunk in keys.chunks(500) {
-        let sizes: Vec<(String, Option<String>, i64)> = worker_identities::table
-            .filter(worker_identities::nationality.eq_any(&nats))
-            .filter(worker_identities::name_key.eq_any(chunk))
-            .group_by((worker_identities::nationality, worker_identities::name_key))
-            .select((
-                worker_identities::nationality,
-                worker_identities::name_key,
-                diesel::dsl::count_star(),
-            ))
-            .load(conn)?;
-        let mut small: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (n, k, count) in sizes {
-            if let Some(k) = k.filter(|k| names.contains(&(n.clone(), k.clone()))) {
-                if count as usize <= matching::MAX_BLOCK {
-                    small.entry(n).or_default().push(k);
-                }
-            }
-        }
-        for (n, ks) in small {
-            out.extend(
-                worker_identities::table
-                    .filter(worker_identities::nationality.eq(&n))
-                    .filter(worker_identities::name_key.eq_any(&ks))
-                    .select(worker_identities::worker_id)
-                    .load::<String>(conn)?,
-            );
-        }
-    }
+    // name thousands share) is left out, as the sweep leaves it out.
+    let births: Vec<(String, String)> = births
+        .iter()
+        .map(|(n, d)| (n.clone(), d.format("%Y-%m-%d").to_string()))
+        .collect();
+    let names: Vec<(String, String)> = names.into_iter().collect();
+    out.extend(small_block_members(conn, BlockColumn::BirthDate, &births)?);
+    out.extend(small_block_members(conn, BlockColumn::NameKey, &names)?);
     let nos: Vec<String> = numbers.iter().map(|(_, no)| no.clone()).collect();
     for chunk in nos.chunks(500) {
         // Who holds a number named as previous, and who names a held number as previous.
@@ -462,6 +396,94 @@ fn neighbours(conn: &mut DbConn, people: &[Person]) -> Result<BTreeSet<String>, 
         );
     }
     Ok(out)
+}
+
+/// The identity column a block of people is keyed on, beside their nationality.
+#[derive(Clone, Copy)]
+enum BlockColumn {
+    BirthDate,
+    NameKey,
+}
+
+/// The workers in each of `blocks` (nationality, key on `column`; dates as
+/// `YYYY-MM-DD`), leaving out every block of more than
+/// [`matching::MAX_BLOCK`] identities. Each block is an index range of
+/// `worker_identities` read no further than one identity past that bound,
+/// so a name thousands share costs what a rare one costs.
+fn small_block_members(
+    conn: &mut DbConn,
+    column: BlockColumn,
+    blocks: &[(String, String)],
+) -> Result<BTreeSet<String>, StoreError> {
+    use diesel::sql_types::{Array, BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Member {
+        #[diesel(sql_type = Text)]
+        nationality: String,
+        #[diesel(sql_type = Text)]
+        block: String,
+        #[diesel(sql_type = Text)]
+        worker_id: String,
+    }
+    let (name, cast) = match column {
+        BlockColumn::BirthDate => ("birth_date", "::date"),
+        BlockColumn::NameKey => ("name_key", ""),
+    };
+    let bound = i64::try_from(matching::MAX_BLOCK).unwrap_or(i64::MAX) + 1;
+    let mut members: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    match conn {
+        DbConn::Postgresql(pg) => {
+            let sql = format!(
+                "SELECT k.n AS nationality, k.v AS block, m.worker_id \
+                 FROM unnest($1::text[], $2::text[]) AS k(n, v) \
+                 CROSS JOIN LATERAL (SELECT x.worker_id FROM worker_identities x \
+                 WHERE x.nationality = k.n AND x.{name} = k.v{cast} LIMIT $3) m"
+            );
+            for chunk in blocks.chunks(500) {
+                let (nats, keys): (Vec<&str>, Vec<&str>) =
+                    chunk.iter().map(|(n, k)| (n.as_str(), k.as_str())).unzip();
+                let rows: Vec<Member> = diesel::sql_query(&sql)
+                    .bind::<Array<Text>, _>(nats)
+                    .bind::<Array<Text>, _>(keys)
+                    .bind::<BigInt, _>(bound)
+                    .load(pg)?;
+                for m in rows {
+                    members
+                        .entry((m.nationality, m.block))
+                        .or_default()
+                        .push(m.worker_id);
+                }
+            }
+        }
+        DbConn::Sqlite(lite) => {
+            // SQLite keeps dates as this text; one short prepared statement per block.
+            #[derive(QueryableByName)]
+            struct Id {
+                #[diesel(sql_type = Text)]
+                worker_id: String,
+            }
+            let sql = format!(
+                "SELECT worker_id FROM worker_identities \
+                 WHERE nationality = ? AND {name} = ? LIMIT ?"
+            );
+            for (n, k) in blocks {
+                let rows: Vec<Id> = diesel::sql_query(&sql)
+                    .bind::<Text, _>(n)
+                    .bind::<Text, _>(k)
+                    .bind::<BigInt, _>(bound)
+                    .load(lite)?;
+                members
+                    .entry((n.clone(), k.clone()))
+                    .or_default()
+                    .extend(rows.into_iter().map(|r| r.worker_id));
+            }
+        }
+    }
+    Ok(members
+        .into_values()
+        .filter(|ids| ids.len() <= matching::MAX_BLOCK)
+        .flatten()
+        .collect())
 }
 
 /// Compares the workers `ids` (whose identity or passports just changed)
