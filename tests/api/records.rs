@@ -22,6 +22,7 @@ api_tests!(
     identity_conflict_between_agencies_is_shown,
     approval_positions_are_checked_and_closed_ones_flagged,
     permit_list_filters_and_bad_dates,
+    region_pages_merge_a_code_and_the_codes_below_it,
 );
 
 pub const NIB: &str = "9120001234567";
@@ -801,4 +802,86 @@ async fn permit_list_filters_and_bad_dates(app: TestApp) {
     )
     .await;
     assert_field(&p, "passport_no", "invalid_passport_no");
+}
+
+/// The permit numbers of every page of `query` (`limit` each), cursor after cursor.
+async fn permit_pages(app: &TestApp, token: &str, query: &str, limit: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        // Cursors are base64url, so they need no escaping in a query string.
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/residence-permits?{query}&limit={limit}&cursor={c}"),
+            None => format!("/api/v1/residence-permits?{query}&limit={limit}"),
+        };
+        let page = json(read_as(app, &path, token).await, 200).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= limit, "{page}");
+        seen.extend(
+            items
+                .iter()
+                .map(|p| p["permit_no"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return seen,
+        }
+    }
+    panic!("more pages than permits: {seen:?}");
+}
+
+async fn region_pages_merge_a_code_and_the_codes_below_it(app: TestApp) {
+    let imi = agency_token(&app, "IMI", "immigration", Some("64")).await;
+    // The district's own code and villages below it alternate in key order,
+    // with other statuses, a neighbouring district and the regency between.
+    let permits = [
+        ("ITAS-01", "64.02.06", "active"),
+        ("ITAS-02", "64.02.06.1003", "active"),
+        ("ITAS-03", "64.02.06", "cancelled"),
+        ("ITAS-04", "64.02.16", "active"),
+        ("ITAS-05", "64.02.06.1010", "active"),
+        ("ITAS-06", "64.02.06", "active"),
+        ("ITAS-07", "64.02.06.1003", "cancelled"),
+        ("ITAS-08", "64.02", "active"),
+        ("ITAS-09", "64.02.06.1001", "active"),
+        ("ITAS-10", "64.02.06.1003", "active"),
+        ("ITAS-11", "64.02.06", "active"),
+        ("ITAS-12", "64.02.06", "active"),
+        ("ITAS-13", "64.02.06.1003", "cancelled"),
+    ];
+    for (i, (no, region, status)) in permits.iter().enumerate() {
+        let mut p = permit(&format!("E6{i:07}"));
+        p["address_region_code"] = json!(region);
+        p["status"] = json!(status);
+        json(
+            put(&app, &format!("/api/v1/residence-permits/{no}"), &imi, &p).await,
+            201,
+        )
+        .await;
+    }
+    let active = [
+        "ITAS-01", "ITAS-02", "ITAS-05", "ITAS-06", "ITAS-09", "ITAS-10", "ITAS-11", "ITAS-12",
+    ];
+    for limit in 1..=5 {
+        assert_eq!(
+            permit_pages(&app, &imi, "region=64.02.06&status=active", limit).await,
+            active,
+            "pages of {limit}"
+        );
+    }
+    assert_eq!(
+        permit_pages(&app, &imi, "region=64.02.06&status=cancelled", 1).await,
+        ["ITAS-03", "ITAS-07", "ITAS-13"]
+    );
+    // The regency holds them all; a village only its own.
+    assert_eq!(
+        permit_pages(&app, &imi, "region=64.02&status=active", 3)
+            .await
+            .len(),
+        10
+    );
+    assert_eq!(
+        permit_pages(&app, &imi, "region=64.02.06.1003&status=active", 1).await,
+        ["ITAS-02", "ITAS-10"]
+    );
 }

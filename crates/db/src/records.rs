@@ -2,12 +2,15 @@
 //! the columns it is found by, with provenance and a version.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::AsSelect;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Text};
 
 use sinergi_domain::records::{AnyRecord, Record};
 use sinergi_domain::RecordType;
 
-use crate::conn::DbConn;
+use crate::conn::{DbBackend, DbConn};
 use crate::error::StoreError;
 use crate::lookups::Lookups;
 use crate::schema::records;
@@ -369,9 +372,9 @@ pub struct RecordFilter {
 }
 
 /// One page of records of a type, in key order, after `after_key`.
-pub fn list_records(
+pub fn list_records<'a>(
     conn: &mut DbConn,
-    record_type: &str,
+    record_type: &'a str,
     filter: &RecordFilter,
     after_key: Option<&str>,
     limit: i64,
@@ -381,34 +384,119 @@ pub fn list_records(
         return Ok(q.select(RecordRow::as_select()).limit(limit).load(conn)?);
     };
     // A region and the codes below it are a range of the region index, not in
-    // key order. The code itself (a district holds thousands of records) is
-    // one value of the index: with a status it is read in key order and stops
-    // after the page. The codes below it are a range whose keys are sorted
-    // (usually few or none). The page's rows are then read by key (sorting
-    // whole documents would spill to disk).
+    // key order, so the page is one statement in two parts (`RegionPage`).
+    // The code itself (a district holds thousands of records) is one value of
+    // the index: with a status it is read in key order and stops after the
+    // page. The codes below it are a range whose keys are sorted (usually few
+    // or none). Only keys are sorted: the page's rows are then read by key in
+    // key order (sorting whole documents would spill to disk). Both parts
+    // take every other filter and the cursor from `filtered`.
     let plain = RecordFilter {
         region_prefix: None,
         ..filter.clone()
     };
-    let page_keys = |conn: &mut DbConn, q: records::BoxedQuery<'_, _>| {
+    let page_keys = |q: records::BoxedQuery<'a, DbBackend>| {
         q.order(records::record_key.asc())
             .select(records::record_key)
             .limit(limit)
-            .load::<String>(conn)
     };
     let code = filtered(record_type, &plain, after_key).filter(records::region_code.eq(p.clone()));
     // Codes are digits and dots compared byte by byte, and '/' follows '.'.
     let below = filtered(record_type, &plain, after_key)
         .filter(records::region_code.ge(format!("{p}.")))
         .filter(records::region_code.lt(format!("{p}/")));
-    let mut keys = page_keys(conn, code)?;
-    keys.extend(page_keys(conn, below)?);
-    keys.sort_unstable();
-    keys.truncate(usize::try_from(limit).unwrap_or(0));
-    let mut rows = get_records(conn, record_type, &keys)?;
-    rows.sort_by(|a, b| a.record_key.cmp(&b.record_key));
-    Ok(rows)
+    let page = RegionPage {
+        record_type,
+        code: page_keys(code),
+        below: page_keys(below),
+        limit,
+        columns: RecordRow::as_select(),
+        join: matches!(conn, DbConn::Postgresql(_)),
+    };
+    Ok(page.load(conn)?)
 }
+
+/// The page of a region listing as one statement: the first `limit` keys
+/// after the cursor of the region's own code and of the codes below it, each
+/// part read from the region index and cut to the page, merged and cut again;
+/// then the rows of those keys, in key order.
+///
+/// ```sql
+/// -- <page keys>
+/// SELECT record_key FROM (<code part> ORDER BY record_key LIMIT n) AS code
+/// UNION ALL SELECT record_key FROM (<below part> ORDER BY record_key LIMIT n) AS below
+/// ORDER BY record_key LIMIT n
+/// -- PostgreSQL: a primary-key look-up per key of the page, which keeps
+/// -- their order (an IN there is sorted again with the documents).
+/// SELECT <columns> FROM (<page keys>) AS page
+/// JOIN records ON records.record_type = $t AND records.record_key = page.record_key
+/// ORDER BY records.record_key
+/// -- SQLite: the keys as a sorted list that walks the primary key in order
+/// -- (with a join it may walk every record of the type instead).
+/// SELECT <columns> FROM records
+/// WHERE records.record_type = ? AND records.record_key IN (<page keys>)
+/// ORDER BY records.record_key
+/// ```
+///
+/// Each part is a sub-query of its own: SQLite allows no ORDER BY or LIMIT
+/// on a member of a UNION, and PostgreSQL only in parentheses, which SQLite
+/// refuses. (Diesel's own UNION is not available on a `DbConn`, and could
+/// not be used as a sub-query.) Every value is a bound parameter.
+struct RegionPage<'a> {
+    record_type: &'a str,
+    code: records::BoxedQuery<'a, DbBackend, Text>,
+    below: records::BoxedQuery<'a, DbBackend, Text>,
+    limit: i64,
+    columns: AsSelect<RecordRow, DbBackend>,
+    /// Join the page's keys to the rows (PostgreSQL) rather than look them
+    /// up with `IN` (SQLite).
+    join: bool,
+}
+
+impl RegionPage<'_> {
+    /// `<page keys>` above.
+    fn walk_keys<'b>(&'b self, mut out: AstPass<'_, 'b, DbBackend>) -> QueryResult<()> {
+        out.push_sql("SELECT record_key FROM (");
+        <_ as QueryFragment<DbBackend>>::walk_ast(&self.code, out.reborrow())?;
+        out.push_sql(") AS code UNION ALL SELECT record_key FROM (");
+        <_ as QueryFragment<DbBackend>>::walk_ast(&self.below, out.reborrow())?;
+        out.push_sql(") AS below ORDER BY record_key LIMIT ");
+        out.push_bind_param::<BigInt, _>(&self.limit)
+    }
+}
+
+impl QueryFragment<DbBackend> for RegionPage<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DbBackend>) -> QueryResult<()> {
+        out.push_sql("SELECT ");
+        self.columns.walk_ast(out.reborrow())?;
+        if self.join {
+            out.push_sql(" FROM (");
+            self.walk_keys(out.reborrow())?;
+            out.push_sql(") AS page JOIN records ON records.record_type = ");
+            out.push_bind_param::<Text, _>(&self.record_type)?;
+            out.push_sql(" AND records.record_key = page.record_key");
+        } else {
+            out.push_sql(" FROM records WHERE records.record_type = ");
+            out.push_bind_param::<Text, _>(&self.record_type)?;
+            out.push_sql(" AND records.record_key IN (");
+            self.walk_keys(out.reborrow())?;
+            out.push_sql(")");
+        }
+        out.push_sql(" ORDER BY records.record_key");
+        Ok(())
+    }
+}
+
+impl QueryId for RegionPage<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for RegionPage<'_> {
+    type SqlType = <AsSelect<RecordRow, DbBackend> as Expression>::SqlType;
+}
+
+impl RunQueryDsl<DbConn> for RegionPage<'_> {}
 
 /// The records of a type matching `filter` after `after_key`, as a query to
 /// choose columns, order and limit for.
