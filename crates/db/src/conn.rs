@@ -87,9 +87,13 @@ impl ManageConnection for DbManager {
             Backend::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(sqlite_path(&self.url))
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // A reader's page cache starts over whenever another
+                // connection commits, and the file's pages stay in the
+                // operating system's cache: 512 KiB each is enough.
                 c.batch_execute(
                     "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                     PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+                     PRAGMA cache_size = -512;",
                 )
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(c))
@@ -360,8 +364,9 @@ impl Db {
                         .manager
                         .connect()
                         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                    // The writer touches every table: a bigger cache than the readers'.
-                    c.batch_execute("PRAGMA cache_size = -16384;")?;
+                    // The writer touches every table and keeps its cache
+                    // between writes: a bigger one than the readers'.
+                    c.batch_execute("PRAGMA cache_size = -8192;")?;
                     *slot = Some(c);
                 }
                 let conn = slot.as_mut().expect("writer connection present");
