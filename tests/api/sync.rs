@@ -24,6 +24,7 @@ api_tests!(
     withdrawn_report_is_a_tombstone,
     export_joins_the_feed_without_gap_or_duplicate,
     expired_cursor_is_410_with_a_way_back,
+    every_change_cursor_resumes_right_after_it,
     connections_the_database_dropped_are_replaced_unnoticed,
 );
 
@@ -861,6 +862,68 @@ async fn expired_cursor_is_410_with_a_way_back(app: TestApp) {
     )
     .await;
     let _ = join_all(Vec::<std::future::Ready<()>>::new()).await;
+}
+
+/// A change's cursor resumes the feed right after that change, whichever
+/// change of the page it is; a cursor edited to another position, or with
+/// another page's range, is refused.
+async fn every_change_cursor_resumes_right_after_it(app: TestApp) {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let ops: Vec<Value> = (1..=6)
+        .map(|n| employer_op(&format!("913000000000{n}"), "PT"))
+        .collect();
+    json(
+        batch(&app, &mp, &json!({"operations": ops}), None).await,
+        200,
+    )
+    .await;
+    let all = changes(&app, &mp, "?types=employer&limit=6").await;
+    let keys: Vec<&str> = all["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 6);
+    for (i, c) in all["changes"].as_array().unwrap().iter().enumerate() {
+        let cursor = c["cursor"].as_str().unwrap();
+        let rest = changes(
+            &app,
+            &mp,
+            &format!("?types=employer&after={cursor}&limit=10"),
+        )
+        .await;
+        let rest: Vec<&str> = rest["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(rest, keys[i + 1..], "after change {i}");
+    }
+    // The third change's cursor, moved outside its page or with its range widened.
+    let cursor = all["changes"][2]["cursor"].as_str().unwrap();
+    let (payload, tag) = cursor.split_once('.').unwrap();
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let parts: Vec<&str> = text.split('\n').collect();
+    assert_eq!(parts.len(), 3, "{text}");
+    let (first, last) = parts[2].split_once('-').unwrap();
+    let last: i64 = last.parse().unwrap();
+    for edited in [
+        format!("{}\n{}\n{}", parts[0], last + 1, parts[2]),
+        format!("{}\n{}\n{first}-{}", parts[0], last + 1, last + 1),
+    ] {
+        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(edited));
+        let p = problem(
+            read_as(&app, &format!("/api/v1/changes?after={forged}"), &mp).await,
+            400,
+            "validation_failed",
+        )
+        .await;
+        assert_field(&p, "after", "invalid_cursor");
+    }
 }
 
 /// PostgreSQL drops every connection of the service (a restart, a failover,

@@ -14,7 +14,9 @@ use sinergi_domain::RecordType;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{next_cursor, page_request, parse_query, CursorKey, PurposeWhenPersonal};
+use crate::extract::{
+    next_cursor, page_request, parse_query, CursorKey, PageCursors, PurposeWhenPersonal,
+};
 use crate::records::respond;
 use crate::state::AppState;
 
@@ -93,7 +95,7 @@ pub fn feed_cursor(state: &AppState, seq: i64) -> String {
     next_cursor(&feed_key(state), "changes", &seq.to_string())
 }
 
-fn change(state: &AppState, caller: &Caller, row: ChangeRow) -> Result<Change, ApiError> {
+fn change(cursors: &PageCursors, caller: &Caller, row: ChangeRow) -> Result<Change, ApiError> {
     let stored = |e: serde_json::Error| ApiError::Internal(format!("stored change: {e}"));
     let record = match row.payload {
         // The stored payload is the record as the feed shows it: passed on as is.
@@ -106,7 +108,7 @@ fn change(state: &AppState, caller: &Caller, row: ChangeRow) -> Result<Change, A
         None => None,
     };
     Ok(Change {
-        cursor: feed_cursor(state, row.seq),
+        cursor: cursors.cursor(row.seq),
         type_: row.record_type,
         key: row.record_key,
         source_ref: row.source_ref,
@@ -255,9 +257,12 @@ pub async fn list_changes(
         }
         let last = rows.last().map(|r| r.seq).unwrap_or(after);
         caller.audit.count(rows.len());
+        // One signature for the page's cursors (see `PageCursors`).
+        let first = rows.first().map(|r| r.seq).unwrap_or(after);
+        let cursors = PageCursors::new(&feed_key(&state), "changes", first, last);
         let changes = rows
             .into_iter()
-            .map(|r| change(&state, &caller, r))
+            .map(|r| change(&cursors, &caller, r))
             .collect::<Result<Vec<_>, _>>()?;
         return Ok(HttpResponse::Ok().json(ChangePage {
             changes,
