@@ -91,12 +91,17 @@ impl Lookups {
                     .insert((rt.to_string(), agency.to_string(), s.clone()), None);
             }
             for chunk in wanted.chunks(CHUNK) {
-                let rows: Vec<RecordRow> = records::table
-                    .filter(records::record_type.eq(*rt))
-                    .filter(records::agency_code.eq(*agency))
-                    .filter(records::source_ref.eq_any(chunk))
-                    .select(RecordRow::as_select())
-                    .load(conn)?;
+                let rows: Vec<RecordRow> = match conn {
+                    DbConn::Postgresql(pg) => {
+                        crate::records::pg_by_source_refs(pg, rt, agency, chunk)?
+                    }
+                    DbConn::Sqlite(_) => records::table
+                        .filter(records::record_type.eq(*rt))
+                        .filter(records::agency_code.eq(*agency))
+                        .filter(records::source_ref.eq_any(chunk))
+                        .select(RecordRow::as_select())
+                        .load(conn)?,
+                };
                 for r in rows {
                     let sref = r.source_ref.clone().unwrap_or_default();
                     out.by_source_ref.insert(
