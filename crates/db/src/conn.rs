@@ -366,7 +366,7 @@ impl Db {
                         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
                     // The writer touches every table and keeps its cache
                     // between writes: a bigger one than the readers'.
-                    c.batch_execute("PRAGMA cache_size = -8192;")?;
+                    c.batch_execute("PRAGMA cache_size = -4096;")?;
                     *slot = Some(c);
                 }
                 let conn = slot.as_mut().expect("writer connection present");

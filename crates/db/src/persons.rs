@@ -456,26 +456,29 @@ fn small_block_members(
             }
         }
         DbConn::Sqlite(lite) => {
-            // SQLite keeps dates as this text; one short prepared statement per block.
-            #[derive(QueryableByName)]
-            struct Id {
-                #[diesel(sql_type = Text)]
-                worker_id: String,
-            }
-            let sql = format!(
-                "SELECT worker_id FROM worker_identities \
-                 WHERE nationality = ? AND {name} = ? LIMIT ?"
-            );
+            // One short statement per block, of one shape: prepared once per connection.
             for (n, k) in blocks {
-                let rows: Vec<Id> = diesel::sql_query(&sql)
-                    .bind::<Text, _>(n)
-                    .bind::<Text, _>(k)
-                    .bind::<BigInt, _>(bound)
-                    .load(lite)?;
+                let found = worker_identities::table
+                    .filter(worker_identities::nationality.eq(n))
+                    .select(worker_identities::worker_id)
+                    .limit(bound);
+                let ids: Vec<String> = match column {
+                    BlockColumn::BirthDate => {
+                        let Ok(day) = chrono::NaiveDate::parse_from_str(k, "%Y-%m-%d") else {
+                            continue;
+                        };
+                        found
+                            .filter(worker_identities::birth_date.eq(day))
+                            .load(lite)?
+                    }
+                    BlockColumn::NameKey => {
+                        found.filter(worker_identities::name_key.eq(k)).load(lite)?
+                    }
+                };
                 members
                     .entry((n.clone(), k.clone()))
                     .or_default()
-                    .extend(rows.into_iter().map(|r| r.worker_id));
+                    .extend(ids);
             }
         }
     }
