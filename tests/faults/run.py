@@ -497,10 +497,11 @@ def list_all(port, tok, path, purpose=False, timeout=30):
 
 
 def seq_of(cursor):
-    """The feed position inside an opaque cursor (base64url of `changes\\n<seq>` plus a signature)."""
+    """The feed position inside an opaque cursor: base64url of `changes\\n<seq>`, or of
+    `changes\\n<seq>\\n<first>-<last>` for a change signed with its page, plus a signature."""
     part = cursor.split(".")[0]
     raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    return int(raw.rsplit(b"\n", 1)[1])
+    return int(raw.split(b"\n")[1])
 
 
 def read_feed(port, tok, after=None, timeout=30):
