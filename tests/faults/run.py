@@ -44,8 +44,6 @@ TOKEN_ATTACK_CONNECTIONS = 64
 # Allowed growth of peak RSS while the token endpoint is under attack.
 TOKEN_ATTACK_RSS_MB = float(os.environ.get("FAULTS_TOKEN_ATTACK_RSS_MB") or 64)
 TOKEN_ATTACK_RSS_AFTER_MB = 16
-# MALLOC_ARENA_MAX for the mixed-load server; empty: the glibc default.
-ARENAS = os.environ.get("FAULTS_MALLOC_ARENA_MAX", "2")
 REPORT_EVERY = int(os.environ.get("FAULTS_REPORT_EVERY") or 60)
 ONLY = [s for s in (os.environ.get("FAULTS_ONLY") or "").split(",") if s]
 
@@ -1262,11 +1260,6 @@ def mixed_load(sc):
     url = pg_database("mixed")
     creds = setup_agencies(url)
     env = {"SINERGI_LOG": "warn", "SINERGI_RATE_LIMIT_PER_MINUTE": "10000000", "SINERGI_RATE_LIMIT_BURST": "100000"}
-    if ARENAS:
-        # glibc gives each new thread of the blocking pool an arena of its own, up to 8 per core;
-        # each new one is a step of ~20 MB of RSS whenever concurrency reaches a new peak. Capping
-        # them makes RSS measure what the server keeps, not the allocator's high-water marks.
-        env["MALLOC_ARENA_MAX"] = ARENAS
     srv = Server("mixed", url, env=env).start()
     tok = tokens(srv.port, creds)
     seed_sponsor(srv.port, tok["mp"])
@@ -1379,7 +1372,7 @@ def mixed_load(sc):
     threads.append(threading.Thread(target=sample, daemon=True))
     sc.figure(f"seeded {len(nibs)} employers and {len(permits)} permits; running for {MIXED_SECONDS} s "
               f"(FAULTS_MIXED_SECONDS): 2 writers, 2 readers, a feed poller, token requests; RSS sampled every "
-              f"second; server MALLOC_ARENA_MAX={ARENAS or '(glibc default)'}")
+              "second")
     started = time.monotonic()
     for t in threads:
         t.start()

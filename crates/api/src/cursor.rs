@@ -27,4 +27,12 @@ impl CursorKey {
         mac.update(payload.as_bytes());
         mac.finalize().into_bytes()[..16].to_vec()
     }
+
+    /// Whether `tag` signs `payload` for this client (compared in full, in
+    /// constant time).
+    pub fn verify(&self, payload: &str, tag: &[u8]) -> bool {
+        let expected = self.tag(payload);
+        tag.len() == expected.len()
+            && tag.iter().zip(&expected).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+    }
 }

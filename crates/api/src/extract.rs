@@ -366,48 +366,40 @@ pub fn page_request(
             let raw = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad())?;
             let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| bad())?;
             let text = String::from_utf8(raw).map_err(|_| bad())?;
-            if text.matches('\n').count() == 2 {
-                return page_position(key, collection, &text, &tag)
-                    .map(|at| PageRequest {
-                        after: Some(at),
-                        limit,
-                    })
-                    .ok_or_else(bad);
-            }
-            // Constant-time enough for a 16-byte tag compared in full.
-            let expected = key.tag(&text);
-            if tag.len() != expected.len()
-                || tag.iter().zip(&expected).fold(0u8, |a, (x, y)| a | (x ^ y)) != 0
-            {
-                return Err(bad());
-            }
-            let (coll, k) = text.split_once('\n').ok_or_else(bad)?;
-            if coll != collection || k.is_empty() {
-                return Err(bad());
-            }
-            Some(k.to_string())
+            Some(position(key, collection, &text, &tag).ok_or_else(bad)?)
         }
     };
     Ok(PageRequest { after, limit })
 }
 
-/// Reads a cursor of [`PageCursors`] (the text before its tag is
-/// `collection`, the position, and the page's range): the position if the
-/// range's signature holds and the position lies within it. `None` for a
-/// cursor of any other form.
-fn page_position(key: &CursorKey, collection: &str, text: &str, tag: &[u8]) -> Option<String> {
+/// The position in `collection` that a cursor's signed text names: either
+/// `collection\nkey`, signed on its own ([`next_cursor`]), or
+/// `collection\nposition\nfirst-last`, whose signature covers its page's range
+/// ([`PageCursors`]) and whose position must lie within that range.
+fn position(key: &CursorKey, collection: &str, text: &str, tag: &[u8]) -> Option<String> {
     let mut parts = text.splitn(3, '\n');
-    let (coll, at, range) = (parts.next()?, parts.next()?, parts.next()?);
-    let (first, last) = range.split_once('-')?;
-    let (at, first, last) = (
-        at.parse::<i64>().ok()?,
-        first.parse::<i64>().ok()?,
-        last.parse::<i64>().ok()?,
-    );
-    let expected = key.tag(&format!("{coll}\n\n{first}-{last}"));
-    let same = tag.len() == expected.len()
-        && tag.iter().zip(&expected).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-    (same && coll == collection && first <= at && at <= last).then(|| at.to_string())
+    let (coll, at) = (parts.next()?, parts.next()?);
+    if coll != collection || at.is_empty() {
+        return None;
+    }
+    let signed = match parts.next() {
+        None => key.verify(text, tag),
+        Some(range) => {
+            let (first, last) = range.split_once('-')?;
+            let (n, first, last) = (
+                at.parse::<i64>().ok()?,
+                first.parse::<i64>().ok()?,
+                last.parse::<i64>().ok()?,
+            );
+            first <= n && n <= last && key.verify(&page_text(coll, first, last), tag)
+        }
+    };
+    signed.then(|| at.to_string())
+}
+
+/// The text a page's signature covers: its collection and range.
+fn page_text(collection: &str, first: i64, last: i64) -> String {
+    format!("{collection}\n\n{first}-{last}")
 }
 
 /// The cursors of one page of a numbered collection (the change feed), signed
@@ -424,11 +416,10 @@ pub struct PageCursors {
 impl PageCursors {
     /// The signer of a page whose items lie at positions `first..=last`.
     pub fn new(key: &CursorKey, collection: &str, first: i64, last: i64) -> PageCursors {
-        let range = format!("{first}-{last}");
         PageCursors {
-            tag: URL_SAFE_NO_PAD.encode(key.tag(&format!("{collection}\n\n{range}"))),
+            tag: URL_SAFE_NO_PAD.encode(key.tag(&page_text(collection, first, last))),
             collection: collection.to_string(),
-            range,
+            range: format!("{first}-{last}"),
         }
     }
 

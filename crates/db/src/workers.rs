@@ -549,7 +549,7 @@ pub(crate) fn pg_rows_of<T>(
 where
     T: diesel::deserialize::QueryableByName<diesel::pg::Pg> + 'static,
 {
-    Ok(diesel::sql_query(per_id(table, column, "", order))
+    Ok(diesel::sql_query(per_id(table, column, "", "", order))
         .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
         .load(pg)?)
 }
@@ -561,19 +561,21 @@ pub(crate) fn pg_lock_workers(
     pg: &mut diesel::PgConnection,
     ids: &[String],
 ) -> Result<(), StoreError> {
-    diesel::sql_query(per_id("workers", "id", "FOR NO KEY UPDATE", "t.id"))
+    diesel::sql_query(per_id("workers", "id", "", "FOR NO KEY UPDATE", "t.id"))
         .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
         .execute(pg)?;
     Ok(())
 }
 
-/// The statement of [`pg_rows_of`]: OFFSET 0 keeps the sub-query apart, one
-/// index read per id whatever the planner guesses of the table's size.
-fn per_id(table: &str, column: &str, lock: &str, order: &str) -> String {
+/// The statement of [`pg_rows_of`]: the rows of `table` whose `column` is one
+/// of the values in `$1` (and that meet `also`, which may name further
+/// parameters from `$2`). OFFSET 0 keeps the sub-query apart, one index read
+/// per value whatever the planner guesses of the table's size.
+pub(crate) fn per_id(table: &str, column: &str, also: &str, lock: &str, order: &str) -> String {
     format!(
         "SELECT t.* FROM unnest($1::text[]) AS w(id) \
-         CROSS JOIN LATERAL (SELECT * FROM {table} x WHERE x.{column} = w.id OFFSET 0 {lock}) t \
-         ORDER BY {order}"
+         CROSS JOIN LATERAL (SELECT * FROM {table} x WHERE x.{column} = w.id {also} \
+         OFFSET 0 {lock}) t ORDER BY {order}"
     )
 }
 
