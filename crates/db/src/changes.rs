@@ -119,7 +119,7 @@ pub(crate) fn place(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, Store
 /// The newest committed sequence number and the highest pruned one, after
 /// everything committed so far took its position (`sequencer::settle`).
 pub fn head(conn: &mut DbConn) -> Result<(i64, i64), StoreError> {
-    crate::sequencer::settle(conn)?;
+    crate::sequencer::settle(conn, crate::sequencer::Queues::Changes)?;
     head_as_sequenced(conn)
 }
 
@@ -139,7 +139,7 @@ pub fn list_after(
     types: &[String],
     limit: i64,
 ) -> Result<Vec<ChangeRow>, StoreError> {
-    crate::sequencer::settle(conn)?;
+    crate::sequencer::settle(conn, crate::sequencer::Queues::Changes)?;
     list_after_as_sequenced(conn, after, types, limit)
 }
 

@@ -23,7 +23,7 @@
 //! writer: it numbers events and changes in the write transaction itself,
 //! and the queues stay empty.
 
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 
@@ -156,35 +156,93 @@ pub(crate) fn advisory(
     Ok(got.flag)
 }
 
-/// Whether a queue holds anything: two index probes. (An `EXISTS` over a
-/// queue reads its heap, which between vacuums holds every row ever removed
-/// from it; `min(id)` reads the index, skipping entries known dead.)
-fn pending(pg: &mut PgConnection) -> Result<bool, StoreError> {
-    let r: Flag = diesel::sql_query(
-        "SELECT (SELECT min(id) FROM change_queue) IS NOT NULL \
-             OR (SELECT min(id) FROM audit_queue) IS NOT NULL AS flag",
+/// Which of the journal's queues a read needs moved before it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queues {
+    /// The change queue: reads of the change feed.
+    Changes,
+    /// Both queues: reads of the audit log, and background rounds.
+    All,
+}
+
+/// Whether a queue holds anything: an index probe per queue, prepared once
+/// per connection. (An `EXISTS` over a queue reads its heap, which between
+/// vacuums holds every row ever removed from it; `min(id)` reads the index,
+/// skipping entries known dead.)
+fn pending(pg: &mut PgConnection, queues: Queues) -> Result<bool, StoreError> {
+    let changes: Option<i64> = change_queue::table
+        .select(diesel::dsl::min(change_queue::id))
+        .get_result(pg)?;
+    if changes.is_some() || queues == Queues::Changes {
+        return Ok(changes.is_some());
+    }
+    let events: Option<i64> = audit_queue::table
+        .select(diesel::dsl::min(audit_queue::id))
+        .get_result(pg)?;
+    Ok(events.is_some())
+}
+
+/// Removed rows a queue may hold before [`tidy_queues`] vacuums it: the
+/// queues' own autovacuum threshold (set in the migrations).
+const QUEUE_DEAD_ROWS: i64 = 5000;
+
+/// Vacuums each queue holding more than [`QUEUE_DEAD_ROWS`] removed rows
+/// (PostgreSQL; outside a transaction). Every round deletes what it moves,
+/// and until a vacuum the queues' indexes keep those entries, which every
+/// probe of [`pending`] then steps over: a bulk load leaves tens of
+/// thousands. Autovacuum does this where it runs and keeps up; a server with
+/// autovacuum off or behind would otherwise make every read of the feed
+/// slower. Returns the queues vacuumed.
+pub fn tidy_queues(conn: &mut DbConn) -> Result<usize, StoreError> {
+    #[derive(QueryableByName)]
+    struct Dead {
+        #[diesel(sql_type = BigInt)]
+        changes: i64,
+        #[diesel(sql_type = BigInt)]
+        events: i64,
+    }
+    let DbConn::Postgresql(pg) = conn else {
+        return Ok(0);
+    };
+    if AnsiTransactionManager::transaction_manager_status_mut(pg)
+        .transaction_depth()?
+        .is_some()
+    {
+        return Ok(0);
+    }
+    let dead: Dead = diesel::sql_query(
+        "SELECT pg_stat_get_dead_tuples('change_queue'::regclass) AS changes, \
+                pg_stat_get_dead_tuples('audit_queue'::regclass) AS events",
     )
     .get_result(pg)?;
-    Ok(r.flag)
+    let mut vacuumed = 0;
+    for (table, rows) in [("change_queue", dead.changes), ("audit_queue", dead.events)] {
+        if rows > QUEUE_DEAD_ROWS {
+            // SKIP_LOCKED: another instance at it already is enough.
+            pg.batch_execute(&format!("VACUUM (SKIP_LOCKED) {table}"))?;
+            vacuumed += 1;
+        }
+    }
+    Ok(vacuumed)
 }
 
 /// Sequences what is queued, in its own transaction; a no-op on SQLite and
 /// when the queues are empty. Returns the rows moved.
 pub fn drain(conn: &mut DbConn) -> Result<usize, StoreError> {
-    drain_with(conn, Advisory::Wait)
+    drain_with(conn, Advisory::Wait, Queues::All)
 }
 
 /// As [`drain`], but does nothing when another connection is running a
 /// round: for background work that need not wait.
 pub fn drain_if_free(conn: &mut DbConn) -> Result<usize, StoreError> {
-    drain_with(conn, Advisory::Try)
+    drain_with(conn, Advisory::Try, Queues::All)
 }
 
-fn drain_with(conn: &mut DbConn, how: Advisory) -> Result<usize, StoreError> {
+fn drain_with(conn: &mut DbConn, how: Advisory, queues: Queues) -> Result<usize, StoreError> {
     let DbConn::Postgresql(pg) = conn else {
         return Ok(0);
     };
-    if !pending(pg)? {
+    if !pending(pg, queues)? {
         return Ok(0);
     }
     conn.transaction(|c| drain_in_with(c, how))
@@ -247,15 +305,18 @@ fn rounds(conn: &mut DbConn) -> Result<usize, StoreError> {
 }
 
 /// Before a read of the feed or the audit log: outside a transaction, makes
-/// everything committed so far visible in it (a client reads its own
+/// what `queues` hold committed so far visible in it (a client reads its own
 /// writes). Inside one it does nothing: the transaction's snapshot decides.
-pub fn settle(conn: &mut DbConn) -> Result<(), StoreError> {
+/// A read of the feed needs only the change queue moved; audit events
+/// queued meanwhile (the feed's own reads are audited) are left to the
+/// background rounds and to reads of the audit log.
+pub fn settle(conn: &mut DbConn, queues: Queues) -> Result<(), StoreError> {
     let DbConn::Postgresql(pg) = conn else {
         return Ok(());
     };
     let depth = AnsiTransactionManager::transaction_manager_status_mut(pg).transaction_depth()?;
     if depth.is_none() {
-        drain(conn)?;
+        drain_with(conn, Advisory::Wait, queues)?;
     }
     Ok(())
 }

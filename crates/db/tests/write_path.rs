@@ -795,3 +795,79 @@ mod no_single_row_queue {
         );
     }
 }
+
+/// PostgreSQL: rounds delete what they move, and the queues' indexes keep
+/// those entries until a vacuum; the background round vacuums a queue once
+/// it holds more than 5,000 removed rows, whether or not autovacuum runs.
+mod queues_kept_short {
+    use super::*;
+    use diesel::sql_types::BigInt;
+    use std::time::{Duration, Instant};
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    fn vacuums(db: &Db) -> i64 {
+        db.read(|c| {
+            Ok(
+                diesel::sql_query("SELECT pg_stat_get_vacuum_count('change_queue'::regclass) AS n")
+                    .get_result::<Count>(c)?
+                    .n,
+            )
+        })
+        .expect("vacuum count")
+    }
+
+    #[test]
+    fn postgres() {
+        let Some(t) = open(Backend::Postgres) else {
+            return;
+        };
+        let db = &t.db;
+        db.read(|c| {
+            diesel::sql_query("ALTER TABLE change_queue SET (autovacuum_enabled = false)")
+                .execute(c)?;
+            Ok(())
+        })
+        .expect("autovacuum off for the queue");
+        // Below the threshold nothing is vacuumed.
+        assert_eq!(
+            db.read(sinergi_db::sequencer::tidy_queues).expect("tidy"),
+            0
+        );
+        let moved: Vec<changes::NewChange> = (0..6000)
+            .map(|i| changes::NewChange {
+                record_type: "employer".into(),
+                record_key: format!("E-{i}"),
+                op: "upsert",
+                version: 1,
+                agency_code: "KEMNAKER".into(),
+                worker_id: None,
+                payload: Some("{}".into()),
+                source_ref: None,
+            })
+            .collect();
+        db.write(|c| changes::append_many(c, &moved))
+            .expect("queued");
+        db.read(sinergi_db::sequencer::drain).expect("moved");
+        let before = vacuums(db);
+        // The removed rows reach the statistics when the mover's session
+        // reports them (within seconds); then one round vacuums the queue.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut tidied = 0;
+        while tidied == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(250));
+            tidied = db.read(sinergi_db::sequencer::tidy_queues).expect("tidy");
+        }
+        assert_eq!(tidied, 1, "the change queue is vacuumed");
+        assert_eq!(vacuums(db), before + 1);
+        // The feed holds every change moved.
+        let feed = db
+            .read(|c| changes::list_after(c, 0, &[], 10_000))
+            .expect("feed");
+        assert_eq!(feed.len(), 6000);
+    }
+}

@@ -1,7 +1,9 @@
 //! `GET /api/v1/changes`: every committed change exactly once, in commit order.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
+use actix_web::http::header::ContentType;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -95,29 +97,94 @@ pub fn feed_cursor(state: &AppState, seq: i64) -> String {
     next_cursor(&feed_key(state), "changes", &seq.to_string())
 }
 
-fn change(cursors: &PageCursors, caller: &Caller, row: ChangeRow) -> Result<Change, ApiError> {
+/// The stored record of a change as `caller` may see it: the stored text as
+/// it is, or with personal identifiers masked.
+fn record_text<'a>(caller: &Caller, payload: &'a str) -> Result<Cow<'a, str>, ApiError> {
     let stored = |e: serde_json::Error| ApiError::Internal(format!("stored change: {e}"));
-    let record = match row.payload {
-        // The stored payload is the record as the feed shows it: passed on as is.
-        Some(p) if !caller.masks_pii() => Some(RawValue::from_string(p).map_err(stored)?),
-        Some(p) => {
-            let v: serde_json::Value = serde_json::from_str(&p).map_err(stored)?;
-            let masked = serde_json::to_string(&respond::body(caller, &v)?).map_err(stored)?;
-            Some(RawValue::from_string(masked).map_err(stored)?)
+    if caller.masks_pii() {
+        let v: serde_json::Value = serde_json::from_str(payload).map_err(stored)?;
+        return Ok(Cow::Owned(
+            serde_json::to_string(&respond::body(caller, &v)?).map_err(stored)?,
+        ));
+    }
+    // Written by Sinergi as a JSON object; a row that is not one is damage.
+    if !(payload.starts_with('{') && payload.ends_with('}')) {
+        return Err(ApiError::Internal(
+            "stored change is not a JSON object".into(),
+        ));
+    }
+    Ok(Cow::Borrowed(payload))
+}
+
+/// Appends `v` as JSON to `out`.
+fn push_json<V: Serialize + ?Sized>(out: &mut Vec<u8>, v: &V) -> Result<(), ApiError> {
+    serde_json::to_writer(&mut *out, v).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Appends one change as [`Change`] serialises it, with `record` (JSON text)
+/// copied in as it is: a page is written around the stored payloads without
+/// parsing or re-checking them.
+fn push_change(
+    out: &mut Vec<u8>,
+    cursor: &str,
+    row: &ChangeRow,
+    record: Option<&str>,
+) -> Result<(), ApiError> {
+    out.extend_from_slice(b"{\"cursor\":");
+    push_json(out, cursor)?;
+    out.extend_from_slice(b",\"type\":");
+    push_json(out, &row.record_type)?;
+    out.extend_from_slice(b",\"key\":");
+    push_json(out, &row.record_key)?;
+    out.extend_from_slice(b",\"source_ref\":");
+    push_json(out, &row.source_ref)?;
+    out.extend_from_slice(b",\"op\":");
+    push_json(out, &row.op)?;
+    out.extend_from_slice(b",\"version\":");
+    out.extend_from_slice(row.version.to_string().as_bytes());
+    out.extend_from_slice(b",\"agency\":");
+    push_json(out, &row.agency_code)?;
+    out.extend_from_slice(b",\"changed_at\":");
+    push_json(out, &row.changed_at.and_utc())?;
+    out.extend_from_slice(b",\"record\":");
+    out.extend_from_slice(record.unwrap_or("null").as_bytes());
+    out.push(b'}');
+    Ok(())
+}
+
+/// The JSON text of a [`ChangePage`] of `rows` for `caller`.
+fn page_body(
+    cursors: &PageCursors,
+    caller: &Caller,
+    rows: &[ChangeRow],
+    next_cursor: &str,
+    has_more: bool,
+) -> Result<Vec<u8>, ApiError> {
+    let payloads: usize = rows
+        .iter()
+        .map(|r| r.payload.as_ref().map_or(0, String::len))
+        .sum();
+    let mut out = Vec::with_capacity(payloads + rows.len() * 400 + 256);
+    out.extend_from_slice(b"{\"changes\":[");
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
-        None => None,
-    };
-    Ok(Change {
-        cursor: cursors.cursor(row.seq),
-        type_: row.record_type,
-        key: row.record_key,
-        source_ref: row.source_ref,
-        op: row.op,
-        version: row.version,
-        agency: row.agency_code,
-        changed_at: row.changed_at.and_utc(),
-        record,
-    })
+        let record = row
+            .payload
+            .as_deref()
+            .map(|p| record_text(caller, p))
+            .transpose()?;
+        push_change(&mut out, &cursors.cursor(row.seq), row, record.as_deref())?;
+    }
+    out.extend_from_slice(b"],\"next_cursor\":");
+    push_json(&mut out, next_cursor)?;
+    out.extend_from_slice(if has_more {
+        b",\"has_more\":true}"
+    } else {
+        b",\"has_more\":false}"
+    });
+    Ok(out)
 }
 
 /// Follow every committed change, in commit order, exactly once.
@@ -260,14 +327,108 @@ pub async fn list_changes(
         // One signature for the page's cursors (see `PageCursors`).
         let first = rows.first().map(|r| r.seq).unwrap_or(after);
         let cursors = PageCursors::new(&feed_key(&state), "changes", first, last);
-        let changes = rows
-            .into_iter()
-            .map(|r| change(&cursors, &caller, r))
-            .collect::<Result<Vec<_>, _>>()?;
-        return Ok(HttpResponse::Ok().json(ChangePage {
-            changes,
-            next_cursor: feed_cursor(&state, last),
+        let body = page_body(
+            &cursors,
+            &caller,
+            &rows,
+            &feed_cursor(&state, last),
             has_more,
-        }));
+        )?;
+        return Ok(HttpResponse::Ok()
+            .content_type(ContentType::json())
+            .body(body));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        seq: i64,
+        key: &str,
+        source_ref: Option<&str>,
+        payload: Option<&str>,
+        micros: u32,
+    ) -> ChangeRow {
+        ChangeRow {
+            seq,
+            record_type: "residence_permit".into(),
+            record_key: key.into(),
+            op: if payload.is_some() {
+                "upsert"
+            } else {
+                "delete"
+            }
+            .into(),
+            version: seq * 3,
+            agency_code: "IMI-SMD".into(),
+            worker_id: Some("w-1".into()),
+            payload: payload.map(String::from),
+            changed_at: chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+                .and_then(|d| d.and_hms_micro_opt(2, 14, 7, micros))
+                .expect("valid time"),
+            source_ref: source_ref.map(String::from),
+        }
+    }
+
+    /// The hand-written change is byte for byte what the documented
+    /// `Change` serialises to, escapes, nulls and fractions of seconds included.
+    #[test]
+    fn a_written_change_is_the_documented_change() {
+        let rows = [
+            row(
+                1,
+                "ITAS-\"1\"\\\n",
+                Some("S-\u{e9}"),
+                Some(r#"{"a":"\u00e9","b":[1,{"c":null}]}"#),
+                0,
+            ),
+            row(2, "k2", None, None, 123_000),
+            row(3, "k3", Some("S-3"), Some("{}"), 123_456),
+        ];
+        for r in &rows {
+            let cursor = format!("c.{}.x\"y", r.seq);
+            let mut written = Vec::new();
+            push_change(&mut written, &cursor, r, r.payload.as_deref()).expect("written");
+            let documented = Change {
+                cursor: cursor.clone(),
+                type_: r.record_type.clone(),
+                key: r.record_key.clone(),
+                source_ref: r.source_ref.clone(),
+                op: r.op.clone(),
+                version: r.version,
+                agency: r.agency_code.clone(),
+                changed_at: r.changed_at.and_utc(),
+                record: r
+                    .payload
+                    .clone()
+                    .map(|p| RawValue::from_string(p).expect("JSON")),
+            };
+            let expected = serde_json::to_string(&documented).expect("serialised");
+            assert_eq!(String::from_utf8(written).expect("UTF-8"), expected);
+        }
+    }
+
+    #[test]
+    fn a_page_is_one_json_document() {
+        let rows = [
+            row(7, "a", None, Some(r#"{"x":1}"#), 0),
+            row(8, "b", None, None, 0),
+        ];
+        let key = CursorKey::new(std::sync::Arc::new([7; 32]), "");
+        let cursors = PageCursors::new(&key, "changes", 7, 8);
+        let mut out = b"{\"changes\":[".to_vec();
+        for (i, r) in rows.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_change(&mut out, &cursors.cursor(r.seq), r, r.payload.as_deref())
+                .expect("written");
+        }
+        out.extend_from_slice(b"]}");
+        let page: serde_json::Value = serde_json::from_slice(&out).expect("one JSON document");
+        assert_eq!(page["changes"][0]["record"]["x"], 1);
+        assert!(page["changes"][1]["record"].is_null());
     }
 }

@@ -161,6 +161,8 @@ impl Worker {
             // Move what is queued unless another instance is at it; either
             // way the feed is read as sequenced (the next tick sees the rest).
             db.read(sinergi_db::sequencer::drain_if_free)?;
+            // And keep the queues' indexes short, whatever autovacuum does.
+            db.read(sinergi_db::sequencer::tidy_queues)?;
             let (head, _) = db.read(changes::head_as_sequenced)?;
             let due = db.read(|c| store::due(c, head, now(), PARALLEL))?;
             let queued = db.read(|c| store::queued_redeliveries(c, now(), PARALLEL))?;

@@ -247,7 +247,7 @@ pub fn list(
     if let Some(v) = f.until {
         q = q.filter(audit_events::occurred_at.le(v));
     }
-    crate::sequencer::settle(conn)?;
+    crate::sequencer::settle(conn, crate::sequencer::Queues::All)?;
     Ok(q.order(audit_events::seq.asc()).limit(limit).load(conn)?)
 }
 
