@@ -181,25 +181,30 @@ pub fn employer(
         }
     }
     // The latest headcount report per district speaks for that district.
+    // An employer may have years of reports: they are read a page at a time.
     let mut latest: BTreeMap<String, (PresenceFact, u32)> = BTreeMap::new();
-    for row in records::find_all(conn, RecordType::PresenceReport.as_str(), &filter)? {
-        let AnyRecord::PresenceReport(p) = row.typed()? else {
-            continue;
-        };
-        let (fact, headcount) = PresenceFact::of(record_ref(&row), &p);
-        let Some(n) = headcount else { continue };
-        let district = fact
-            .region
-            .district()
-            .map(|d| d.as_str().to_string())
-            .unwrap_or_default();
-        let newer = latest
-            .get(&district)
-            .is_none_or(|(f, _)| (f.observed_on, &f.r.key) < (fact.observed_on, &fact.r.key));
-        if newer {
-            latest.insert(district, (fact, n));
+    let reports = RecordType::PresenceReport.as_str();
+    records::for_each_page(conn, reports, &filter, |page| {
+        for row in page {
+            let AnyRecord::PresenceReport(p) = row.typed()? else {
+                continue;
+            };
+            let (fact, headcount) = PresenceFact::of(record_ref(&row), &p);
+            let Some(n) = headcount else { continue };
+            let district = fact
+                .region
+                .district()
+                .map(|d| d.as_str().to_string())
+                .unwrap_or_default();
+            let newer = latest
+                .get(&district)
+                .is_none_or(|(f, _)| (f.observed_on, &f.r.key) < (fact.observed_on, &fact.r.key));
+            if newer {
+                latest.insert(district, (fact, n));
+            }
         }
-    }
+        Ok(())
+    })?;
     Ok(EmployerFacts {
         nib: nib.to_string(),
         approvals,
@@ -222,16 +227,14 @@ fn unregistered(conn: &mut DbConn, nib: &str) -> Result<Unregistered, StoreError
         employer_nib: Some(nib.to_string()),
         ..Default::default()
     };
+    // The first few of each type in key order are all that can be cited.
     let mut named_by = Vec::new();
     for t in RecordType::ALL {
         if matches!(t, RecordType::Employer | RecordType::Worker) {
             continue;
         }
-        named_by.extend(
-            records::find_all(conn, t.as_str(), &filter)?
-                .iter()
-                .map(record_ref),
-        );
+        let first = records::list_records(conn, t.as_str(), &filter, None, NAMED_BY_CITED as i64)?;
+        named_by.extend(first.iter().map(record_ref));
     }
     named_by.sort_by(|a, b| (&a.record_type, &a.key).cmp(&(&b.record_type, &b.key)));
     named_by.truncate(NAMED_BY_CITED);
