@@ -95,6 +95,23 @@ pub struct BatchResponse {
     pub results: Vec<BatchResult>,
 }
 
+/// What a result names of its operation: the operation's body is let go as
+/// soon as it has been validated into a typed record, so a batch holds one
+/// form of its records while it is written, not two.
+struct OpLabel {
+    type_: String,
+    key: Option<String>,
+}
+
+impl OpLabel {
+    fn of(op: BatchOperation) -> OpLabel {
+        OpLabel {
+            type_: op.type_,
+            key: op.key,
+        }
+    }
+}
+
 /// Names fields of operation `index` as `operations[i].body.<field>`.
 fn prefix(index: usize, e: ApiError) -> ApiError {
     let re = |problems: Vec<FieldProblem>| {
@@ -167,7 +184,7 @@ fn problem_json(e: &ApiError) -> serde_json::Value {
     serde_json::to_value(e.problem()).unwrap_or_default()
 }
 
-fn failed(index: usize, op: &BatchOperation, e: &ApiError) -> BatchResult {
+fn failed(index: usize, op: &OpLabel, e: &ApiError) -> BatchResult {
     BatchResult {
         index,
         status: actix_web::ResponseError::status_code(e).as_u16(),
@@ -179,7 +196,7 @@ fn failed(index: usize, op: &BatchOperation, e: &ApiError) -> BatchResult {
     }
 }
 
-fn succeeded(index: usize, op: &BatchOperation, stored: &Stored) -> BatchResult {
+fn succeeded(index: usize, op: &OpLabel, stored: &Stored) -> BatchResult {
     BatchResult {
         index,
         status: if stored.outcome == WriteOutcome::Created {
@@ -205,7 +222,7 @@ fn succeeded(index: usize, op: &BatchOperation, stored: &Stored) -> BatchResult 
 fn execute(
     db: &sinergi_db::Db,
     prov: &Provenance,
-    ops: &[BatchOperation],
+    ops: &[OpLabel],
     prepared: Vec<Result<Write, ApiError>>,
     atomic: bool,
     dry_run: bool,
@@ -280,7 +297,7 @@ fn execute(
     }
 }
 
-fn not_applied(index: usize, op: &BatchOperation, culprit: usize) -> BatchResult {
+fn not_applied(index: usize, op: &OpLabel, culprit: usize) -> BatchResult {
     BatchResult {
         index,
         status: 424,
@@ -353,21 +370,22 @@ pub async fn post_batch(
             return Ok(replay);
         }
     }
-    let prepared: Vec<Result<Write, ApiError>> = batch
-        .operations
-        .iter()
-        .enumerate()
-        .map(|(i, op)| prepare(&caller, op, i))
-        .collect();
-    let db = state.db.clone();
-    let prov = caller.provenance("batch_write");
+    drop(body);
     let (atomic, dry_run) = (batch.atomic, batch.dry_run);
     let n = batch.operations.len();
+    let mut prepared: Vec<Result<Write, ApiError>> = Vec::with_capacity(n);
+    let mut ops = Vec::with_capacity(n);
+    for (i, op) in batch.operations.into_iter().enumerate() {
+        prepared.push(prepare(&caller, &op, i));
+        ops.push(OpLabel::of(op));
+    }
+    let db = state.db.clone();
+    let prov = caller.provenance("batch_write");
     // The claim is renewed while the batch runs, so it lapses soon after a crash.
     let heartbeat = idem_key
         .as_ref()
         .map(|k| actix_web::rt::spawn(renew_claim(state.clone(), client.clone(), k.clone())));
-    let run = web::block(move || execute(&db, &prov, &batch.operations, prepared, atomic, dry_run))
+    let run = web::block(move || execute(&db, &prov, &ops, prepared, atomic, dry_run))
         .await
         .map_err(ApiError::from)
         .and_then(|r| r);
@@ -424,7 +442,14 @@ async fn read_body(
             "send the batch as Content-Type: application/json".into(),
         ));
     }
-    let mut buf = web::BytesMut::new();
+    // Sized once from the declared length (bounded by the limit), not grown by doubling.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut buf = web::BytesMut::with_capacity(declared.min(limit));
     while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
         let chunk = chunk.map_err(|_| {
             ApiError::BadRequest(
