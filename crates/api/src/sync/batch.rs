@@ -442,14 +442,8 @@ async fn read_body(
             "send the batch as Content-Type: application/json".into(),
         ));
     }
-    // Sized once from the declared length (bounded by the limit), not grown by doubling.
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut buf = web::BytesMut::with_capacity(declared.min(limit));
+    // Grown as the data arrives: a declared length is not trusted with memory.
+    let mut buf = web::BytesMut::new();
     while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
         let chunk = chunk.map_err(|_| {
             ApiError::BadRequest(
