@@ -199,7 +199,28 @@ static JEMALLOC_OPTIONS: Option<&'static std::ffi::c_char> =
     // SAFETY: a pointer to the first byte of a NUL-terminated static string.
     Some(unsafe { &*c"narenas:2,dirty_decay_ms:0,muzzy_decay_ms:0".as_ptr() });
 
+/// The database client libraries (libpq, OpenSSL, SQLite) allocate through
+/// the C library, not through jemalloc. glibc gives each thread that
+/// allocates at the same time as another an arena of its own, up to eight per
+/// core, and each keeps its high-water mark: under 32 concurrent reads on
+/// SQLite that held about 11 MiB. Two arenas, as for jemalloc, unless
+/// `MALLOC_ARENA_MAX` is set in the environment (glibc reads it itself).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_c_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only changes the allocator's settings; it is called
+        // before any thread of ours is started.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_c_arenas() {}
+
 fn main() -> anyhow::Result<()> {
+    limit_c_arenas();
     let cli = Cli::parse();
     init_tracing();
     let mut settings = Settings::from_env().map_err(anyhow::Error::msg)?;
