@@ -689,21 +689,21 @@ pub fn find_all(
     filter: &RecordFilter,
 ) -> Result<Vec<RecordRow>, StoreError> {
     let mut out = Vec::new();
-    for_each_page(conn, record_type, filter, |page| {
-        out.extend(page);
+    for_each_record(conn, record_type, filter, |row| {
+        out.push(row);
         Ok(())
     })?;
     Ok(out)
 }
 
-/// Hands every record of `record_type` matching `filter` to `f`, a page of
-/// up to 5,000 at a time in key order: a reader that keeps a summary (the
-/// latest report per district) holds one page, not all of them.
-pub fn for_each_page(
+/// Hands every record of `record_type` matching `filter` to `f` in key
+/// order, read a page of up to 5,000 at a time: a reader that keeps a
+/// summary (the latest report per district) holds one page, not all of them.
+pub fn for_each_record(
     conn: &mut DbConn,
     record_type: &str,
     filter: &RecordFilter,
-    mut f: impl FnMut(Vec<RecordRow>) -> Result<(), StoreError>,
+    mut f: impl FnMut(RecordRow) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     const PAGE: i64 = 5000;
     let mut after: Option<String> = None;
@@ -711,7 +711,7 @@ pub fn for_each_page(
         let page = list_records(conn, record_type, filter, after.as_deref(), PAGE)?;
         let done = (page.len() as i64) < PAGE;
         after = page.last().map(|r| r.record_key.clone());
-        f(page)?;
+        page.into_iter().try_for_each(&mut f)?;
         if done {
             return Ok(());
         }

@@ -204,10 +204,7 @@ pub fn tidy_queues(conn: &mut DbConn) -> Result<usize, StoreError> {
     let DbConn::Postgresql(pg) = conn else {
         return Ok(0);
     };
-    if AnsiTransactionManager::transaction_manager_status_mut(pg)
-        .transaction_depth()?
-        .is_some()
-    {
+    if in_transaction(pg)? {
         return Ok(0);
     }
     // Only a queue this role may vacuum (it owns it, as when it ran the
@@ -266,6 +263,20 @@ fn drain_in_with(conn: &mut DbConn, how: Advisory) -> Result<usize, StoreError> 
     rounds(conn)
 }
 
+/// The statement that removes the `$1` lowest ids of `queue` and hands them
+/// back in id order. The batch is "ids up to the n-th lowest": one range of
+/// the primary key, whatever the planner believes about the queue's size.
+/// (As `id IN (SELECT ... LIMIT n)` it was a join, and with statistics taken
+/// while the queue was empty — a vacuum leaves them so — PostgreSQL planned
+/// it as a nested loop over the whole queue: 10 s for 1,000 of 30,000 rows.)
+fn take_lowest(queue: &str) -> String {
+    format!(
+        "WITH moved AS (DELETE FROM {queue} WHERE id <= \
+         (SELECT max(id) FROM (SELECT id FROM {queue} ORDER BY id LIMIT $1) AS first) \
+         RETURNING *) SELECT * FROM moved ORDER BY id"
+    )
+}
+
 /// Moves queue rows while a queue was full; the caller holds the lock.
 fn rounds(conn: &mut DbConn) -> Result<usize, StoreError> {
     let mut moved = 0;
@@ -273,26 +284,12 @@ fn rounds(conn: &mut DbConn) -> Result<usize, StoreError> {
         let DbConn::Postgresql(pg) = &mut *conn else {
             unreachable!("checked above");
         };
-        // Lowest ids first, handed back in id order. The batch is "ids up to
-        // the n-th lowest": one range of the primary key, whatever the
-        // planner believes about the queue's size. (As `id IN (SELECT ...
-        // LIMIT n)` it was a join, and with statistics taken while the queue
-        // was empty — a vacuum leaves them so — PostgreSQL planned it as a
-        // nested loop over the whole queue: 10 s for 1,000 of 30,000 rows.)
-        let changes: Vec<MovedChange> = diesel::sql_query(
-            "WITH moved AS (DELETE FROM change_queue WHERE id <= \
-             (SELECT max(id) FROM (SELECT id FROM change_queue ORDER BY id LIMIT $1) AS first) \
-             RETURNING *) SELECT * FROM moved ORDER BY id",
-        )
-        .bind::<BigInt, _>(ROUND_ROWS)
-        .load(pg)?;
-        let events: Vec<AuditEntry> = diesel::sql_query(
-            "WITH moved AS (DELETE FROM audit_queue WHERE id <= \
-             (SELECT max(id) FROM (SELECT id FROM audit_queue ORDER BY id LIMIT $1) AS first) \
-             RETURNING *) SELECT * FROM moved ORDER BY id",
-        )
-        .bind::<BigInt, _>(ROUND_ROWS)
-        .load(pg)?;
+        let changes: Vec<MovedChange> = diesel::sql_query(take_lowest("change_queue"))
+            .bind::<BigInt, _>(ROUND_ROWS)
+            .load(pg)?;
+        let events: Vec<AuditEntry> = diesel::sql_query(take_lowest("audit_queue"))
+            .bind::<BigInt, _>(ROUND_ROWS)
+            .load(pg)?;
         let full = changes.len() as i64 == ROUND_ROWS || events.len() as i64 == ROUND_ROWS;
         moved += changes.len() + events.len();
         if !events.is_empty() {
@@ -321,11 +318,18 @@ pub fn settle(conn: &mut DbConn, queues: Queues) -> Result<(), StoreError> {
     let DbConn::Postgresql(pg) = conn else {
         return Ok(());
     };
-    let depth = AnsiTransactionManager::transaction_manager_status_mut(pg).transaction_depth()?;
-    if depth.is_none() {
+    if !in_transaction(pg)? {
         drain_with(conn, Advisory::Wait, queues)?;
     }
     Ok(())
+}
+
+/// Whether `pg` is inside a transaction (which decides what it sees, and in
+/// which no `VACUUM` may run).
+fn in_transaction(pg: &mut PgConnection) -> Result<bool, StoreError> {
+    Ok(AnsiTransactionManager::transaction_manager_status_mut(pg)
+        .transaction_depth()?
+        .is_some())
 }
 
 /// Runs `f` in a read-only view of one moment whose feed head covers every

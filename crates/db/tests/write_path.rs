@@ -715,7 +715,7 @@ mod no_single_row_queue {
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
-    fn change(key: &str) -> changes::NewChange {
+    pub(super) fn change(key: &str) -> changes::NewChange {
         changes::NewChange {
             record_type: "employer".into(),
             record_key: key.into(),
@@ -839,16 +839,7 @@ mod queues_kept_short {
             0
         );
         let moved: Vec<changes::NewChange> = (0..6000)
-            .map(|i| changes::NewChange {
-                record_type: "employer".into(),
-                record_key: format!("E-{i}"),
-                op: "upsert",
-                version: 1,
-                agency_code: "KEMNAKER".into(),
-                worker_id: None,
-                payload: Some("{}".into()),
-                source_ref: None,
-            })
+            .map(|i| super::no_single_row_queue::change(&format!("E-{i}")))
             .collect();
         db.write(|c| changes::append_many(c, &moved))
             .expect("queued");

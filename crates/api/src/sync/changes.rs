@@ -141,7 +141,7 @@ fn push_change(
     out.extend_from_slice(b",\"op\":");
     push_json(out, &row.op)?;
     out.extend_from_slice(b",\"version\":");
-    out.extend_from_slice(row.version.to_string().as_bytes());
+    push_json(out, &row.version)?;
     out.extend_from_slice(b",\"agency\":");
     push_json(out, &row.agency_code)?;
     out.extend_from_slice(b",\"changed_at\":");
@@ -152,13 +152,14 @@ fn push_change(
     Ok(())
 }
 
-/// The JSON text of a [`ChangePage`] of `rows` for `caller`.
+/// The JSON text of a [`ChangePage`] of `rows`, each stored payload given as
+/// `record` makes it (for a caller: [`record_text`]).
 fn page_body(
     cursors: &PageCursors,
-    caller: &Caller,
     rows: &[ChangeRow],
     next_cursor: &str,
     has_more: bool,
+    record: &dyn Fn(&str) -> Result<Cow<'_, str>, ApiError>,
 ) -> Result<Vec<u8>, ApiError> {
     let payloads: usize = rows
         .iter()
@@ -170,11 +171,7 @@ fn page_body(
         if i > 0 {
             out.push(b',');
         }
-        let record = row
-            .payload
-            .as_deref()
-            .map(|p| record_text(caller, p))
-            .transpose()?;
+        let record = row.payload.as_deref().map(record).transpose()?;
         push_change(&mut out, &cursors.cursor(row.seq), row, record.as_deref())?;
     }
     out.extend_from_slice(b"],\"next_cursor\":");
@@ -329,10 +326,10 @@ pub async fn list_changes(
         let cursors = PageCursors::new(&feed_key(&state), "changes", first, last);
         let body = page_body(
             &cursors,
-            &caller,
             &rows,
             &feed_cursor(&state, last),
             has_more,
+            &|p| record_text(&caller, p),
         )?;
         return Ok(HttpResponse::Ok()
             .content_type(ContentType::json())
@@ -372,6 +369,24 @@ mod tests {
         }
     }
 
+    /// The change as the documented type holds it.
+    fn documented(cursor: &str, r: &ChangeRow) -> Change {
+        Change {
+            cursor: cursor.to_string(),
+            type_: r.record_type.clone(),
+            key: r.record_key.clone(),
+            source_ref: r.source_ref.clone(),
+            op: r.op.clone(),
+            version: r.version,
+            agency: r.agency_code.clone(),
+            changed_at: r.changed_at.and_utc(),
+            record: r
+                .payload
+                .clone()
+                .map(|p| RawValue::from_string(p).expect("JSON")),
+        }
+    }
+
     /// The hand-written change is byte for byte what the documented
     /// `Change` serialises to, escapes, nulls and fractions of seconds included.
     #[test]
@@ -391,25 +406,13 @@ mod tests {
             let cursor = format!("c.{}.x\"y", r.seq);
             let mut written = Vec::new();
             push_change(&mut written, &cursor, r, r.payload.as_deref()).expect("written");
-            let documented = Change {
-                cursor: cursor.clone(),
-                type_: r.record_type.clone(),
-                key: r.record_key.clone(),
-                source_ref: r.source_ref.clone(),
-                op: r.op.clone(),
-                version: r.version,
-                agency: r.agency_code.clone(),
-                changed_at: r.changed_at.and_utc(),
-                record: r
-                    .payload
-                    .clone()
-                    .map(|p| RawValue::from_string(p).expect("JSON")),
-            };
-            let expected = serde_json::to_string(&documented).expect("serialised");
+            let expected = serde_json::to_string(&documented(&cursor, r)).expect("serialised");
             assert_eq!(String::from_utf8(written).expect("UTF-8"), expected);
         }
     }
 
+    /// A whole page, framing included, is what the documented `ChangePage`
+    /// serialises to.
     #[test]
     fn a_page_is_one_json_document() {
         let rows = [
@@ -418,17 +421,20 @@ mod tests {
         ];
         let key = CursorKey::new(std::sync::Arc::new([7; 32]), "");
         let cursors = PageCursors::new(&key, "changes", 7, 8);
-        let mut out = b"{\"changes\":[".to_vec();
-        for (i, r) in rows.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            push_change(&mut out, &cursors.cursor(r.seq), r, r.payload.as_deref())
-                .expect("written");
-        }
-        out.extend_from_slice(b"]}");
+        let out = page_body(&cursors, &rows, "next\"c", true, &|p| Ok(Cow::Borrowed(p)))
+            .expect("written");
         let page: serde_json::Value = serde_json::from_slice(&out).expect("one JSON document");
         assert_eq!(page["changes"][0]["record"]["x"], 1);
         assert!(page["changes"][1]["record"].is_null());
+        let documented = ChangePage {
+            changes: rows
+                .iter()
+                .map(|r| documented(&cursors.cursor(r.seq), r))
+                .collect(),
+            next_cursor: "next\"c".into(),
+            has_more: true,
+        };
+        let expected = serde_json::to_string(&documented).expect("serialised");
+        assert_eq!(String::from_utf8(out).expect("UTF-8"), expected);
     }
 }

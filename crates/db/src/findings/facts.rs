@@ -184,24 +184,22 @@ pub fn employer(
     // An employer may have years of reports: they are read a page at a time.
     let mut latest: BTreeMap<String, (PresenceFact, u32)> = BTreeMap::new();
     let reports = RecordType::PresenceReport.as_str();
-    records::for_each_page(conn, reports, &filter, |page| {
-        for row in page {
-            let AnyRecord::PresenceReport(p) = row.typed()? else {
-                continue;
-            };
-            let (fact, headcount) = PresenceFact::of(record_ref(&row), &p);
-            let Some(n) = headcount else { continue };
-            let district = fact
-                .region
-                .district()
-                .map(|d| d.as_str().to_string())
-                .unwrap_or_default();
-            let newer = latest
-                .get(&district)
-                .is_none_or(|(f, _)| (f.observed_on, &f.r.key) < (fact.observed_on, &fact.r.key));
-            if newer {
-                latest.insert(district, (fact, n));
-            }
+    records::for_each_record(conn, reports, &filter, |row| {
+        let AnyRecord::PresenceReport(p) = row.typed()? else {
+            return Ok(());
+        };
+        let (fact, headcount) = PresenceFact::of(record_ref(&row), &p);
+        let Some(n) = headcount else { return Ok(()) };
+        let district = fact
+            .region
+            .district()
+            .map(|d| d.as_str().to_string())
+            .unwrap_or_default();
+        let newer = latest
+            .get(&district)
+            .is_none_or(|(f, _)| (f.observed_on, &f.r.key) < (fact.observed_on, &fact.r.key));
+        if newer {
+            latest.insert(district, (fact, n));
         }
         Ok(())
     })?;
