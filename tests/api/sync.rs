@@ -23,6 +23,7 @@ api_tests!(
     feed_never_skips_a_late_committing_transaction,
     withdrawn_report_is_a_tombstone,
     export_joins_the_feed_without_gap_or_duplicate,
+    an_export_of_many_pages_arrives_whole_and_in_order,
     expired_cursor_is_410_with_a_way_back,
     every_change_cursor_resumes_right_after_it,
     connections_the_database_dropped_are_replaced_unnoticed,
@@ -781,14 +782,7 @@ async fn export_joins_the_feed_without_gap_or_duplicate(app: TestApp) {
         .map(|c| c["key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["9120000000004"]);
-    let csv = app
-        .get("/api/v1/export/employers?format=csv", &mp)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = export_text(&app, &mp, "/api/v1/export/employers?format=csv").await;
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 5, "header and four rows: {csv}");
     assert!(rows[0].starts_with("id,nib,npwp,name"), "{}", rows[0]);
@@ -965,4 +959,63 @@ async fn connections_the_database_dropped_are_replaced_unnoticed(app: TestApp) {
         .collect();
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     assert_eq!(employer_count(&app, &token).await, 12);
+}
+
+/// The whole text of an export.
+async fn export_text(app: &TestApp, token: &str, path: &str) -> String {
+    app.get(path, token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn an_export_of_many_pages_arrives_whole_and_in_order(app: TestApp) {
+    // More records than the export reads at a time: every one arrives once,
+    // in key order, and the completion line counts them all.
+    let mp = agency_token(&app, "DISNAKER", "manpower", Some("64.02")).await;
+    let total = 2_345;
+    let sites: Vec<Value> = (0..total)
+        .map(|n| {
+            json!({"type": "work_site", "body": {"source_ref": format!("S-{n:05}"), "employer_nib": NIB,
+                   "name": format!("Pit {n}"), "kind": "mine", "region_code": "64.02.02"}})
+        })
+        .collect();
+    for chunk in sites.chunks(500) {
+        let answer = json(
+            batch(&app, &mp, &json!({"operations": chunk}), None).await,
+            200,
+        )
+        .await;
+        assert_eq!(answer["summary"]["created"], chunk.len(), "{answer}");
+    }
+    let text = export_text(&app, &mp, "/api/v1/export/work-sites").await;
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (end, records) = lines.split_last().unwrap();
+    assert_eq!(end["export_complete"], true);
+    assert_eq!(end["count"], total);
+    let ids: Vec<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), total);
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "in key order, each once"
+    );
+    let mut refs: Vec<&str> = records
+        .iter()
+        .map(|r| r["meta"]["source_ref"].as_str().unwrap())
+        .collect();
+    refs.sort_unstable();
+    let pushed: Vec<String> = (0..total).map(|n| format!("S-{n:05}")).collect();
+    assert_eq!(refs, pushed);
+    let csv = export_text(&app, &mp, "/api/v1/export/work-sites?format=csv").await;
+    assert_eq!(
+        csv.lines().count(),
+        total + 1,
+        "a header and one line a record"
+    );
 }

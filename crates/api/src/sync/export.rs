@@ -139,8 +139,73 @@ fn export_line(
     Ok(writer.line(&v))
 }
 
+/// Pages read ahead of the one being written: the database reads the next
+/// page while this one is formatted and sent.
+const READ_AHEAD: usize = 1;
+
+/// A page of an export as read from the database.
+enum Page {
+    Workers(Vec<workers::WorkerDetail>),
+    Records(Vec<RecordRow>),
+}
+
+/// Reads the page of `record_type` after `after`; returns it with its last key.
+fn read_page(
+    c: &mut DbConn,
+    record_type: RecordType,
+    after: Option<&str>,
+) -> Result<(Page, Option<String>), StoreError> {
+    if record_type == RecordType::Worker {
+        // People are not stored as documents: their summaries are exported.
+        let page = workers::list_workers(c, &WorkerFilter::default(), after, CHUNK)?;
+        let last = page.last().map(|w| w.worker.id.clone());
+        return Ok((Page::Workers(page), last));
+    }
+    let rows = records::list_records(
+        c,
+        record_type.as_str(),
+        &RecordFilter::default(),
+        after,
+        CHUNK,
+    )?;
+    let last = rows.last().map(|r| r.record_key.clone());
+    Ok((Page::Records(rows), last))
+}
+
+/// The lines of one page, and how many records they hold.
+fn format_page(
+    writer: &mut Writer,
+    caller: &Caller,
+    page: Page,
+) -> Result<(String, u64), StoreError> {
+    let mut chunk = String::new();
+    let mut count = 0;
+    match page {
+        Page::Workers(page) => {
+            for w in page {
+                let v = respond::body(caller, &WorkerSummary::of(w))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                chunk.push_str(&writer.line(&v));
+                count += 1;
+            }
+        }
+        Page::Records(rows) => {
+            for row in &rows {
+                chunk.push_str(&export_line(writer, caller, row)?);
+                count += 1;
+            }
+        }
+    }
+    Ok((chunk, count))
+}
+
 /// Streams every item of `record_type` into `tx`, a chunk per page, and
 /// returns how many were sent (`None` when the client went away).
+///
+/// Reading and writing overlap: this thread reads the pages (it holds the
+/// snapshot's connection) and a second one formats and sends them, so the
+/// database works on the next page while the last one is written out.
+/// At most `READ_AHEAD` pages wait between the two: memory stays constant.
 fn stream_items(
     c: &mut DbConn,
     record_type: RecordType,
@@ -148,43 +213,41 @@ fn stream_items(
     writer: &mut Writer,
     tx: &tokio::sync::mpsc::Sender<Result<web::Bytes, std::io::Error>>,
 ) -> Result<Option<u64>, StoreError> {
-    let mut after: Option<String> = None;
-    let mut count: u64 = 0;
-    loop {
-        let mut chunk = String::new();
-        let last = if record_type == RecordType::Worker {
-            // People are not stored as documents: their summaries are exported.
-            let page = workers::list_workers(c, &WorkerFilter::default(), after.as_deref(), CHUNK)?;
-            let last = page.last().map(|w| w.worker.id.clone());
-            for w in page {
-                let v = respond::body(caller, &WorkerSummary::of(w))
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                chunk.push_str(&writer.line(&v));
-                count += 1;
+    let (pages, inbox) = std::sync::mpsc::sync_channel::<Page>(READ_AHEAD);
+    std::thread::scope(|s| {
+        let sender = s.spawn(move || -> Result<Option<u64>, StoreError> {
+            let mut count: u64 = 0;
+            for page in inbox {
+                let (chunk, n) = format_page(writer, caller, page)?;
+                count += n;
+                if tx.blocking_send(Ok(web::Bytes::from(chunk))).is_err() {
+                    return Ok(None);
+                }
             }
-            last
-        } else {
-            let rows = records::list_records(
-                c,
-                record_type.as_str(),
-                &RecordFilter::default(),
-                after.as_deref(),
-                CHUNK,
-            )?;
-            for row in &rows {
-                chunk.push_str(&export_line(writer, caller, row)?);
-                count += 1;
+            Ok(Some(count))
+        });
+        let mut after: Option<String> = None;
+        let read = loop {
+            let (page, last) = match read_page(c, record_type, after.as_deref()) {
+                Ok(p) => p,
+                Err(e) => break Err(e),
+            };
+            let Some(last) = last else {
+                break Ok(());
+            };
+            after = Some(last);
+            // The sender stopped (the client went away, or a line failed): stop reading.
+            if pages.send(page).is_err() {
+                break Ok(());
             }
-            rows.last().map(|r| r.record_key.clone())
         };
-        let Some(last) = last else {
-            return Ok(Some(count));
-        };
-        after = Some(last);
-        if tx.blocking_send(Ok(web::Bytes::from(chunk))).is_err() {
-            return Ok(None);
-        }
-    }
+        drop(pages);
+        let sent = sender
+            .join()
+            .map_err(|_| StoreError::Corrupt("the export's writer stopped".into()))?;
+        read?;
+        sent
+    })
 }
 
 /// Export every record of a type (streamed).
