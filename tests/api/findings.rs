@@ -18,6 +18,7 @@ api_tests!(
     worker_stats_count_each_person_once_and_hide_small_groups,
     presence_and_finding_stats,
     an_employer_named_before_it_is_registered_is_a_finding_until_it_arrives,
+    one_batch_naming_many_employers_opens_one_finding_per_unregistered_one,
 );
 
 async fn findings(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
@@ -552,4 +553,58 @@ async fn an_employer_named_before_it_is_registered_is_a_finding_until_it_arrives
     let resolved = findings(&app, &mp, "?rule=EMPLOYER_NOT_REGISTERED&status=resolved").await;
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0]["id"], f["id"]);
+}
+
+async fn one_batch_naming_many_employers_opens_one_finding_per_unregistered_one(app: TestApp) {
+    // A nightly batch of permits names several sponsors: the registered one
+    // gets no finding, each unregistered one exactly one, however many of the
+    // batch's permits name it, and a later batch naming them again opens none.
+    let mp = agency_token(&app, "KEMNAKER", "manpower", None).await;
+    let imi = agency_token(&app, "IMI", "immigration", Some("64")).await;
+    let emp = json!({"name": "PT Mahakam", "capital": "PMA", "kbli": ["05100"], "region_code": "64.02.12"});
+    json(
+        put(&app, &format!("/api/v1/employers/{NIB}"), &mp, &emp).await,
+        201,
+    )
+    .await;
+    let unregistered = ["9120007654321", "9120007654322"];
+    let op = |n: usize, sponsor: &str| {
+        let mut body = permit(&format!("E6{n:07}"));
+        body["sponsor_nib"] = json!(sponsor);
+        json!({"type": "residence_permit", "key": format!("ITAS-B{n}"), "body": body})
+    };
+    let sponsors = [NIB, unregistered[0], unregistered[1], unregistered[0]];
+    let ops: Vec<Value> = sponsors.iter().enumerate().map(|(n, s)| op(n, s)).collect();
+    let answer = json(
+        post(&app, "/api/v1/batch", &imi, &json!({"operations": ops})).await,
+        200,
+    )
+    .await;
+    assert_eq!(answer["summary"]["created"], 4, "{answer}");
+    let subjects = |open: &[Value]| {
+        let mut ids: Vec<String> = open
+            .iter()
+            .map(|f| f["subject"]["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let open = findings(&app, &mp, "?rule=EMPLOYER_NOT_REGISTERED&status=open").await;
+    assert_eq!(subjects(&open), unregistered, "{open:?}");
+    let ops: Vec<Value> = (4..6).map(|n| op(n, unregistered[n % 2])).collect();
+    json(
+        post(&app, "/api/v1/batch", &imi, &json!({"operations": ops})).await,
+        200,
+    )
+    .await;
+    let again = findings(&app, &mp, "?rule=EMPLOYER_NOT_REGISTERED&status=open").await;
+    assert_eq!(subjects(&again), unregistered);
+    let ids = |v: &[Value]| v.iter().map(|f| f["id"].clone()).collect::<Vec<_>>();
+    let (mut before, mut after) = (ids(&open), ids(&again));
+    before.sort_by_key(|v| v.to_string());
+    after.sort_by_key(|v| v.to_string());
+    assert_eq!(
+        before, after,
+        "no second finding for an employer already named"
+    );
 }

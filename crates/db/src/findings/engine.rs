@@ -26,61 +26,78 @@ pub fn today() -> NaiveDate {
     Utc::now().with_timezone(&wita).date_naive()
 }
 
-/// The subjects whose findings may change when `row` changes.
+/// The subjects whose findings may change when `rows` change.
 ///
-/// `checked` holds the NIBs whose rule-14 question this transaction has
-/// already asked, so a batch naming one employer many times asks once.
-pub fn affected(
-    conn: &mut DbConn,
-    row: &RecordRow,
-    checked: &mut BTreeSet<String>,
-) -> Result<Vec<Subject>, StoreError> {
+/// Rule 14's question (is a named employer unregistered, with no finding
+/// open yet?) is asked once per employer, for all of them in two queries.
+pub fn affected(conn: &mut DbConn, rows: &[RecordRow]) -> Result<BTreeSet<Subject>, StoreError> {
     let mut out = BTreeSet::new();
-    if let Some(w) = &row.worker_id {
-        out.insert(Subject::Worker(w.clone()));
-    }
-    // Employer rules 6, 8 and 13 read approvals, assignments and headcount
-    // reports only. Another record naming the employer matters only to rule
-    // 14, and only to open its finding: once it is open, further records
-    // leave it alone (the daily sweep refreshes its evidence), so writers
-    // naming one unregistered employer do not all queue on its finding.
-    let employer_rule_input = matches!(
-        row.record_type.as_str(),
-        "employer" | "rptka_approval" | "assignment"
-    ) || (row.record_type == "presence_report"
-        && row.worker_id.is_none());
-    if let Some(nib) = &row.employer_nib {
-        let ask = !employer_rule_input && checked.insert(nib.clone());
-        if employer_rule_input || (ask && opens_not_registered(conn, nib)?) {
-            out.insert(Subject::Employer(nib.clone()));
+    let mut ask: BTreeSet<String> = BTreeSet::new();
+    for row in rows {
+        if let Some(w) = &row.worker_id {
+            out.insert(Subject::Worker(w.clone()));
         }
-    }
-    if row.record_type == RecordType::RptkaApproval.as_str() {
-        // Every worker placed under the approval is judged against it.
-        let filter = RecordFilter {
-            ref_key: Some(row.record_key.clone()),
-            ..Default::default()
-        };
-        for a in records::find_all(conn, RecordType::Assignment.as_str(), &filter)? {
-            if let Some(w) = a.worker_id {
-                out.insert(Subject::Worker(w));
+        // Employer rules 6, 8 and 13 read approvals, assignments and headcount
+        // reports only. Another record naming the employer matters only to rule
+        // 14, and only to open its finding: once it is open, further records
+        // leave it alone (the daily sweep refreshes its evidence), so writers
+        // naming one unregistered employer do not all queue on its finding.
+        let employer_rule_input = matches!(
+            row.record_type.as_str(),
+            "employer" | "rptka_approval" | "assignment"
+        ) || (row.record_type == "presence_report"
+            && row.worker_id.is_none());
+        if let Some(nib) = &row.employer_nib {
+            if employer_rule_input {
+                out.insert(Subject::Employer(nib.clone()));
+            } else {
+                ask.insert(nib.clone());
+            }
+        }
+        if row.record_type == RecordType::RptkaApproval.as_str() {
+            // Every worker placed under the approval is judged against it.
+            let filter = RecordFilter {
+                ref_key: Some(row.record_key.clone()),
+                ..Default::default()
+            };
+            for a in records::find_all(conn, RecordType::Assignment.as_str(), &filter)? {
+                if let Some(w) = a.worker_id {
+                    out.insert(Subject::Worker(w));
+                }
             }
         }
     }
-    Ok(out.into_iter().collect())
+    ask.retain(|nib| !out.contains(&Subject::Employer(nib.clone())));
+    out.extend(
+        opening_not_registered(conn, ask)?
+            .into_iter()
+            .map(Subject::Employer),
+    );
+    Ok(out)
 }
 
-/// Whether a record naming `nib` would open rule 14's finding: the employer
-/// is not registered and no such finding is open yet.
-fn opens_not_registered(conn: &mut DbConn, nib: &str) -> Result<bool, StoreError> {
-    if records::get_record(conn, RecordType::Employer.as_str(), nib)?.is_some() {
-        return Ok(false);
+/// Those of `nibs` a record naming them would open rule 14's finding for:
+/// the employer is not registered and no such finding is open yet.
+fn opening_not_registered(
+    conn: &mut DbConn,
+    mut nibs: BTreeSet<String>,
+) -> Result<BTreeSet<String>, StoreError> {
+    if nibs.is_empty() {
+        return Ok(nibs);
     }
+    let wanted: Vec<String> = nibs.iter().cloned().collect();
+    for registered in records::get_records(conn, RecordType::Employer.as_str(), &wanted)? {
+        nibs.remove(&registered.record_key);
+    }
+    let unregistered: Vec<String> = nibs.iter().cloned().collect();
     let rule = rules::RuleCode::EmployerNotRegistered.as_str();
     let resolved = rules::FindingStatus::Resolved.as_str();
-    Ok(!super::of_subject(conn, "employer", nib)?
-        .iter()
-        .any(|f| f.rule == rule && f.status != resolved))
+    for f in super::of_subjects(conn, "employer", &unregistered)? {
+        if f.rule == rule && f.status != resolved {
+            nibs.remove(&f.subject_id);
+        }
+    }
+    Ok(nibs)
 }
 
 /// District of the latest presence report, when there is one.
@@ -454,10 +471,8 @@ impl Pending {
     /// Recomputes the findings of every subject the noted records touch,
     /// then writes the journal: the last step of the writing transaction.
     pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
-        let mut checked = BTreeSet::new();
-        for row in std::mem::take(&mut self.changed) {
-            self.subjects.extend(affected(conn, &row, &mut checked)?);
-        }
+        let changed = std::mem::take(&mut self.changed);
+        self.subjects.extend(affected(conn, &changed)?);
         let now = Utc::now().naive_utc();
         let people: Vec<String> = std::mem::take(&mut self.people).into_iter().collect();
         if !people.is_empty() {
