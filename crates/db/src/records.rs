@@ -388,9 +388,9 @@ pub fn list_records<'a>(
     // The code itself (a district holds thousands of records) is one value of
     // the index: with a status it is read in key order and stops after the
     // page. The codes below it are a range whose keys are sorted (usually few
-    // or none). Only keys are sorted: the page's rows are then read by key in
-    // key order (sorting whole documents would spill to disk). Both parts
-    // take every other filter and the cursor from `filtered`.
+    // or none). Only their keys are sorted: those rows are then read by key
+    // (sorting whole documents would spill to disk). Both parts take every
+    // other filter and the cursor from `filtered`.
     let plain = RecordFilter {
         region_prefix: None,
         ..filter.clone()
@@ -401,89 +401,110 @@ pub fn list_records<'a>(
             .limit(limit)
     };
     let code = filtered(record_type, &plain, after_key).filter(records::region_code.eq(p.clone()));
+    let code = match conn {
+        DbConn::Postgresql(_) => CodePart::Rows(
+            code.order(records::record_key.asc())
+                .select(RecordRow::as_select())
+                .limit(limit),
+        ),
+        DbConn::Sqlite(_) => CodePart::Keys(page_keys(code)),
+    };
     // Codes are digits and dots compared byte by byte, and '/' follows '.'.
     let below = filtered(record_type, &plain, after_key)
         .filter(records::region_code.ge(format!("{p}.")))
         .filter(records::region_code.lt(format!("{p}/")));
     let page = RegionPage {
         record_type,
-        code: page_keys(code),
+        code,
         below: page_keys(below),
         limit,
         columns: RecordRow::as_select(),
-        join: matches!(conn, DbConn::Postgresql(_)),
     };
     Ok(page.load(conn)?)
 }
 
-/// The page of a region listing as one statement: the first `limit` keys
+/// The SQL type of a whole record row.
+type RowSql = <AsSelect<RecordRow, DbBackend> as Expression>::SqlType;
+
+/// The part of a region page for the region's own code.
+enum CodePart<'a> {
+    /// Its rows, in key order, cut to the page (PostgreSQL).
+    Rows(records::BoxedQuery<'a, DbBackend, RowSql>),
+    /// Its keys, in key order, cut to the page (SQLite).
+    Keys(records::BoxedQuery<'a, DbBackend, Text>),
+}
+
+/// The page of a region listing as one statement: the first `limit` records
 /// after the cursor of the region's own code and of the codes below it, each
-/// part read from the region index and cut to the page, merged and cut again;
-/// then the rows of those keys, in key order.
+/// part read from the region index and cut to the page, merged and cut again.
 ///
 /// ```sql
-/// -- <page keys>
-/// SELECT record_key FROM (<code part> ORDER BY record_key LIMIT n) AS code
-/// UNION ALL SELECT record_key FROM (<below part> ORDER BY record_key LIMIT n) AS below
-/// ORDER BY record_key LIMIT n
-/// -- PostgreSQL: a primary-key look-up per key of the page, which keeps
-/// -- their order (an IN there is sorted again with the documents).
-/// SELECT <columns> FROM (<page keys>) AS page
-/// JOIN records ON records.record_type = $t AND records.record_key = page.record_key
-/// ORDER BY records.record_key
-/// -- SQLite: the keys as a sorted list that walks the primary key in order
-/// -- (with a join it may walk every record of the type instead).
+/// -- PostgreSQL: the code's rows straight from the region index, in key
+/// -- order; the keys below it sorted, cut, then their rows by primary key;
+/// -- the two merged (each is in key order) and cut.
+/// SELECT <columns> FROM (
+///   (<code part: rows> ORDER BY record_key LIMIT n)
+///   UNION ALL
+///   (SELECT <columns> FROM (<below part: keys> ORDER BY record_key LIMIT n) AS below
+///    JOIN records ON records.record_type = $t AND records.record_key = below.record_key)
+/// ) AS records ORDER BY records.record_key LIMIT n
+/// -- SQLite: the page's keys as a sorted list that walks the primary key in
+/// -- order (with a join it may walk every record of the type instead).
 /// SELECT <columns> FROM records
-/// WHERE records.record_type = ? AND records.record_key IN (<page keys>)
+/// WHERE records.record_type = ? AND records.record_key IN (
+///   SELECT record_key FROM (<code part: keys>) AS code
+///   UNION ALL SELECT record_key FROM (<below part: keys>) AS below
+///   ORDER BY record_key LIMIT n)
 /// ORDER BY records.record_key
 /// ```
 ///
-/// Each part is a sub-query of its own: SQLite allows no ORDER BY or LIMIT
-/// on a member of a UNION, and PostgreSQL only in parentheses, which SQLite
-/// refuses. (Diesel's own UNION is not available on a `DbConn`, and could
-/// not be used as a sub-query.) Every value is a bound parameter.
+/// Reading the code's rows directly halves what PostgreSQL reads for a page
+/// of a district (an index entry and a row per record, where the keys then a
+/// look-up by key read two index entries and the row twice). Each part is a
+/// sub-query of its own: SQLite allows no ORDER BY or LIMIT on a member of a
+/// UNION, and PostgreSQL only in parentheses, which SQLite refuses. (Diesel's
+/// own UNION is not available on a `DbConn`, and could not be used as a
+/// sub-query.) Every value is a bound parameter, and the statement's shape
+/// depends only on the filters given, so it is prepared once per connection.
 struct RegionPage<'a> {
     record_type: &'a str,
-    code: records::BoxedQuery<'a, DbBackend, Text>,
+    code: CodePart<'a>,
     below: records::BoxedQuery<'a, DbBackend, Text>,
     limit: i64,
     columns: AsSelect<RecordRow, DbBackend>,
-    /// Join the page's keys to the rows (PostgreSQL) rather than look them
-    /// up with `IN` (SQLite).
-    join: bool,
-}
-
-impl RegionPage<'_> {
-    /// `<page keys>` above.
-    fn walk_keys<'b>(&'b self, mut out: AstPass<'_, 'b, DbBackend>) -> QueryResult<()> {
-        out.push_sql("SELECT record_key FROM (");
-        <_ as QueryFragment<DbBackend>>::walk_ast(&self.code, out.reborrow())?;
-        out.push_sql(") AS code UNION ALL SELECT record_key FROM (");
-        <_ as QueryFragment<DbBackend>>::walk_ast(&self.below, out.reborrow())?;
-        out.push_sql(") AS below ORDER BY record_key LIMIT ");
-        out.push_bind_param::<BigInt, _>(&self.limit)
-    }
 }
 
 impl QueryFragment<DbBackend> for RegionPage<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DbBackend>) -> QueryResult<()> {
         out.push_sql("SELECT ");
         self.columns.walk_ast(out.reborrow())?;
-        if self.join {
-            out.push_sql(" FROM (");
-            self.walk_keys(out.reborrow())?;
-            out.push_sql(") AS page JOIN records ON records.record_type = ");
-            out.push_bind_param::<Text, _>(&self.record_type)?;
-            out.push_sql(" AND records.record_key = page.record_key");
-        } else {
-            out.push_sql(" FROM records WHERE records.record_type = ");
-            out.push_bind_param::<Text, _>(&self.record_type)?;
-            out.push_sql(" AND records.record_key IN (");
-            self.walk_keys(out.reborrow())?;
-            out.push_sql(")");
+        match &self.code {
+            CodePart::Rows(code) => {
+                out.push_sql(" FROM ((");
+                <_ as QueryFragment<DbBackend>>::walk_ast(code, out.reborrow())?;
+                out.push_sql(") UNION ALL (SELECT ");
+                self.columns.walk_ast(out.reborrow())?;
+                out.push_sql(" FROM (");
+                <_ as QueryFragment<DbBackend>>::walk_ast(&self.below, out.reborrow())?;
+                out.push_sql(") AS below JOIN records ON records.record_type = ");
+                out.push_bind_param::<Text, _>(&self.record_type)?;
+                out.push_sql(" AND records.record_key = below.record_key)) AS records");
+                out.push_sql(" ORDER BY records.record_key LIMIT ");
+                out.push_bind_param::<BigInt, _>(&self.limit)
+            }
+            CodePart::Keys(code) => {
+                out.push_sql(" FROM records WHERE records.record_type = ");
+                out.push_bind_param::<Text, _>(&self.record_type)?;
+                out.push_sql(" AND records.record_key IN (SELECT record_key FROM (");
+                <_ as QueryFragment<DbBackend>>::walk_ast(code, out.reborrow())?;
+                out.push_sql(") AS code UNION ALL SELECT record_key FROM (");
+                <_ as QueryFragment<DbBackend>>::walk_ast(&self.below, out.reborrow())?;
+                out.push_sql(") AS below ORDER BY record_key LIMIT ");
+                out.push_bind_param::<BigInt, _>(&self.limit)?;
+                out.push_sql(") ORDER BY records.record_key");
+                Ok(())
+            }
         }
-        out.push_sql(" ORDER BY records.record_key");
-        Ok(())
     }
 }
 
