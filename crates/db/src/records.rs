@@ -639,6 +639,32 @@ pub(crate) fn pg_by_source_refs(
         .load(pg)?)
 }
 
+/// The records of one type with any of `chunk`'s keys (keep a chunk within
+/// the databases' bound-parameter limits).
+fn with_keys<'a>(record_type: &'a str, chunk: &'a [String]) -> records::BoxedQuery<'a, DbBackend> {
+    records::table
+        .filter(records::record_type.eq(record_type))
+        .filter(records::record_key.eq_any(chunk))
+        .into_boxed()
+}
+
+/// Which of `keys` are stored as records of one type (only keys are read).
+pub fn stored_keys(
+    conn: &mut DbConn,
+    record_type: &str,
+    keys: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(500) {
+        out.extend(
+            with_keys(record_type, chunk)
+                .select(records::record_key)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// The records of one type with any of the keys (unknown keys are left out).
 pub fn get_records(
     conn: &mut DbConn,
@@ -648,9 +674,7 @@ pub fn get_records(
     let mut out = Vec::new();
     for chunk in keys.chunks(500) {
         out.extend(
-            records::table
-                .filter(records::record_type.eq(record_type))
-                .filter(records::record_key.eq_any(chunk))
+            with_keys(record_type, chunk)
                 .select(RecordRow::as_select())
                 .load::<RecordRow>(conn)?,
         );

@@ -86,8 +86,8 @@ fn opening_not_registered(
         return Ok(nibs);
     }
     let wanted: Vec<String> = nibs.iter().cloned().collect();
-    for registered in records::get_records(conn, RecordType::Employer.as_str(), &wanted)? {
-        nibs.remove(&registered.record_key);
+    for registered in records::stored_keys(conn, RecordType::Employer.as_str(), &wanted)? {
+        nibs.remove(&registered);
     }
     let unregistered: Vec<String> = nibs.iter().cloned().collect();
     let rule = rules::RuleCode::EmployerNotRegistered.as_str();
