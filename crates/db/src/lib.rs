@@ -1,7 +1,7 @@
 //! Sinergi persistence: PostgreSQL and SQLite from one code base (diesel
 //! `MultiConnection`), migrations embedded, records with provenance.
 
-/// Inserts rows. PostgreSQL gets multi-row statements (1,000 rows each,
+/// Inserts rows. PostgreSQL gets multi-row statements ([`INSERT_ROWS`] each,
 /// within its bound-parameter limit for tables of up to 32 columns) on its own
 /// connection: `MultiConnection` cannot express them. SQLite, which runs in
 /// process, gets one cached prepared statement per row (diesel would wrap a
@@ -11,7 +11,7 @@ macro_rules! insert_all {
         let mut inserted = 0usize;
         match &mut *$conn {
             $crate::DbConn::Postgresql(c) => {
-                for chunk in $rows.chunks(1000) {
+                for chunk in $rows.chunks($crate::INSERT_ROWS) {
                     inserted += diesel::insert_into($table).values(chunk).execute(c)?;
                 }
             }
@@ -25,6 +25,13 @@ macro_rules! insert_all {
     }};
 }
 pub(crate) use insert_all;
+
+/// Rows per multi-row insert on PostgreSQL. libpq builds a whole statement
+/// in its send buffer, diesel holds every bound value while it does, and the
+/// buffer keeps its size for the connection's life: a batch's 1,000 changes
+/// with their documents in one statement took 6 MiB of buffer. A quarter of
+/// that is as quick per row (the round trips are a few per batch).
+pub(crate) const INSERT_ROWS: usize = 250;
 
 pub mod audit;
 pub mod changes;

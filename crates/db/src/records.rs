@@ -742,7 +742,7 @@ pub fn find_all(
 }
 
 /// Hands every record of `record_type` matching `filter` to `f` in key
-/// order, read a page of up to 5,000 at a time: a reader that keeps a
+/// order, read a page of up to 1,000 at a time: a reader that keeps a
 /// summary (the latest report per district) holds one page, not all of them.
 pub fn for_each_record(
     conn: &mut DbConn,
@@ -750,7 +750,7 @@ pub fn for_each_record(
     filter: &RecordFilter,
     mut f: impl FnMut(RecordRow) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    const PAGE: i64 = 5000;
+    const PAGE: i64 = 1000;
     let mut after: Option<String> = None;
     loop {
         let page = list_records(conn, record_type, filter, after.as_deref(), PAGE)?;

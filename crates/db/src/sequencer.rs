@@ -303,6 +303,9 @@ fn rounds(conn: &mut DbConn) -> Result<usize, StoreError> {
             changes::place(conn, &items)?;
         }
         if !full {
+            if moved >= crate::conn::LARGE_STATEMENT_ROWS {
+                conn.close_when_returned();
+            }
             return Ok(moved);
         }
     }

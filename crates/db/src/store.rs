@@ -294,6 +294,10 @@ pub fn store_batch(
     let mut optimistic = !atomic;
     loop {
         let pass = db.write(|c| {
+            if writes.len() >= crate::conn::LARGE_STATEMENT_ROWS {
+                // Whatever this pass ends in, its statements were large.
+                c.close_when_returned();
+            }
             crate::persons::share_merge_lock(c)?;
             *kept.borrow_mut() = None;
             let mut pending = Pending::default();

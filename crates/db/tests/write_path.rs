@@ -17,6 +17,7 @@ use sinergi_domain::{AgencyKind, RecordType, RegionCode};
 /// A database for one test, removed afterwards.
 struct TestDb {
     db: Db,
+    url: String,
     drop_pg: Option<(String, String)>,
     dir: Option<std::path::PathBuf>,
 }
@@ -90,7 +91,12 @@ fn open(backend: Backend) -> Option<TestDb> {
         })
         .expect("agency");
     }
-    Some(TestDb { db, drop_pg, dir })
+    Some(TestDb {
+        db,
+        url,
+        drop_pg,
+        dir,
+    })
 }
 
 use diesel::ExpressionMethods;
@@ -873,5 +879,109 @@ mod queues_kept_short {
         assert!(feed.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
         assert!(feed[..6000].iter().all(|c| c.version == 1));
         assert!(feed[6000..].iter().all(|c| c.version == 2));
+    }
+}
+
+/// Large batches on PostgreSQL: the matcher compares a batch's workers a
+/// slice at a time and still finds a pair the slices may separate, and the
+/// connection that sent the batch's large statements is closed when given
+/// back, while one that wrote a single record is kept.
+mod large_batches {
+    use super::*;
+    use diesel::sql_types::Integer;
+
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = Integer)]
+        pid: i32,
+    }
+
+    fn backend_pid(db: &Db) -> i32 {
+        db.read(|c| {
+            Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid")
+                .get_result::<Pid>(c)?
+                .pid)
+        })
+        .expect("pid")
+    }
+
+    /// A permit for a worker of their own name and birth date (blocks of one).
+    fn own_permit(i: usize) -> Write {
+        let mut w = permit(&format!("ITAS-{i}"), &format!("P{i:07}"), "2030-01-01");
+        let born = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).unwrap()
+            + chrono::Duration::days(i as i64 * 3);
+        let mut v: Value = serde_json::from_str(&w.record.to_json()).expect("json");
+        // Letters only: "WORKER A", "WORKER B", … "WORKER BA", …
+        let mut name = String::from("WORKER ");
+        let mut n = i;
+        loop {
+            name.push(char::from(b'A' + (n % 26) as u8));
+            n /= 26;
+            if n == 0 {
+                break;
+            }
+        }
+        v["worker"]["full_name"] = json!(name);
+        v["worker"]["birth_date"] = json!(born);
+        w.record = record(RecordType::ResidencePermit, v);
+        w
+    }
+
+    #[test]
+    fn postgres() {
+        let Some(t) = super::open(Backend::Postgres) else {
+            return;
+        };
+        let db = Db::connect(&t.url, 1).expect("a pool of one connection");
+        let p = imi();
+        let first = backend_pid(&db);
+        store::store_batch(&db, &p, &[own_permit(0)], BatchMode::PerItem, false).expect("small");
+        assert_eq!(
+            backend_pid(&db),
+            first,
+            "a connection that wrote one record is kept"
+        );
+
+        // 450 workers of their own, and two that look like one person: the
+        // same name and birth date under two passports, first and last.
+        let mut batch: Vec<Write> = (1..=450).map(own_permit).collect();
+        for (i, w) in [(1, 0), (450, 1)] {
+            let mut v: Value = serde_json::from_str(&batch[i - 1].record.to_json()).expect("json");
+            v["worker"]["full_name"] = json!("LIU YANG");
+            v["worker"]["birth_date"] = json!("1991-02-03");
+            v["worker"]["passport_no"] = json!(format!("EK{w}000001"));
+            batch[i - 1].record = record(RecordType::ResidencePermit, v);
+        }
+        let stored =
+            match store::store_batch(&db, &p, &batch, BatchMode::Atomic, false).expect("large") {
+                BatchOutcome::Applied(r) => r
+                    .into_iter()
+                    .map(|s| s.expect("stored"))
+                    .collect::<Vec<_>>(),
+                BatchOutcome::Failed { index, error } => panic!("operation {index}: {error}"),
+            };
+        assert_ne!(
+            backend_pid(&db),
+            first,
+            "the connection that wrote 450 records was closed"
+        );
+        let pair: Vec<String> = [0, 449]
+            .iter()
+            .map(|&i| stored[i].row.worker_id.clone().expect("a worker"))
+            .collect();
+        assert_ne!(pair[0], pair[1]);
+        let links = db
+            .read(|c| sinergi_db::persons::candidates_of(c, &pair))
+            .expect("links");
+        let mut want = pair.clone();
+        want.sort();
+        assert_eq!(
+            links
+                .iter()
+                .map(|l| vec![l.worker_a.clone(), l.worker_b.clone()])
+                .collect::<Vec<_>>(),
+            vec![want],
+            "the two records of one person are one candidate pair, found once"
+        );
     }
 }
