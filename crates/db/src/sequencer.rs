@@ -280,6 +280,7 @@ fn take_lowest(queue: &str) -> String {
 /// Moves queue rows while a queue was full; the caller holds the lock.
 fn rounds(conn: &mut DbConn) -> Result<usize, StoreError> {
     let mut moved = 0;
+    let mut placed = 0;
     loop {
         let DbConn::Postgresql(pg) = &mut *conn else {
             unreachable!("checked above");
@@ -292,6 +293,7 @@ fn rounds(conn: &mut DbConn) -> Result<usize, StoreError> {
             .load(pg)?;
         let full = changes.len() as i64 == ROUND_ROWS || events.len() as i64 == ROUND_ROWS;
         moved += changes.len() + events.len();
+        placed += changes.len();
         if !events.is_empty() {
             audit::chain(conn, &events)?;
         }
@@ -303,7 +305,10 @@ fn rounds(conn: &mut DbConn) -> Result<usize, StoreError> {
             changes::place(conn, &items)?;
         }
         if !full {
-            if moved >= crate::conn::LARGE_STATEMENT_ROWS {
+            // Changes carry their documents; audit events are a few hundred
+            // bytes each, and rounds of them come many times a second under
+            // audited reads: a connection is not reopened for those.
+            if placed >= crate::conn::LARGE_STATEMENT_ROWS {
                 conn.close_when_returned();
             }
             return Ok(moved);
