@@ -33,6 +33,19 @@ pub(crate) use insert_all;
 /// that is as quick per row (the round trips are a few per batch).
 pub(crate) const INSERT_ROWS: usize = 250;
 
+/// Runs `load` on `keys` 500 at a time (within both databases' limits on
+/// bound parameters) and joins what each statement returns.
+pub(crate) fn in_key_chunks<T>(
+    keys: &[String],
+    mut load: impl FnMut(&[String]) -> Result<Vec<T>, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(500) {
+        out.extend(load(chunk)?);
+    }
+    Ok(out)
+}
+
 pub mod audit;
 pub mod changes;
 pub mod conn;

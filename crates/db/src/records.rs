@@ -654,15 +654,11 @@ pub fn stored_keys(
     record_type: &str,
     keys: &[String],
 ) -> Result<Vec<String>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in keys.chunks(500) {
-        out.extend(
-            with_keys(record_type, chunk)
-                .select(records::record_key)
-                .load::<String>(conn)?,
-        );
-    }
-    Ok(out)
+    crate::in_key_chunks(keys, |chunk| {
+        Ok(with_keys(record_type, chunk)
+            .select(records::record_key)
+            .load::<String>(conn)?)
+    })
 }
 
 /// The records of one type with any of the keys (unknown keys are left out).
@@ -671,15 +667,11 @@ pub fn get_records(
     record_type: &str,
     keys: &[String],
 ) -> Result<Vec<RecordRow>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in keys.chunks(500) {
-        out.extend(
-            with_keys(record_type, chunk)
-                .select(RecordRow::as_select())
-                .load::<RecordRow>(conn)?,
-        );
-    }
-    Ok(out)
+    crate::in_key_chunks(keys, |chunk| {
+        Ok(with_keys(record_type, chunk)
+            .select(RecordRow::as_select())
+            .load::<RecordRow>(conn)?)
+    })
 }
 
 /// Whether `agency` holds a record naming the worker, or reported their identity.

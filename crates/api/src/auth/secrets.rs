@@ -71,8 +71,8 @@ pub fn verify_secret(secret: &str, phc: &str) -> bool {
 }
 
 /// What a secret is checked against when the client id is unknown: a hash
-/// with the same parameters as every stored one, so an unknown id costs the
-/// same work as a known one and response times do not tell them apart.
+/// with the parameters new secrets are stored with, so an unknown id costs
+/// the same work as a known one and response times do not tell them apart.
 pub const DUMMY_HASH: &str =
     "$argon2id$v=19$m=7168,t=5,p=1$j83PJpErY1rNRm2oJoHX0Q$X9v2B/JD6p2JjtjhcuOTFGPHwO41McGOspgrwjZ/2kE";
 

@@ -75,17 +75,13 @@ pub fn of_subjects(
     kind: &str,
     ids: &[String],
 ) -> Result<Vec<FindingRow>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
-        out.extend(
-            findings::table
-                .filter(findings::subject_kind.eq(kind))
-                .filter(findings::subject_id.eq_any(chunk))
-                .select(FindingRow::as_select())
-                .load::<FindingRow>(conn)?,
-        );
-    }
-    Ok(out)
+    crate::in_key_chunks(ids, |chunk| {
+        Ok(findings::table
+            .filter(findings::subject_kind.eq(kind))
+            .filter(findings::subject_id.eq_any(chunk))
+            .select(FindingRow::as_select())
+            .load::<FindingRow>(conn)?)
+    })
 }
 
 /// Findings a recomputation opens or resolves, written together by `write`:
