@@ -201,7 +201,8 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
         &data.clone().into_inner(),
     )));
     let blocking_threads = (data.settings.db_pool_size as usize).max(4);
-    let document = crate::contract::document().clone();
+    // Built before the workers start, so the first request does not wait for it.
+    let _ = crate::contract::document_text();
     let body_limit = web::Data::new(crate::extract::BodyLimit(data.settings.max_body_bytes));
     let server = HttpServer::new(move || {
         // Closed by default: browsers may call the API only from configured origins.
@@ -238,12 +239,18 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             ))
             .wrap(cors)
             .service(
-                SwaggerUi::new("/swagger-ui/{_:.*}")
-                    .external_url_unchecked("/api-docs/openapi.json", document.clone())
-                    .config(
-                        utoipa_swagger_ui::Config::from("/api-docs/openapi.json")
-                            .persist_authorization(true),
-                    ),
+                SwaggerUi::new("/swagger-ui/{_:.*}").config(
+                    utoipa_swagger_ui::Config::from("/api-docs/openapi.json")
+                        .persist_authorization(true),
+                ),
+            )
+            .route(
+                "/api-docs/openapi.json",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(crate::contract::document_text())
+                }),
             )
             .route(
                 "/swagger-ui",
