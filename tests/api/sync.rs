@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::harness::{assert_field, json, problem, read, TestApp};
+use crate::harness::{assert_field, assert_names, json, problem, read, TestApp};
 use crate::records::{agency_token, approval, assignment, permit, post, read_as, NIB};
 
 api_tests!(
@@ -69,6 +69,7 @@ async fn batch_reports_each_operation(app: TestApp) {
         bad,
         {"type": "residence_permit", "key": "ITAS-1", "body": permit("E51234567")},
         {"type": "employer", "key": "9120000000003", "body": {"name": "PT C", "unknown": 1}},
+        {"type": "employer", "key": "9120000000004", "body": "PT D"},
     ]});
     let v = json(batch(&app, &mp, &body, None).await, 200).await;
     let r = v["results"].as_array().unwrap();
@@ -91,9 +92,12 @@ async fn batch_reports_each_operation(app: TestApp) {
         "operations[3].body.unknown",
         "unknown_field",
     );
+    // A body that is not an object fails alone, named by its place.
+    assert_eq!(r[4]["status"], 400, "{}", r[4]);
+    assert_names(&r[4]["problem"], "operations[4].body");
     assert_eq!(
         v["summary"],
-        json!({"created": 1, "updated": 0, "unchanged": 0, "failed": 3})
+        json!({"created": 1, "updated": 0, "unchanged": 0, "failed": 4})
     );
     assert_eq!(employer_count(&app, &mp).await, 1);
 }
