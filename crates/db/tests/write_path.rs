@@ -187,6 +187,24 @@ fn employer(region: &str, name: &str) -> Write {
     }
 }
 
+#[derive(diesel::QueryableByName)]
+struct Number {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// The value of one SQL expression that gives a whole number (PostgreSQL).
+fn number(db: &Db, expression: &str) -> i64 {
+    db.read(|c| {
+        Ok(
+            diesel::sql_query(format!("SELECT ({expression})::bigint AS n"))
+                .get_result::<Number>(c)?
+                .n,
+        )
+    })
+    .expect(expression)
+}
+
 fn feed(db: &Db) -> Vec<changes::ChangeRow> {
     db.read(|c| changes::list_after(c, 0, &[], 1000))
         .expect("feed")
@@ -807,24 +825,10 @@ mod no_single_row_queue {
 /// it holds more than 5,000 removed rows, whether or not autovacuum runs.
 mod queues_kept_short {
     use super::*;
-    use diesel::sql_types::BigInt;
     use std::time::{Duration, Instant};
 
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-
     fn vacuums(db: &Db) -> i64 {
-        db.read(|c| {
-            Ok(
-                diesel::sql_query("SELECT pg_stat_get_vacuum_count('change_queue'::regclass) AS n")
-                    .get_result::<Count>(c)?
-                    .n,
-            )
-        })
-        .expect("vacuum count")
+        number(db, "pg_stat_get_vacuum_count('change_queue'::regclass)")
     }
 
     #[test]
@@ -888,21 +892,9 @@ mod queues_kept_short {
 /// back, while one that wrote a single record is kept.
 mod large_batches {
     use super::*;
-    use diesel::sql_types::Integer;
 
-    #[derive(diesel::QueryableByName)]
-    struct Pid {
-        #[diesel(sql_type = Integer)]
-        pid: i32,
-    }
-
-    fn backend_pid(db: &Db) -> i32 {
-        db.read(|c| {
-            Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid")
-                .get_result::<Pid>(c)?
-                .pid)
-        })
-        .expect("pid")
+    fn backend_pid(db: &Db) -> i64 {
+        number(db, "pg_backend_pid()")
     }
 
     /// A permit for a worker of their own name and birth date (blocks of one).
