@@ -181,13 +181,17 @@ fn init_tracing() {
     }
 }
 
-/// The allocator is jemalloc, set for a small, steady footprint: two arenas
-/// for all of the server's threads, and pages freed by a request handed back
-/// to the system at once instead of kept for later. glibc's allocator kept
-/// every arena's high-water mark (a 1,000-row batch, a page of documents):
-/// the server grew by about 50 MiB under load and spent a fifth of its time
-/// in `malloc` and `free`. `_RJEM_MALLOC_CONF` in the environment adds to or
-/// overrides these options (`docs/performance.md`).
+/// The allocator is jemalloc, set for a small, steady footprint: one arena
+/// for all of the server's threads, and pages a request freed handed back to
+/// the system after 10 ms unless they are used again by then. glibc's
+/// allocator kept every arena's high-water mark (a 1,000-row batch, a page
+/// of documents): the server grew by about 50 MiB under load and spent a
+/// fifth of its time in `malloc` and `free`. Handing pages back at once
+/// instead made every page of changes, every export page and many reads
+/// fault their memory in again (a third of the server's time on a feed
+/// page); one arena keeps what one thread freed usable by the next, so the
+/// short delay costs no peak memory. `_RJEM_MALLOC_CONF` in the environment
+/// adds to or overrides these options (`docs/performance.md`).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -197,13 +201,13 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[export_name = "_rjem_malloc_conf"]
 static JEMALLOC_OPTIONS: Option<&'static std::ffi::c_char> =
     // SAFETY: a pointer to the first byte of a NUL-terminated static string.
-    Some(unsafe { &*c"narenas:2,dirty_decay_ms:0,muzzy_decay_ms:0".as_ptr() });
+    Some(unsafe { &*c"narenas:1,dirty_decay_ms:10,muzzy_decay_ms:0".as_ptr() });
 
 /// The database client libraries (libpq, OpenSSL, SQLite) allocate through
 /// the C library, not through jemalloc. glibc gives each thread that
 /// allocates at the same time as another an arena of its own, up to eight per
 /// core, and each keeps its high-water mark: under 32 concurrent reads on
-/// SQLite that held about 11 MiB. Two arenas, as for jemalloc, unless
+/// SQLite that held about 11 MiB. Two arenas, unless
 /// `MALLOC_ARENA_MAX` is set in the environment (glibc reads it itself).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_c_arenas() {
