@@ -55,6 +55,7 @@ pub mod findings;
 pub mod idempotency;
 pub mod identity;
 pub mod journal;
+pub(crate) mod kept;
 pub mod lookups;
 pub mod persons;
 pub mod records;

@@ -415,7 +415,8 @@ fn small_block_members(
     column: BlockColumn,
     blocks: &[(String, String)],
 ) -> Result<BTreeSet<String>, StoreError> {
-    use diesel::sql_types::{Array, BigInt, Text};
+    use crate::kept::{Kept, Param};
+    use diesel::sql_types::Text;
     #[derive(QueryableByName)]
     struct Member {
         #[diesel(sql_type = Text)]
@@ -442,11 +443,8 @@ fn small_block_members(
             for chunk in blocks.chunks(500) {
                 let (nats, keys): (Vec<&str>, Vec<&str>) =
                     chunk.iter().map(|(n, k)| (n.as_str(), k.as_str())).unzip();
-                let rows: Vec<Member> = diesel::sql_query(&sql)
-                    .bind::<Array<Text>, _>(nats)
-                    .bind::<Array<Text>, _>(keys)
-                    .bind::<BigInt, _>(bound)
-                    .load(pg)?;
+                let params = vec![Param::Strs(nats), Param::Strs(keys), Param::Int(bound)];
+                let rows: Vec<Member> = Kept::new(sql.as_str(), params).load(pg)?;
                 for m in rows {
                     members
                         .entry((m.nationality, m.block))

@@ -632,11 +632,13 @@ pub(crate) fn pg_by_source_refs(
         "",
         "t.record_key",
     );
-    Ok(diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Array<Text>, _>(refs)
-        .bind::<Text, _>(record_type)
-        .bind::<Text, _>(agency)
-        .load(pg)?)
+    use crate::kept::{Kept, Param};
+    let params = vec![
+        Param::Texts(refs),
+        Param::Text(record_type),
+        Param::Text(agency),
+    ];
+    Ok(Kept::new(sql, params).load(pg)?)
 }
 
 /// The records of one type with any of `chunk`'s keys (keep a chunk within

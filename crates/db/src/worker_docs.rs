@@ -80,8 +80,8 @@ fn pieces(conn: &mut DbConn, ids: &[String]) -> Result<Pieces, StoreError> {
     let records = records::records_of_workers(conn, ids)?;
     let findings = match conn {
         DbConn::Postgresql(pg) => {
-            use diesel::sql_types::{Array, Text};
-            diesel::sql_query(
+            use crate::kept::{Kept, Param};
+            Kept::new(
                 "SELECT DISTINCT ON (f.id) f.* FROM unnest($1::text[]) AS w(id) CROSS JOIN LATERAL ( \
                    SELECT * FROM findings x WHERE x.subject_kind = 'worker' AND x.subject_id = w.id \
                      AND x.status <> 'resolved' \
@@ -89,9 +89,8 @@ fn pieces(conn: &mut DbConn, ids: &[String]) -> Result<Pieces, StoreError> {
                    SELECT * FROM findings x WHERE x.rule = $2 AND x.discriminator = w.id \
                      AND x.status <> 'resolved' OFFSET 0) f \
                  ORDER BY f.id",
+                vec![Param::Texts(ids), Param::Text(pair)],
             )
-            .bind::<Array<Text>, _>(ids)
-            .bind::<Text, _>(pair)
             .load(pg)?
         }
         DbConn::Sqlite(_) => {

@@ -549,9 +549,12 @@ pub(crate) fn pg_rows_of<T>(
 where
     T: diesel::deserialize::QueryableByName<diesel::pg::Pg> + 'static,
 {
-    Ok(diesel::sql_query(per_id(table, column, "", "", order))
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
-        .load(pg)?)
+    use crate::kept::{Kept, Param};
+    Ok(Kept::new(
+        per_id(table, column, "", "", order),
+        vec![Param::Texts(ids)],
+    )
+    .load(pg)?)
 }
 
 /// On PostgreSQL, locks the rows of the workers `ids` for the rest of the
@@ -561,9 +564,12 @@ pub(crate) fn pg_lock_workers(
     pg: &mut diesel::PgConnection,
     ids: &[String],
 ) -> Result<(), StoreError> {
-    diesel::sql_query(per_id("workers", "id", "", "FOR NO KEY UPDATE", "t.id"))
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
-        .execute(pg)?;
+    use crate::kept::{Kept, Param};
+    Kept::new(
+        per_id("workers", "id", "", "FOR NO KEY UPDATE", "t.id"),
+        vec![Param::Texts(ids)],
+    )
+    .execute(pg)?;
     Ok(())
 }
 

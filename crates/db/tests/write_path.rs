@@ -976,4 +976,28 @@ mod large_batches {
             "the two records of one person are one candidate pair, found once"
         );
     }
+
+    /// The reads of many workers by `unnest` stay prepared on their
+    /// connection: a second write on it parses none of them again.
+    #[test]
+    fn unnest_reads_stay_prepared() {
+        let Some(t) = super::open(Backend::Postgres) else {
+            return;
+        };
+        let db = Db::connect(&t.url, 1).expect("a pool of one connection");
+        let p = imi();
+        let kept = "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%unnest(%'";
+        store::store_batch(&db, &p, &[own_permit(1)], BatchMode::PerItem, false).expect("first");
+        let prepared = number(&db, kept);
+        assert!(
+            prepared >= 3,
+            "the reads of the worker, their identities and passports are prepared, not {prepared}"
+        );
+        store::store_batch(&db, &p, &[own_permit(2)], BatchMode::PerItem, false).expect("second");
+        assert_eq!(
+            number(&db, kept),
+            prepared,
+            "the second write reuses the statements the first prepared"
+        );
+    }
 }

@@ -1,0 +1,91 @@
+//! Statements of our own text that PostgreSQL parses once per connection.
+//!
+//! `diesel::sql_query` marks every statement it builds as one not to keep
+//! prepared, so PostgreSQL parses and plans it again on every call: the
+//! `unnest` reads of a batch (dozens per batch of 1,000 records) were parsed
+//! each time. A [`Kept`] statement is kept prepared by its text and the
+//! types of its parameters for the connection's life, as diesel keeps the
+//! statements of its own query builder. Use it only for text that is fixed
+//! for a given shape of call (a table, a column, an order), never for text
+//! that carries values: each distinct text is a statement the connection keeps.
+
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Text, Untyped};
+use diesel::{PgConnection, QueryResult, RunQueryDsl};
+
+/// One parameter's value.
+pub(crate) enum Param<'a> {
+    /// A `text[]`.
+    Texts(&'a [String]),
+    /// A `text[]` of borrowed strings.
+    Strs(Vec<&'a str>),
+    /// A `text`.
+    Text(&'a str),
+    /// A `bigint`.
+    Int(i64),
+}
+
+/// A statement whose text names its parameters `$1`, `$2`, ... and their
+/// values, in that order.
+pub(crate) struct Kept<'a> {
+    sql: String,
+    params: Vec<Param<'a>>,
+}
+
+impl<'a> Kept<'a> {
+    /// The statement `sql` with `params` for its `$1`, `$2`, ...
+    pub(crate) fn new(sql: impl Into<String>, params: Vec<Param<'a>>) -> Kept<'a> {
+        Kept {
+            sql: sql.into(),
+            params,
+        }
+    }
+}
+
+impl QueryId for Kept<'_> {
+    type QueryId = ();
+    // Not one statement per type: diesel keys the cache by the text instead.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Kept<'_> {
+    type SqlType = Untyped;
+}
+
+impl RunQueryDsl<PgConnection> for Kept<'_> {}
+
+impl QueryFragment<Pg> for Kept<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let mut rest = self.sql.as_str();
+        while let Some(at) = rest.find('$') {
+            let digits = rest[at + 1..]
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len() - at - 1);
+            let number: usize = rest[at + 1..at + 1 + digits].parse().map_err(|_| {
+                diesel::result::Error::QueryBuilderError(
+                    format!("a '$' not followed by a parameter number in: {}", self.sql).into(),
+                )
+            })?;
+            let param = number
+                .checked_sub(1)
+                .and_then(|i| self.params.get(i))
+                .ok_or_else(|| {
+                    diesel::result::Error::QueryBuilderError(
+                        format!("no value for ${number} in: {}", self.sql).into(),
+                    )
+                })?;
+            out.push_sql(&rest[..at]);
+            // diesel numbers the placeholders it writes in the order they come.
+            match param {
+                Param::Texts(v) => out.push_bind_param::<Array<Text>, _>(v)?,
+                Param::Strs(v) => out.push_bind_param::<Array<Text>, _>(v)?,
+                Param::Text(v) => out.push_bind_param::<Text, _>(v)?,
+                Param::Int(v) => out.push_bind_param::<BigInt, _>(v)?,
+            }
+            rest = &rest[at + 1 + digits..];
+        }
+        out.push_sql(rest);
+        Ok(())
+    }
+}
