@@ -11,7 +11,7 @@
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Text, Untyped};
+use diesel::sql_types::{Array, BigInt, Integer, Text, Untyped};
 use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
 /// One parameter's value.
@@ -23,7 +23,9 @@ pub(crate) enum Param<'a> {
     /// A `text`.
     Text(&'a str),
     /// A `bigint`.
-    Int(i64),
+    BigInt(i64),
+    /// An `integer`.
+    Integer(i32),
 }
 
 /// A statement whose text names its parameters `$1`, `$2`, ... and their
@@ -81,7 +83,8 @@ impl QueryFragment<Pg> for Kept<'_> {
                 Param::Texts(v) => out.push_bind_param::<Array<Text>, _>(v)?,
                 Param::Strs(v) => out.push_bind_param::<Array<Text>, _>(v)?,
                 Param::Text(v) => out.push_bind_param::<Text, _>(v)?,
-                Param::Int(v) => out.push_bind_param::<BigInt, _>(v)?,
+                Param::BigInt(v) => out.push_bind_param::<BigInt, _>(v)?,
+                Param::Integer(v) => out.push_bind_param::<Integer, _>(v)?,
             }
             rest = &rest[at + 1 + digits..];
         }

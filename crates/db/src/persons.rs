@@ -12,6 +12,7 @@ use sinergi_domain::matching::{self, Block, Match, Person, Reported};
 
 use crate::conn::DbConn;
 use crate::error::StoreError;
+use crate::kept::{Kept, Param};
 use crate::schema::{person_links, records, worker_identities, worker_passports, workers};
 
 /// Probably one person; nobody has decided yet.
@@ -415,7 +416,6 @@ fn small_block_members(
     column: BlockColumn,
     blocks: &[(String, String)],
 ) -> Result<BTreeSet<String>, StoreError> {
-    use crate::kept::{Kept, Param};
     use diesel::sql_types::Text;
     #[derive(QueryableByName)]
     struct Member {
@@ -443,7 +443,7 @@ fn small_block_members(
             for chunk in blocks.chunks(500) {
                 let (nats, keys): (Vec<&str>, Vec<&str>) =
                     chunk.iter().map(|(n, k)| (n.as_str(), k.as_str())).unzip();
-                let params = vec![Param::Strs(nats), Param::Strs(keys), Param::Int(bound)];
+                let params = vec![Param::Strs(nats), Param::Strs(keys), Param::BigInt(bound)];
                 let rows: Vec<Member> = Kept::new(sql.as_str(), params).load(pg)?;
                 for m in rows {
                     members

@@ -12,6 +12,7 @@ use sinergi_domain::RecordType;
 
 use crate::conn::{DbBackend, DbConn};
 use crate::error::StoreError;
+use crate::kept::{Kept, Param};
 use crate::lookups::Lookups;
 use crate::schema::records;
 use crate::workers::{resolve_person, PersonRef};
@@ -632,7 +633,6 @@ pub(crate) fn pg_by_source_refs(
         "",
         "t.record_key",
     );
-    use crate::kept::{Kept, Param};
     let params = vec![
         Param::Texts(refs),
         Param::Text(record_type),

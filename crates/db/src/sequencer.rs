@@ -25,12 +25,13 @@
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer};
+use diesel::sql_types::Integer;
 
 use crate::audit::{self, AuditEntry};
 use crate::changes::{self, NewChange};
 use crate::conn::DbConn;
 use crate::error::StoreError;
+use crate::kept::{Kept, Param};
 use crate::schema::{audit_queue, change_queue};
 
 /// Advisory lock key of a round ("SINE", 1).
@@ -151,10 +152,8 @@ pub(crate) fn advisory(
         Advisory::Try => "SELECT pg_try_advisory_xact_lock($1, $2) AS flag",
         Advisory::TrySession => "SELECT pg_try_advisory_lock($1, $2) AS flag",
     };
-    let got: Flag = diesel::sql_query(sql)
-        .bind::<Integer, _>(key.0)
-        .bind::<Integer, _>(key.1)
-        .get_result(pg)?;
+    let got: Flag =
+        Kept::new(sql, vec![Param::Integer(key.0), Param::Integer(key.1)]).get_result(pg)?;
     Ok(got.flag)
 }
 
@@ -209,14 +208,14 @@ pub fn tidy_queues(conn: &mut DbConn) -> Result<usize, StoreError> {
     }
     // Only a queue this role may vacuum (it owns it, as when it ran the
     // migrations); otherwise autovacuum is the owner's business.
-    let due: Vec<Queue> = diesel::sql_query(
+    let due: Vec<Queue> = Kept::new(
         "SELECT c.relname::text AS name FROM pg_class c \
           WHERE c.oid IN ('change_queue'::regclass, 'audit_queue'::regclass) \
             AND pg_stat_get_dead_tuples(c.oid) > $1 \
             AND pg_has_role(c.relowner, 'USAGE') \
           ORDER BY c.relname",
+        vec![Param::BigInt(QUEUE_DEAD_ROWS)],
     )
-    .bind::<BigInt, _>(QUEUE_DEAD_ROWS)
     .load(pg)?;
     for q in &due {
         // Names from the fixed list above. SKIP_LOCKED: another instance at it is enough.
@@ -285,12 +284,10 @@ fn rounds(conn: &mut DbConn) -> Result<usize, StoreError> {
         let DbConn::Postgresql(pg) = &mut *conn else {
             unreachable!("checked above");
         };
-        let changes: Vec<MovedChange> = diesel::sql_query(take_lowest("change_queue"))
-            .bind::<BigInt, _>(ROUND_ROWS)
-            .load(pg)?;
-        let events: Vec<AuditEntry> = diesel::sql_query(take_lowest("audit_queue"))
-            .bind::<BigInt, _>(ROUND_ROWS)
-            .load(pg)?;
+        let changes: Vec<MovedChange> =
+            Kept::new(take_lowest("change_queue"), vec![Param::BigInt(ROUND_ROWS)]).load(pg)?;
+        let events: Vec<AuditEntry> =
+            Kept::new(take_lowest("audit_queue"), vec![Param::BigInt(ROUND_ROWS)]).load(pg)?;
         let full = changes.len() as i64 == ROUND_ROWS || events.len() as i64 == ROUND_ROWS;
         moved += changes.len() + events.len();
         placed += changes.len();

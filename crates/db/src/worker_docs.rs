@@ -21,6 +21,7 @@ use serde_json::value::RawValue;
 use crate::conn::DbConn;
 use crate::error::StoreError;
 use crate::findings::{FindingRow, FindingView};
+use crate::kept::{Kept, Param};
 use crate::records::{self, RecordRow};
 use crate::schema::{worker_documents, workers as workers_table};
 use crate::workers::{self, WorkerDetail, WorkerSummary};
@@ -80,7 +81,6 @@ fn pieces(conn: &mut DbConn, ids: &[String]) -> Result<Pieces, StoreError> {
     let records = records::records_of_workers(conn, ids)?;
     let findings = match conn {
         DbConn::Postgresql(pg) => {
-            use crate::kept::{Kept, Param};
             Kept::new(
                 "SELECT DISTINCT ON (f.id) f.* FROM unnest($1::text[]) AS w(id) CROSS JOIN LATERAL ( \
                    SELECT * FROM findings x WHERE x.subject_kind = 'worker' AND x.subject_id = w.id \

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::error::StoreError;
+use crate::kept::{Kept, Param};
 use crate::lookups::Lookups;
 use crate::schema::{worker_identities, worker_passports, workers};
 
@@ -549,7 +550,6 @@ pub(crate) fn pg_rows_of<T>(
 where
     T: diesel::deserialize::QueryableByName<diesel::pg::Pg> + 'static,
 {
-    use crate::kept::{Kept, Param};
     Ok(Kept::new(
         per_id(table, column, "", "", order),
         vec![Param::Texts(ids)],
@@ -564,7 +564,6 @@ pub(crate) fn pg_lock_workers(
     pg: &mut diesel::PgConnection,
     ids: &[String],
 ) -> Result<(), StoreError> {
-    use crate::kept::{Kept, Param};
     Kept::new(
         per_id("workers", "id", "", "FOR NO KEY UPDATE", "t.id"),
         vec![Param::Texts(ids)],
