@@ -619,10 +619,9 @@ async fn pull_keeps_audit_checkpoints_and_alarms_on_a_rewritten_log(app: TestApp
     log(&app, 3);
     app.db.read(sinergi_db::sequencer::drain).unwrap();
     let signer = app.settings.audit_signer().unwrap();
-    let round = app
-        .db
-        .write(|c| sinergi_db::audit::tree::round(c, &signer, None, chrono::Utc::now().naive_utc()))
-        .unwrap();
+    let round =
+        sinergi_db::audit::tree::round(&app.db, &signer, None, chrono::Utc::now().naive_utc())
+            .unwrap();
     let sinergi_db::audit::tree::Round::Signed { checkpoint, .. } = round else {
         panic!("the new history is signed: {round:?}");
     };

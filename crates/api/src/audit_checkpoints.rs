@@ -54,7 +54,7 @@ impl Checkpointer {
         // takes it).
         db.read(sinergi_db::sequencer::drain_if_free)?;
         let now = chrono::Utc::now().naive_utc();
-        let round = db.write(|c| tree::round(c, &self.signer, trusted.as_ref(), now))?;
+        let round = tree::round(db, &self.signer, trusted.as_ref(), now)?;
         let mut halted = self.halted.lock().unwrap_or_else(|p| p.into_inner());
         match &round {
             Round::Signed { checkpoint, .. } => {

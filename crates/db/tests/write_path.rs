@@ -565,8 +565,7 @@ mod audit_checkpoints {
 
     fn round(db: &Db, trusted: Option<&Checkpoint>) -> Round {
         db.read(sinergi_db::sequencer::drain).expect("drained");
-        db.write(|c| tree::round(c, &signer(), trusted, Utc::now().naive_utc()))
-            .expect("round")
+        tree::round(db, &signer(), trusted, Utc::now().naive_utc()).expect("round")
     }
 
     fn signed(db: &Db, trusted: Option<&Checkpoint>) -> Checkpoint {
@@ -715,6 +714,48 @@ mod audit_checkpoints {
         assert!(matches!(round(db, Some(&c35)), Round::Halted { .. }));
     }
 
+    /// A round that brings more subtrees than one write stores (they are
+    /// stored in parts) signs the same tree as one that stores them at once:
+    /// proofs from the earlier checkpoint and of single events verify.
+    fn a_large_round_is_stored_in_parts(db: &Db) {
+        log(db, 30);
+        let c30 = signed(db, None);
+        log(db, 1_500);
+        let c1530 = signed(db, Some(&c30));
+        assert_eq!(c1530.size, 1_530);
+        assert_eq!(db.read(tree::size).expect("size"), 1_530);
+        assert_eq!(
+            db.read(|c| tree::root_at(c, 1_530)).expect("root"),
+            c1530.root
+        );
+        let proof = db.read(|c| tree::consistency(c, 30, 1_530)).expect("proof");
+        sinergi_tlog::verify_consistency(30, 1_530, &c30.root, &c1530.root, &proof)
+            .expect("consistent");
+        let rows: Vec<audit::AuditRow> = db
+            .read(|c| audit::list(c, &audit::AuditFilter::default(), 0, 2_000))
+            .expect("audit");
+        for index in [0u64, 29, 30, 777, 1_529] {
+            let row = rows
+                .iter()
+                .find(|r| r.seq == index as i64 + 1)
+                .expect("event");
+            let leaf = tree::leaf_of(&row.hash).expect("leaf");
+            let path = db
+                .read(|c| tree::inclusion(c, index, 1_530))
+                .expect("inclusion");
+            sinergi_tlog::verify_inclusion(index, 1_530, &leaf, &c1530.root, &path)
+                .expect("included");
+        }
+        assert_eq!(
+            verdicts(db, &[&c30, &c1530]),
+            (
+                ChainReport::Intact { events: 1_530 },
+                vec![CheckpointVerdict::Extends, CheckpointVerdict::Extends]
+            )
+        );
+        assert_eq!(round(db, Some(&c1530)), Round::Unchanged { size: 1_530 });
+    }
+
     #[test]
     fn sqlite() {
         if let Some(t) = open(Backend::Sqlite) {
@@ -726,6 +767,20 @@ mod audit_checkpoints {
     fn postgres() {
         if let Some(t) = open(Backend::Postgres) {
             checkpoints_detect_truncation_reset_and_rewrite(&t.db);
+        }
+    }
+
+    #[test]
+    fn sqlite_large_round() {
+        if let Some(t) = open(Backend::Sqlite) {
+            a_large_round_is_stored_in_parts(&t.db);
+        }
+    }
+
+    #[test]
+    fn postgres_large_round() {
+        if let Some(t) = open(Backend::Postgres) {
+            a_large_round_is_stored_in_parts(&t.db);
         }
     }
 }
