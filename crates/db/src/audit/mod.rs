@@ -169,7 +169,9 @@ pub(crate) fn chain(
             .unwrap_or(e.occurred_at);
         let mut row = AuditRow {
             seq: last - n + 1 + i as i64,
-            id: uuid::Uuid::new_v4().to_string(),
+            // Time-ordered: the unique index on `id` is appended to, not
+            // written at a random page for every event.
+            id: uuid::Uuid::now_v7().to_string(),
             occurred_at,
             client_id: e.client_id.clone(),
             agency_code: e.agency_code.clone(),
