@@ -46,12 +46,17 @@ pub struct Lookups {
 const CHUNK: usize = 500;
 
 impl Lookups {
-    /// Reads ahead what `writes` will look up.
+    /// Reads ahead what `writes` will look up: their targets, the people
+    /// they name, and the records they refer to (`referenced`, type and key).
     pub fn prefetch<'a>(
         conn: &mut DbConn,
         writes: impl IntoIterator<Item = &'a RecordWrite>,
+        referenced: impl IntoIterator<Item = (&'static str, String)>,
     ) -> Result<Lookups, StoreError> {
         let mut keys: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for (rt, k) in referenced {
+            keys.entry(rt).or_default().insert(k);
+        }
         let mut srefs: BTreeMap<(&str, &str), BTreeSet<String>> = BTreeMap::new();
         let mut passports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut agencies: BTreeSet<String> = BTreeSet::new();
@@ -325,6 +330,13 @@ impl Lookups {
             (None, Some(s)) => self.source_ref(w.record_type, &w.agency_code, s),
             (None, None) => Some(None),
         }
+    }
+
+    /// The record of `record_type` with `key`, if read ahead.
+    pub(crate) fn record(&self, record_type: &str, key: &str) -> Option<Option<&RecordRow>> {
+        self.by_key
+            .get(&(record_type.to_string(), key.to_string()))
+            .map(Option::as_ref)
     }
 
     /// The record an agency's own id names, if read ahead.

@@ -757,6 +757,70 @@ pub fn for_each_record(
     }
 }
 
+/// Hands every record of `record_type` naming one of `nibs` to `f`, in
+/// employer and key order, read a page of up to 1,000 at a time (for 500
+/// employers per query): a reader that keeps a summary per employer holds
+/// one page, not all of their records.
+pub fn for_each_of_employers(
+    conn: &mut DbConn,
+    record_type: &str,
+    nibs: &[String],
+    mut f: impl FnMut(RecordRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    const PAGE: i64 = 1000;
+    for chunk in nibs.chunks(500) {
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let mut q = records::table
+                .filter(records::record_type.eq(record_type))
+                .filter(records::employer_nib.eq_any(chunk))
+                .into_boxed::<DbBackend>();
+            if let Some((nib, key)) = &after {
+                q = q.filter(
+                    records::employer_nib
+                        .gt(nib.clone())
+                        .or(records::employer_nib
+                            .eq(nib.clone())
+                            .and(records::record_key.gt(key.clone()))),
+                );
+            }
+            let page: Vec<RecordRow> = q
+                .order((records::employer_nib.asc(), records::record_key.asc()))
+                .limit(PAGE)
+                .select(RecordRow::as_select())
+                .load(conn)?;
+            let done = (page.len() as i64) < PAGE;
+            after = page.last().map(|r| {
+                (
+                    r.employer_nib.clone().unwrap_or_default(),
+                    r.record_key.clone(),
+                )
+            });
+            page.into_iter().try_for_each(&mut f)?;
+            if done {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The workers placed by assignments under any of the RPTKA approvals `keys`.
+pub fn workers_under_approvals(
+    conn: &mut DbConn,
+    keys: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let ids: Vec<Option<String>> = crate::in_key_chunks(keys, |chunk| {
+        Ok(records::table
+            .filter(records::record_type.eq(RecordType::Assignment.as_str()))
+            .filter(records::ref_key.eq_any(chunk))
+            .filter(records::worker_id.is_not_null())
+            .select(records::worker_id)
+            .load(conn)?)
+    })?;
+    Ok(ids.into_iter().flatten().collect())
+}
+
 /// Every distinct employer NIB that any record names.
 pub fn employer_nibs(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
     let nibs: Vec<Option<String>> = records::table

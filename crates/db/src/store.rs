@@ -156,11 +156,17 @@ fn locate(
     let mut regions = w.record.regions();
     for reference in w.record.references() {
         let (t, key) = reference.target();
-        // The reference reads stored records: those this batch still holds back go in first.
-        lookups.write_deferred(c)?;
-        let found = records::get_record(c, t.as_str(), key)?
-            .map(|row| row.typed())
-            .transpose()?;
+        let found = match lookups.record(t.as_str(), key) {
+            // Read ahead (or held back by this batch): what the database holds now.
+            Some(hit) => hit.map(RecordRow::typed).transpose()?,
+            None => {
+                // The reference reads stored records: those this batch still holds back go in first.
+                lookups.write_deferred(c)?;
+                records::get_record(c, t.as_str(), key)?
+                    .map(|row| row.typed())
+                    .transpose()?
+            }
+        };
         regions.extend(
             reference
                 .resolve(found.as_ref())
@@ -306,7 +312,13 @@ pub fn store_batch(
                 .iter()
                 .map(|w| record_write(prov, w, Utc::now().naive_utc()))
                 .collect();
-            let mut lookups = Lookups::prefetch(c, &rws)?;
+            let referenced = writes.iter().flat_map(|w| {
+                w.record.references().into_iter().map(|r| {
+                    let (t, key) = r.target();
+                    (t.as_str(), key.to_string())
+                })
+            });
+            let mut lookups = Lookups::prefetch(c, &rws, referenced)?;
             let whole = atomic || optimistic;
             if whole {
                 // Any failure undoes the whole pass: new rows can wait for multi-row inserts.

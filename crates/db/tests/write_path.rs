@@ -232,6 +232,8 @@ both!(
     concurrent_upserts_make_one_record,
     batches_per_item_atomic_and_dry_run,
     withdrawal_is_a_tombstone,
+    a_batch_refers_to_what_it_stores_itself,
+    employers_are_judged_together_each_on_their_own_records,
 );
 
 fn store_resolves_audits_announces_and_recomputes(db: &Db) {
@@ -453,6 +455,101 @@ fn batches_per_item_atomic_and_dry_run(db: &Db) {
         stored,
         ["ITAS-1", "ITAS-2"],
         "the atomic batch and the dry run stored nothing"
+    );
+}
+
+fn a_batch_refers_to_what_it_stores_itself(db: &Db) {
+    let mut p = kemnaker();
+    p.action = "batch_write";
+    // The assignment names the approval stored before it in the same batch;
+    // the second one names an approval of another employer, also just stored.
+    let batch = vec![
+        approval("KEP-7", NIB, "64.02"),
+        approval("KEP-8", "9120000000009", "64.02"),
+        assignment("A-1", "KEP-7"),
+        assignment("A-2", "KEP-8"),
+    ];
+    match store::store_batch(db, &p, &batch, BatchMode::PerItem, false).expect("batch") {
+        BatchOutcome::Applied(r) => {
+            assert!(
+                r[..3]
+                    .iter()
+                    .all(|r| matches!(r, Ok(s) if s.outcome == WriteOutcome::Created)),
+                "{r:?}"
+            );
+            match &r[3] {
+                Err(StoreError::Reference { code, .. }) => assert_eq!(*code, "employer_mismatch"),
+                other => panic!("{other:?}"),
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    let assignments: Vec<Option<String>> = feed(db)
+        .into_iter()
+        .filter(|c| c.record_type == "assignment")
+        .map(|c| c.source_ref)
+        .collect();
+    assert_eq!(assignments, [Some("A-1".to_string())]);
+}
+
+fn headcount(sref: &str, nib: &str, observed_on: &str, n: u32) -> Write {
+    Write {
+        record: record(
+            RecordType::PresenceReport,
+            json!({"source_ref": sref, "observed_on": observed_on, "source": "field_check",
+                   "region_code": "64.02.06", "employer_nib": nib, "headcount": n}),
+        ),
+        if_match: None,
+    }
+}
+
+fn employers_are_judged_together_each_on_their_own_records(db: &Db) {
+    const OTHER: &str = "9120007654321";
+    store::store_one(db, &kemnaker(), &employer("64.02.06", "PT Registered")).expect("employer");
+    // Two employers with more headcount reports than one page of their read;
+    // the newest report of each, somewhere among them, speaks for the district.
+    let mut batch = Vec::new();
+    for i in 0..1100 {
+        batch.push(headcount(&format!("A-{i:04}"), NIB, "2026-01-01", 9));
+        batch.push(headcount(&format!("B-{i:04}"), OTHER, "2026-01-01", 9));
+    }
+    batch.insert(700, headcount("A-NEWEST", NIB, "2026-02-01", 5));
+    batch.insert(1500, headcount("B-NEWEST", OTHER, "2026-02-01", 3));
+    let mut reg = prov("KESBANG", AgencyKind::Regional, None);
+    reg.action = "batch_write";
+    match store::store_batch(db, &reg, &batch, BatchMode::PerItem, false).expect("batch") {
+        BatchOutcome::Applied(r) => assert!(r.iter().all(Result::is_ok)),
+        other => panic!("{other:?}"),
+    }
+    let open = |nib: &str| -> Vec<(String, String)> {
+        let mut f: Vec<(String, String)> = db
+            .read(|c| findings::of_subject(c, "employer", nib))
+            .expect("findings")
+            .into_iter()
+            .filter(|f| f.status == "open")
+            .map(|f| (f.rule, f.message_en))
+            .collect();
+        f.sort();
+        f
+    };
+    let registered = open(NIB);
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    assert_eq!(registered[0].0, "SEEN_OVER_PERMITTED");
+    assert!(
+        registered[0]
+            .1
+            .starts_with("On 2026-02-01, 5 people were counted at employer 9120001234567"),
+        "{registered:?}"
+    );
+    let other = open(OTHER);
+    assert_eq!(other.len(), 2, "{other:?}");
+    assert_eq!(other[0].0, "EMPLOYER_NOT_REGISTERED");
+    assert_eq!(other[1].0, "SEEN_OVER_PERMITTED");
+    assert!(
+        other[1]
+            .1
+            .starts_with("On 2026-02-01, 3 people were counted at employer 9120007654321"),
+        "{other:?}"
     );
 }
 

@@ -15,7 +15,7 @@ use crate::changes::NewChange;
 use crate::conn::{Db, DbConn};
 use crate::error::StoreError;
 use crate::journal::Journal;
-use crate::records::{self, RecordFilter, RecordRow};
+use crate::records::{self, RecordRow};
 
 /// Who changes a status when the data, not a person, decides.
 pub const SYSTEM: &str = "sinergi";
@@ -33,6 +33,7 @@ pub fn today() -> NaiveDate {
 pub fn affected(conn: &mut DbConn, rows: &[RecordRow]) -> Result<BTreeSet<Subject>, StoreError> {
     let mut out = BTreeSet::new();
     let mut ask: BTreeSet<String> = BTreeSet::new();
+    let mut approvals = Vec::new();
     for row in rows {
         if let Some(w) = &row.worker_id {
             out.insert(Subject::Worker(w.clone()));
@@ -55,18 +56,17 @@ pub fn affected(conn: &mut DbConn, rows: &[RecordRow]) -> Result<BTreeSet<Subjec
             }
         }
         if row.record_type == RecordType::RptkaApproval.as_str() {
-            // Every worker placed under the approval is judged against it.
-            let filter = RecordFilter {
-                ref_key: Some(row.record_key.clone()),
-                ..Default::default()
-            };
-            for a in records::find_all(conn, RecordType::Assignment.as_str(), &filter)? {
-                if let Some(w) = a.worker_id {
-                    out.insert(Subject::Worker(w));
-                }
-            }
+            approvals.push(row.record_key.clone());
         }
     }
+    // Every worker placed under a written approval is judged against it.
+    approvals.sort();
+    approvals.dedup();
+    out.extend(
+        records::workers_under_approvals(conn, &approvals)?
+            .into_iter()
+            .map(Subject::Worker),
+    );
     ask.retain(|nib| !out.contains(&Subject::Employer(nib.clone())));
     out.extend(
         opening_not_registered(conn, ask)?
@@ -161,7 +161,7 @@ fn evidence_json(f: &Finding) -> Result<String, StoreError> {
     Ok(serde_json::to_string(&f.evidence)?)
 }
 
-/// Recomputes many subjects: workers in bulk, employers one by one.
+/// Recomputes many subjects: workers and employers in bulk.
 pub fn recompute_subjects(
     conn: &mut DbConn,
     subjects: &[Subject],
@@ -169,21 +169,16 @@ pub fn recompute_subjects(
     now: NaiveDateTime,
     journal: &mut Journal,
 ) -> Result<usize, StoreError> {
-    let worker_ids: Vec<String> = subjects
-        .iter()
-        .filter_map(|s| match s {
-            Subject::Worker(id) => Some(id.clone()),
-            Subject::Employer(_) => None,
-        })
-        .collect();
-    let mut changed = recompute_workers(conn, &worker_ids, today, now, journal)?;
-    for s in subjects
-        .iter()
-        .filter(|s| matches!(s, Subject::Employer(_)))
-    {
-        changed += recompute(conn, s, today, now, journal)?;
+    let mut workers = Vec::new();
+    let mut employers = Vec::new();
+    for s in subjects {
+        match s {
+            Subject::Worker(id) => workers.push(id.clone()),
+            Subject::Employer(nib) => employers.push(nib.clone()),
+        }
     }
-    Ok(changed)
+    Ok(recompute_workers(conn, &workers, today, now, journal)?
+        + recompute_employers(conn, &employers, today, now, journal)?)
 }
 
 /// Recomputes workers' findings with a few queries per 500 of them.
@@ -400,30 +395,51 @@ pub fn recompute(
     now: NaiveDateTime,
     journal: &mut Journal,
 ) -> Result<usize, StoreError> {
-    let nib = match subject {
-        Subject::Worker(id) => {
-            return recompute_workers(conn, std::slice::from_ref(id), today, now, journal)
+    recompute_subjects(conn, std::slice::from_ref(subject), today, now, journal)
+}
+
+/// Recomputes employers' findings with a few queries per 500 of them.
+fn recompute_employers(
+    conn: &mut DbConn,
+    nibs: &[String],
+    today: NaiveDate,
+    now: NaiveDateTime,
+    journal: &mut Journal,
+) -> Result<usize, StoreError> {
+    let mut changed = 0;
+    for chunk in nibs.chunks(500) {
+        let started = std::time::Instant::now();
+        let stored: BTreeMap<String, RecordRow> =
+            records::get_records(conn, RecordType::Employer.as_str(), chunk)?
+                .into_iter()
+                .map(|r| (r.record_key.clone(), r))
+                .collect();
+        let all = facts::employers(conn, chunk, |nib| stored.contains_key(nib))?;
+        let mut existing =
+            crate::workers::group_by_worker(super::of_subjects(conn, "employer", chunk)?, |f| {
+                &f.subject_id
+            });
+        let mut writes = FindingWrites::default();
+        let mut rec = Reconciler {
+            now,
+            journal: &mut *journal,
+            writes: &mut writes,
+        };
+        for f in &all {
+            let computed = rules::evaluate_employer(f, today);
+            let place = Placement {
+                worker_employer: None,
+                region: employer_district(stored.get(&f.nib)),
+            };
+            let mine = existing.remove(&f.nib).unwrap_or_default();
+            changed += rec.reconcile(conn, &computed, &place, mine)?;
         }
-        Subject::Employer(nib) => nib,
-    };
-    let started = std::time::Instant::now();
-    let employer = records::get_record(conn, RecordType::Employer.as_str(), nib)?;
-    let facts = facts::employer(conn, nib, employer.is_some())?;
-    let computed = rules::evaluate_employer(&facts, today);
-    let existing = super::of_subject(conn, subject.kind(), subject.id())?;
-    let mut writes = FindingWrites::default();
-    let place = Placement {
-        worker_employer: None,
-        region: employer_district(employer.as_ref()),
-    };
-    let changed = Reconciler {
-        now,
-        journal,
-        writes: &mut writes,
+        writes.write(conn, SYSTEM, RESOLVED_NOTE, now)?;
+        let per_subject = started.elapsed().as_secs_f64() / chunk.len().max(1) as f64;
+        for _ in chunk {
+            super::observe_recompute(per_subject);
+        }
     }
-    .reconcile(conn, &computed, &place, existing)?;
-    writes.write(conn, SYSTEM, RESOLVED_NOTE, now)?;
-    super::observe_recompute(started.elapsed().as_secs_f64());
     Ok(changed)
 }
 

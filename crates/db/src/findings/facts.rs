@@ -159,32 +159,34 @@ fn worker_from(
     Ok(facts)
 }
 
-/// Everything known about one employer; `registered` says whether an
-/// employer record with this NIB is stored (the caller has read it).
-pub fn employer(
+/// Everything known about many employers, read with a few queries for all
+/// of them (in the order of `nibs`); `registered` says which have an
+/// employer record stored (the caller has read them).
+pub fn employers(
     conn: &mut DbConn,
-    nib: &str,
-    registered: bool,
-) -> Result<EmployerFacts, StoreError> {
-    let filter = RecordFilter {
-        employer_nib: Some(nib.to_string()),
-        ..Default::default()
-    };
-    let approvals = records::find_all(conn, RecordType::RptkaApproval.as_str(), &filter)?
-        .iter()
-        .map(approval)
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut assignments = Vec::new();
-    for row in records::find_all(conn, RecordType::Assignment.as_str(), &filter)? {
+    nibs: &[String],
+    registered: impl Fn(&str) -> bool,
+) -> Result<Vec<EmployerFacts>, StoreError> {
+    let mut approvals: BTreeMap<String, Vec<ApprovalFact>> = BTreeMap::new();
+    records::for_each_of_employers(conn, RecordType::RptkaApproval.as_str(), nibs, |row| {
+        let nib = row.employer_nib.clone().unwrap_or_default();
+        approvals.entry(nib).or_default().push(approval(&row)?);
+        Ok(())
+    })?;
+    let mut assignments: BTreeMap<String, Vec<AssignmentFact>> = BTreeMap::new();
+    records::for_each_of_employers(conn, RecordType::Assignment.as_str(), nibs, |row| {
         if let AnyRecord::Assignment(a) = row.typed()? {
-            assignments.push(AssignmentFact::of(record_ref(&row), &a));
+            let nib = row.employer_nib.clone().unwrap_or_default();
+            let fact = AssignmentFact::of(record_ref(&row), &a);
+            assignments.entry(nib).or_default().push(fact);
         }
-    }
+        Ok(())
+    })?;
     // The latest headcount report per district speaks for that district.
     // An employer may have years of reports: they are read a page at a time.
-    let mut latest: BTreeMap<String, (PresenceFact, u32)> = BTreeMap::new();
+    let mut latest: BTreeMap<String, BTreeMap<String, (PresenceFact, u32)>> = BTreeMap::new();
     let reports = RecordType::PresenceReport.as_str();
-    records::for_each_record(conn, reports, &filter, |row| {
+    records::for_each_of_employers(conn, reports, nibs, |row| {
         let AnyRecord::PresenceReport(p) = row.typed()? else {
             return Ok(());
         };
@@ -195,25 +197,35 @@ pub fn employer(
             .district()
             .map(|d| d.as_str().to_string())
             .unwrap_or_default();
-        let newer = latest
+        let mine = latest
+            .entry(row.employer_nib.clone().unwrap_or_default())
+            .or_default();
+        let newer = mine
             .get(&district)
             .is_none_or(|(f, _)| (f.observed_on, &f.r.key) < (fact.observed_on, &fact.r.key));
         if newer {
-            latest.insert(district, (fact, n));
+            mine.insert(district, (fact, n));
         }
         Ok(())
     })?;
-    Ok(EmployerFacts {
-        nib: nib.to_string(),
-        approvals,
-        assignments,
-        headcount_reports: latest.into_values().collect(),
-        unregistered: if registered {
-            None
-        } else {
-            Some(unregistered(conn, nib)?)
-        },
-    })
+    nibs.iter()
+        .map(|nib| {
+            Ok(EmployerFacts {
+                nib: nib.clone(),
+                approvals: approvals.remove(nib).unwrap_or_default(),
+                assignments: assignments.remove(nib).unwrap_or_default(),
+                headcount_reports: latest
+                    .remove(nib)
+                    .map(|m| m.into_values().collect())
+                    .unwrap_or_default(),
+                unregistered: if registered(nib) {
+                    None
+                } else {
+                    Some(unregistered(conn, nib)?)
+                },
+            })
+        })
+        .collect()
 }
 
 /// How many records cite as evidence that an employer is not registered.
