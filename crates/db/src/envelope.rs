@@ -67,6 +67,15 @@ pub fn record_json(row: &RecordRow) -> Result<serde_json::Value, StoreError> {
 /// parsing it (the hot path of exports and the feed). Falls back to
 /// `record_json` when the document might hold a key the envelope adds.
 pub fn record_json_text(row: &RecordRow) -> Result<String, StoreError> {
+    let mut out = Vec::with_capacity(row.doc.len() + 256);
+    push_record_json(&mut out, row)?;
+    String::from_utf8(out).map_err(corrupt)
+}
+
+/// Appends the text [`record_json_text`] gives to `out`: the stored document
+/// copied in as it is, between Sinergi's id and the worker and provenance
+/// (a page of many records is written into one buffer this way).
+pub fn push_record_json(out: &mut Vec<u8>, row: &RecordRow) -> Result<(), StoreError> {
     let inner = row
         .doc
         .strip_prefix('{')
@@ -77,21 +86,20 @@ pub fn record_json_text(row: &RecordRow) -> Result<String, StoreError> {
                 .any(|k| d.contains(k))
         });
     let Some(inner) = inner else {
-        return record_json(row).map(|v| v.to_string());
+        return serde_json::to_writer(out, &record_json(row)?).map_err(corrupt);
     };
-    let mut out = String::with_capacity(row.doc.len() + 256);
-    out.push_str("{\"id\":");
-    out.push_str(&serde_json::to_string(&row.record_key).map_err(corrupt)?);
+    out.extend_from_slice(b"{\"id\":");
+    serde_json::to_writer(&mut *out, &row.record_key).map_err(corrupt)?;
     if !inner.is_empty() {
-        out.push(',');
-        out.push_str(inner);
+        out.push(b',');
+        out.extend_from_slice(inner.as_bytes());
     }
-    out.push_str(",\"worker_id\":");
-    out.push_str(&serde_json::to_string(&row.worker_id).map_err(corrupt)?);
-    out.push_str(",\"meta\":");
-    out.push_str(&serde_json::to_string(&Meta::of(row)).map_err(corrupt)?);
-    out.push('}');
-    Ok(out)
+    out.extend_from_slice(b",\"worker_id\":");
+    serde_json::to_writer(&mut *out, &row.worker_id).map_err(corrupt)?;
+    out.extend_from_slice(b",\"meta\":");
+    serde_json::to_writer(&mut *out, &Meta::of(row)).map_err(corrupt)?;
+    out.push(b'}');
+    Ok(())
 }
 
 #[cfg(test)]

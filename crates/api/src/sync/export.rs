@@ -127,20 +127,20 @@ fn export_line(
     writer: &mut Writer,
     caller: &Caller,
     row: &RecordRow,
-) -> Result<String, StoreError> {
+    out: &mut Vec<u8>,
+) -> Result<(), StoreError> {
     if writer.format == Format::Ndjson && !caller.masks_pii() {
         // Nothing to mask or flatten: the line is built around the stored document.
-        let mut line = envelope::record_json_text(row)?;
-        line.push('\n');
-        return Ok(line);
+        envelope::push_record_json(out, row)?;
+        out.push(b'\n');
+        return Ok(());
     }
     let v = respond::body(caller, &envelope::record_json(row)?)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(writer.line(&v))
+    out.extend_from_slice(writer.line(&v).as_bytes());
+    Ok(())
 }
 
-/// Pages read ahead of the one being written: the database reads the next
-/// page while this one is formatted and sent.
 const READ_AHEAD: usize = 1;
 
 /// A page of an export as read from the database.
@@ -177,21 +177,23 @@ fn format_page(
     writer: &mut Writer,
     caller: &Caller,
     page: Page,
-) -> Result<(String, u64), StoreError> {
-    let mut chunk = String::new();
+) -> Result<(Vec<u8>, u64), StoreError> {
+    let mut chunk = Vec::new();
     let mut count = 0;
     match page {
         Page::Workers(page) => {
             for w in page {
                 let v = respond::body(caller, &WorkerSummary::of(w))
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                chunk.push_str(&writer.line(&v));
+                chunk.extend_from_slice(writer.line(&v).as_bytes());
                 count += 1;
             }
         }
         Page::Records(rows) => {
+            // Each line is its document and about 300 bytes of envelope.
+            chunk.reserve(rows.iter().map(|r| r.doc.len() + 300).sum());
             for row in &rows {
-                chunk.push_str(&export_line(writer, caller, row)?);
+                export_line(writer, caller, row, &mut chunk)?;
                 count += 1;
             }
         }
@@ -199,13 +201,6 @@ fn format_page(
     Ok((chunk, count))
 }
 
-/// Streams every item of `record_type` into `tx`, a chunk per page, and
-/// returns how many were sent (`None` when the client went away).
-///
-/// Reading and writing overlap: this thread reads the pages (it holds the
-/// snapshot's connection) and a second one formats and sends them, so the
-/// database works on the next page while the last one is written out.
-/// At most `READ_AHEAD` pages wait between the two: memory stays constant.
 fn stream_items(
     c: &mut DbConn,
     record_type: RecordType,
