@@ -365,22 +365,7 @@ fn neighbours(conn: &mut DbConn, people: &[Person]) -> Result<BTreeSet<String>, 
     let nos: Vec<String> = numbers.iter().map(|(_, no)| no.clone()).collect();
     for chunk in nos.chunks(500) {
         // Who holds a number named as previous, and who names a held number as previous.
-        let held: Vec<(String, String, String)> = worker_passports::table
-            .filter(worker_passports::number.eq_any(chunk))
-            .select((
-                worker_passports::worker_id,
-                worker_passports::country,
-                worker_passports::number,
-            ))
-            .load(conn)?;
-        let naming: Vec<(String, String, Option<String>)> = worker_identities::table
-            .filter(worker_identities::previous_passport_no.eq_any(chunk))
-            .select((
-                worker_identities::worker_id,
-                worker_identities::nationality,
-                worker_identities::previous_passport_no,
-            ))
-            .load(conn)?;
+        let (held, naming) = holders_and_naming(conn, chunk)?;
         out.extend(
             held.into_iter()
                 .filter(|(_, n, no)| numbers.contains(&(n.clone(), no.clone())))
@@ -516,6 +501,65 @@ pub fn match_workers(
 
 /// Workers compared with their neighbours at a time (see [`match_workers`]).
 const MATCH_SLICE: usize = 200;
+
+/// Who holds one of the passport `numbers` (worker, country, number), and
+/// who names one of them as their previous passport (worker, nationality,
+/// number). On PostgreSQL one index read per number: most identities name no
+/// previous passport, and a plan kept for `= ANY` reads them all.
+#[allow(clippy::type_complexity)]
+fn holders_and_naming(
+    conn: &mut DbConn,
+    numbers: &[String],
+) -> Result<
+    (
+        Vec<(String, String, String)>,
+        Vec<(String, String, Option<String>)>,
+    ),
+    StoreError,
+> {
+    if let DbConn::Postgresql(pg) = conn {
+        let held: Vec<crate::workers::PassportRow> = crate::workers::pg_rows_of(
+            pg,
+            "worker_passports",
+            "number",
+            numbers,
+            "t.number, t.country",
+        )?;
+        let naming: Vec<crate::workers::IdentityRow> = crate::workers::pg_rows_of(
+            pg,
+            "worker_identities",
+            "previous_passport_no",
+            numbers,
+            "t.worker_id, t.agency_code",
+        )?;
+        return Ok((
+            held.into_iter()
+                .map(|p| (p.worker_id, p.country, p.number))
+                .collect(),
+            naming
+                .into_iter()
+                .map(|i| (i.worker_id, i.nationality, i.previous_passport_no))
+                .collect(),
+        ));
+    }
+    let held = worker_passports::table
+        .filter(worker_passports::number.eq_any(numbers))
+        .select((
+            worker_passports::worker_id,
+            worker_passports::country,
+            worker_passports::number,
+        ))
+        .load(conn)?;
+    let naming = worker_identities::table
+        .filter(worker_identities::previous_passport_no.eq_any(numbers))
+        .select((
+            worker_identities::worker_id,
+            worker_identities::nationality,
+            worker_identities::previous_passport_no,
+        ))
+        .load(conn)?;
+    Ok((held, naming))
+}
 
 /// Compares the workers `ids` with every worker they share a block with
 /// and adds what matches to `found`.

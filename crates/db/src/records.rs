@@ -670,6 +670,19 @@ pub fn get_records(
     keys: &[String],
 ) -> Result<Vec<RecordRow>, StoreError> {
     crate::in_key_chunks(keys, |chunk| {
+        if let DbConn::Postgresql(pg) = conn {
+            // One index read per key, whatever the planner guesses (see `pg_rows_of`).
+            let sql = crate::workers::per_id(
+                "records",
+                "record_key",
+                "AND x.record_type = $2",
+                "",
+                "t.record_key",
+            );
+            return Ok(
+                Kept::new(sql, vec![Param::Texts(chunk), Param::Text(record_type)]).load(pg)?,
+            );
+        }
         Ok(with_keys(record_type, chunk)
             .select(RecordRow::as_select())
             .load::<RecordRow>(conn)?)

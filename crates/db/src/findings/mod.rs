@@ -76,6 +76,24 @@ pub fn of_subjects(
     ids: &[String],
 ) -> Result<Vec<FindingRow>, StoreError> {
     crate::in_key_chunks(ids, |chunk| {
+        if let DbConn::Postgresql(pg) = conn {
+            // One index read per subject, whatever the planner guesses (see `pg_rows_of`).
+            let sql = crate::workers::per_id(
+                "findings",
+                "subject_id",
+                "AND x.subject_kind = $2",
+                "",
+                "t.id",
+            );
+            return Ok(crate::kept::Kept::new(
+                sql,
+                vec![
+                    crate::kept::Param::Texts(chunk),
+                    crate::kept::Param::Text(kind),
+                ],
+            )
+            .load(pg)?);
+        }
         Ok(findings::table
             .filter(findings::subject_kind.eq(kind))
             .filter(findings::subject_id.eq_any(chunk))
