@@ -672,15 +672,13 @@ pub fn get_records(
     crate::in_key_chunks(keys, |chunk| {
         if let DbConn::Postgresql(pg) = conn {
             // One index read per key, whatever the planner guesses (see `pg_rows_of`).
-            let sql = crate::workers::per_id(
+            return crate::workers::pg_rows_of_where(
+                pg,
                 "records",
                 "record_key",
-                "AND x.record_type = $2",
-                "",
+                chunk,
+                ("record_type", record_type),
                 "t.record_key",
-            );
-            return Ok(
-                Kept::new(sql, vec![Param::Texts(chunk), Param::Text(record_type)]).load(pg)?,
             );
         }
         Ok(with_keys(record_type, chunk)

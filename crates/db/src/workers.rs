@@ -557,6 +557,26 @@ where
     .load(pg)?)
 }
 
+/// [`pg_rows_of`] for the rows that also have `value` in column `also`
+/// (the kind of a finding's subject, the type of a record).
+pub(crate) fn pg_rows_of_where<T>(
+    pg: &mut diesel::PgConnection,
+    table: &str,
+    column: &str,
+    ids: &[String],
+    (also, value): (&str, &str),
+    order: &str,
+) -> Result<Vec<T>, StoreError>
+where
+    T: diesel::deserialize::QueryableByName<diesel::pg::Pg> + 'static,
+{
+    Ok(Kept::new(
+        per_id(table, column, &format!("AND x.{also} = $2"), "", order),
+        vec![Param::Texts(ids), Param::Text(value)],
+    )
+    .load(pg)?)
+}
+
 /// On PostgreSQL, locks the rows of the workers `ids` for the rest of the
 /// transaction, one after the other in the order given (callers give them
 /// in id order, so two transactions never wait on each other in a cycle).

@@ -141,6 +141,8 @@ fn export_line(
     Ok(())
 }
 
+/// Pages read ahead of the one being written: the database reads the next
+/// page while this one is formatted and sent.
 const READ_AHEAD: usize = 1;
 
 /// A page of an export as read from the database.
@@ -201,6 +203,13 @@ fn format_page(
     Ok((chunk, count))
 }
 
+/// Streams every item of `record_type` into `tx`, a chunk per page, and
+/// returns how many were sent (`None` when the client went away).
+///
+/// Reading and writing overlap: this thread reads the pages (it holds the
+/// snapshot's connection) and a second one formats and sends them, so the
+/// database works on the next page while the last one is written out.
+/// At most `READ_AHEAD` pages wait between the two: memory stays constant.
 fn stream_items(
     c: &mut DbConn,
     record_type: RecordType,

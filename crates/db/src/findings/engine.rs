@@ -238,10 +238,7 @@ fn recompute_workers(
             changed += rec.reconcile(conn, &[], &Placement::default(), mine)?;
         }
         writes.write(conn, SYSTEM, RESOLVED_NOTE, now)?;
-        let per_subject = started.elapsed().as_secs_f64() / chunk.len().max(1) as f64;
-        for _ in chunk {
-            super::observe_recompute(per_subject);
-        }
+        observe_chunk(started, chunk.len());
     }
     Ok(changed)
 }
@@ -387,15 +384,12 @@ impl Reconciler<'_> {
     }
 }
 
-/// Recomputes one subject's findings as of `today`; returns how many changed.
-pub fn recompute(
-    conn: &mut DbConn,
-    subject: &Subject,
-    today: NaiveDate,
-    now: NaiveDateTime,
-    journal: &mut Journal,
-) -> Result<usize, StoreError> {
-    recompute_subjects(conn, std::slice::from_ref(subject), today, now, journal)
+/// Records a chunk's recompute time in the metrics, shared evenly by its `n` subjects.
+fn observe_chunk(started: std::time::Instant, n: usize) {
+    let per_subject = started.elapsed().as_secs_f64() / n.max(1) as f64;
+    for _ in 0..n {
+        super::observe_recompute(per_subject);
+    }
 }
 
 /// Recomputes employers' findings with a few queries per 500 of them.
@@ -435,10 +429,7 @@ fn recompute_employers(
             changed += rec.reconcile(conn, &computed, &place, mine)?;
         }
         writes.write(conn, SYSTEM, RESOLVED_NOTE, now)?;
-        let per_subject = started.elapsed().as_secs_f64() / chunk.len().max(1) as f64;
-        for _ in chunk {
-            super::observe_recompute(per_subject);
-        }
+        observe_chunk(started, chunk.len());
     }
     Ok(changed)
 }

@@ -78,21 +78,14 @@ pub fn of_subjects(
     crate::in_key_chunks(ids, |chunk| {
         if let DbConn::Postgresql(pg) = conn {
             // One index read per subject, whatever the planner guesses (see `pg_rows_of`).
-            let sql = crate::workers::per_id(
+            return crate::workers::pg_rows_of_where(
+                pg,
                 "findings",
                 "subject_id",
-                "AND x.subject_kind = $2",
-                "",
+                chunk,
+                ("subject_kind", kind),
                 "t.id",
             );
-            return Ok(crate::kept::Kept::new(
-                sql,
-                vec![
-                    crate::kept::Param::Texts(chunk),
-                    crate::kept::Param::Text(kind),
-                ],
-            )
-            .load(pg)?);
         }
         Ok(findings::table
             .filter(findings::subject_kind.eq(kind))
