@@ -842,7 +842,7 @@ def setup_agencies(server):
 
 
 def bench_backend(backend, data, args, tmp, results, ceilings):
-    out = {"load": {}, "loadavg": {}, "rss_by_phase_mib": {}}
+    out = {"load": {}, "loadavg": {}, "rss_by_phase_mib": {}, "hwm_by_phase_mib": {}}
     name = backend.name
     backend.check()
     backend.create()
@@ -857,7 +857,9 @@ def bench_backend(backend, data, args, tmp, results, ceilings):
 
         # 1. Reference data and assignments (manpower), as the demo pushes them.
         def phase(label):
-            out["rss_by_phase_mib"][label] = server.status().get("VmRSS")
+            st = server.status()
+            out["rss_by_phase_mib"][label] = st.get("VmRSS")
+            out["hwm_by_phase_mib"][label] = st.get("VmHWM")
 
         def load(label, agency, rtype, ops):
             n, secs, summary = post_batches(apis[agency], rtype, ops, args.batch, f"{name} {label}")

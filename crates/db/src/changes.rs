@@ -96,23 +96,29 @@ pub(crate) fn place(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, Store
         .optional()?;
     let now = chrono::Utc::now().naive_utc();
     let at = ahead.map_or(now, |a| a.max(now));
-    let rows: Vec<ChangeRow> = items
-        .iter()
-        .enumerate()
-        .map(|(i, c)| ChangeRow {
-            seq: last - n + 1 + i as i64,
-            record_type: c.record_type.clone(),
-            record_key: c.record_key.clone(),
-            op: c.op.to_string(),
-            version: c.version,
-            agency_code: c.agency_code.clone(),
-            worker_id: c.worker_id.clone(),
-            payload: c.payload.clone(),
-            changed_at: at,
-            source_ref: c.source_ref.clone(),
-        })
-        .collect();
-    crate::insert_all!(conn, changes::table, &rows);
+    // Rows are made one insert's worth at a time: a batch's changes carry
+    // their documents, and a copy of all of them would double what it holds.
+    let first = last - n + 1;
+    for (c, part) in items.chunks(crate::INSERT_ROWS).enumerate() {
+        let offset = first + (c * crate::INSERT_ROWS) as i64;
+        let rows: Vec<ChangeRow> = part
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ChangeRow {
+                seq: offset + i as i64,
+                record_type: c.record_type.clone(),
+                record_key: c.record_key.clone(),
+                op: c.op.to_string(),
+                version: c.version,
+                agency_code: c.agency_code.clone(),
+                worker_id: c.worker_id.clone(),
+                payload: c.payload.clone(),
+                changed_at: at,
+                source_ref: c.source_ref.clone(),
+            })
+            .collect();
+        crate::insert_all!(conn, changes::table, &rows);
+    }
     Ok(last)
 }
 

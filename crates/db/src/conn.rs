@@ -88,12 +88,14 @@ impl ManageConnection for DbManager {
                 let mut c = diesel::SqliteConnection::establish(sqlite_path(&self.url))
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 // A reader's page cache starts over whenever another
-                // connection commits, and the file's pages stay in the
-                // operating system's cache: 512 KiB each is enough.
+                // connection commits (under audited reads the audit writer
+                // commits every few milliseconds), and the file's pages stay
+                // in the operating system's cache: 256 KiB each is enough
+                // for a read's path through the indexes.
                 c.batch_execute(
                     "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
                      PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                     PRAGMA cache_size = -512;",
+                     PRAGMA cache_size = -256;",
                 )
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(c))

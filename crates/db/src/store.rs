@@ -349,6 +349,11 @@ pub fn store_batch(
             }
             lookups.write_deferred(c)?;
             pending.note_people(lookups.take_reidentified());
+            // What was read ahead and the writes' documents are not needed
+            // past this point; the findings and views to come are the
+            // batch's largest part.
+            drop(lookups);
+            drop(rws);
             pending.flush(c)?;
             if dry_run {
                 *kept.borrow_mut() = Some(BatchOutcome::Applied(results));
