@@ -12,7 +12,7 @@ use crate::error::StoreError;
 use crate::schema::{change_head, changes};
 
 /// One committed change.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = changes)]
 pub struct ChangeRow {
     /// Position in commit order, from 1.
@@ -37,6 +37,22 @@ pub struct ChangeRow {
     pub changed_at: NaiveDateTime,
     /// The writing agency's own id of the record, when it gave one.
     pub source_ref: Option<String>,
+}
+
+/// A change as [`place`] inserts it, borrowing the queued change's text.
+#[derive(Insertable)]
+#[diesel(table_name = changes)]
+struct PlacedChange<'a> {
+    seq: i64,
+    record_type: &'a str,
+    record_key: &'a str,
+    op: &'a str,
+    version: i64,
+    agency_code: &'a str,
+    worker_id: Option<&'a str>,
+    payload: Option<&'a str>,
+    changed_at: NaiveDateTime,
+    source_ref: Option<&'a str>,
 }
 
 /// A change to record.
@@ -96,29 +112,26 @@ pub(crate) fn place(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, Store
         .optional()?;
     let now = chrono::Utc::now().naive_utc();
     let at = ahead.map_or(now, |a| a.max(now));
-    // Rows are made one insert's worth at a time: a batch's changes carry
-    // their documents, and a copy of all of them would double what it holds.
+    // The rows borrow the changes' text: a batch's changes carry their
+    // documents, and a copy of all of them would double what it holds.
     let first = last - n + 1;
-    for (c, part) in items.chunks(crate::INSERT_ROWS).enumerate() {
-        let offset = first + (c * crate::INSERT_ROWS) as i64;
-        let rows: Vec<ChangeRow> = part
-            .iter()
-            .enumerate()
-            .map(|(i, c)| ChangeRow {
-                seq: offset + i as i64,
-                record_type: c.record_type.clone(),
-                record_key: c.record_key.clone(),
-                op: c.op.to_string(),
-                version: c.version,
-                agency_code: c.agency_code.clone(),
-                worker_id: c.worker_id.clone(),
-                payload: c.payload.clone(),
-                changed_at: at,
-                source_ref: c.source_ref.clone(),
-            })
-            .collect();
-        crate::insert_all!(conn, changes::table, &rows);
-    }
+    let rows: Vec<PlacedChange<'_>> = items
+        .iter()
+        .zip(first..)
+        .map(|(c, seq)| PlacedChange {
+            seq,
+            record_type: &c.record_type,
+            record_key: &c.record_key,
+            op: c.op,
+            version: c.version,
+            agency_code: &c.agency_code,
+            worker_id: c.worker_id.as_deref(),
+            payload: c.payload.as_deref(),
+            changed_at: at,
+            source_ref: c.source_ref.as_deref(),
+        })
+        .collect();
+    crate::insert_all!(conn, changes::table, &rows);
     Ok(last)
 }
 

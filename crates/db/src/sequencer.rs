@@ -37,9 +37,9 @@ use crate::schema::{audit_queue, change_queue};
 /// Advisory lock key of a round ("SINE", 1).
 const LOCK: (i32, i32) = (1_397_313_093, 1);
 
-/// Queue rows moved per statement: a round holds their payloads three times
-/// over (as read, as placed, as bound), so a bulk load is moved in steps of
-/// about a megabyte of changes rather than all at once.
+/// Queue rows moved per statement: a round holds their payloads twice (as
+/// read, and as bound by the insert that places them), so a bulk load is
+/// moved in steps of about a megabyte of changes rather than all at once.
 const ROUND_ROWS: i64 = 1000;
 
 #[derive(Insertable)]
