@@ -425,8 +425,30 @@ impl PageCursors {
 
     /// The cursor that continues the collection after position `at`.
     pub fn cursor(&self, at: i64) -> String {
-        let text = format!("{}\n{at}\n{}", self.collection, self.range);
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(text), self.tag)
+        let mut out = Vec::new();
+        self.push_cursor(&mut out, at);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Appends [`cursor`](Self::cursor) to `out` (a page writes many of them).
+    /// Its characters are URL-safe base64 and a dot: inside a JSON string
+    /// they need no escaping.
+    pub fn push_cursor(&self, out: &mut Vec<u8>, at: i64) {
+        use std::io::Write;
+        let mut text = Vec::with_capacity(self.collection.len() + self.range.len() + 22);
+        // Writing into a Vec cannot fail.
+        let _ = write!(text, "{}\n{at}\n{}", self.collection, self.range);
+        let start = out.len();
+        out.resize(
+            start + base64::encoded_len(text.len(), false).unwrap_or(0),
+            0,
+        );
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(&text, &mut out[start..])
+            .unwrap_or(0);
+        out.truncate(start + written);
+        out.push(b'.');
+        out.extend_from_slice(self.tag.as_bytes());
     }
 }
 
@@ -438,4 +460,31 @@ pub fn next_cursor(cursor_key: &CursorKey, collection: &str, key: &str) -> Strin
         URL_SAFE_NO_PAD.encode(&text),
         URL_SAFE_NO_PAD.encode(cursor_key.tag(&text))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_cursor_resumes_at_its_own_position_only() {
+        let key = CursorKey::new(std::sync::Arc::new([3; 32]), "");
+        let cursors = PageCursors::new(&key, "changes", 1_001, 2_000);
+        for at in [1_001, 1_500, 2_000] {
+            let cursor = cursors.cursor(at);
+            let mut pushed = b"[".to_vec();
+            cursors.push_cursor(&mut pushed, at);
+            assert_eq!(&pushed[1..], cursor.as_bytes());
+            assert!(cursor
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c)));
+            let page = page_request(&key, "changes", None, Some(&cursor)).expect("accepted");
+            assert_eq!(page.after.as_deref(), Some(at.to_string().as_str()));
+        }
+        // Another collection's cursor, or one signed with another key, is refused.
+        assert!(page_request(&key, "workers", None, Some(&cursors.cursor(1_500))).is_err());
+        let other = CursorKey::new(std::sync::Arc::new([4; 32]), "");
+        let forged = PageCursors::new(&other, "changes", 1, 9_999).cursor(1_500);
+        assert!(page_request(&key, "changes", None, Some(&forged)).is_err());
+    }
 }

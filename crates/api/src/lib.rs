@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod metrics_page;
 pub mod panics;
 pub mod persons;
+pub mod pieces;
 pub mod records;
 pub mod server;
 pub mod state;

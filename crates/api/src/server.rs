@@ -269,6 +269,10 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     .client_request_timeout(std::time::Duration::from_secs(15))
     .client_disconnect_timeout(std::time::Duration::from_secs(5))
     .keep_alive(std::time::Duration::from_secs(30))
+    // An answer is written whole (or a piece at a time, see `pieces`): the
+    // last segment of it should not wait for the client's acknowledgement
+    // of the one before (Nagle's algorithm against delayed ACKs).
+    .tcp_nodelay(true)
     .shutdown_timeout(15)
     .listen(listener)?
     .run();

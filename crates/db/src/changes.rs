@@ -34,6 +34,7 @@ pub struct ChangeRow {
     /// When the change took its place in the feed: never earlier than the
     /// change before it, so it grows with the position (the cursor stays the
     /// watermark to resume from).
+    #[diesel(deserialize_as = crate::stamp::Stamp)]
     pub changed_at: NaiveDateTime,
     /// The writing agency's own id of the record, when it gave one.
     pub source_ref: Option<String>,

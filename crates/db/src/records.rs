@@ -54,8 +54,10 @@ pub struct RecordRow {
     /// Starts at 1, +1 on each change.
     pub version: i64,
     /// When the record was first stored.
+    #[diesel(deserialize_as = crate::stamp::Stamp)]
     pub created_at: NaiveDateTime,
     /// When the record last changed.
+    #[diesel(deserialize_as = crate::stamp::Stamp)]
     pub updated_at: NaiveDateTime,
 }
 

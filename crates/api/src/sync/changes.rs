@@ -126,12 +126,13 @@ fn push_json<V: Serialize + ?Sized>(out: &mut Vec<u8>, v: &V) -> Result<(), ApiE
 /// parsing or re-checking them.
 fn push_change(
     out: &mut Vec<u8>,
-    cursor: &str,
+    cursors: &PageCursors,
     row: &ChangeRow,
     record: Option<&str>,
 ) -> Result<(), ApiError> {
-    out.extend_from_slice(b"{\"cursor\":");
-    push_json(out, cursor)?;
+    out.extend_from_slice(b"{\"cursor\":\"");
+    cursors.push_cursor(out, row.seq);
+    out.push(b'"');
     out.extend_from_slice(b",\"type\":");
     push_json(out, &row.record_type)?;
     out.extend_from_slice(b",\"key\":");
@@ -145,7 +146,7 @@ fn push_change(
     out.extend_from_slice(b",\"agency\":");
     push_json(out, &row.agency_code)?;
     out.extend_from_slice(b",\"changed_at\":");
-    push_json(out, &row.changed_at.and_utc())?;
+    sinergi_db::stamp::push_utc(out, row.changed_at);
     out.extend_from_slice(b",\"record\":");
     out.extend_from_slice(record.unwrap_or("null").as_bytes());
     out.push(b'}');
@@ -172,7 +173,7 @@ fn page_body(
             out.push(b',');
         }
         let record = row.payload.as_deref().map(record).transpose()?;
-        push_change(&mut out, &cursors.cursor(row.seq), row, record.as_deref())?;
+        push_change(&mut out, cursors, row, record.as_deref())?;
     }
     out.extend_from_slice(b"],\"next_cursor\":");
     push_json(&mut out, next_cursor)?;
@@ -333,7 +334,7 @@ pub async fn list_changes(
         )?;
         return Ok(HttpResponse::Ok()
             .content_type(ContentType::json())
-            .body(body));
+            .body(crate::pieces::Pieces::new(body)));
     }
 }
 
@@ -402,11 +403,13 @@ mod tests {
             row(2, "k2", None, None, 123_000),
             row(3, "k3", Some("S-3"), Some("{}"), 123_456),
         ];
+        let key = CursorKey::new(std::sync::Arc::new([7; 32]), "");
+        let cursors = PageCursors::new(&key, "changes", 1, 3);
         for r in &rows {
-            let cursor = format!("c.{}.x\"y", r.seq);
             let mut written = Vec::new();
-            push_change(&mut written, &cursor, r, r.payload.as_deref()).expect("written");
-            let expected = serde_json::to_string(&documented(&cursor, r)).expect("serialised");
+            push_change(&mut written, &cursors, r, r.payload.as_deref()).expect("written");
+            let expected =
+                serde_json::to_string(&documented(&cursors.cursor(r.seq), r)).expect("serialised");
             assert_eq!(String::from_utf8(written).expect("UTF-8"), expected);
         }
     }

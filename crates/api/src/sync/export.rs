@@ -224,8 +224,12 @@ fn stream_items(
             for page in inbox {
                 let (chunk, n) = format_page(writer, caller, page)?;
                 count += n;
-                if tx.blocking_send(Ok(web::Bytes::from(chunk))).is_err() {
-                    return Ok(None);
+                // In pieces: the HTTP writer then reuses a small buffer (see `pieces`).
+                let mut rest = web::Bytes::from(chunk);
+                while let Some(piece) = crate::pieces::next_piece(&mut rest) {
+                    if tx.blocking_send(Ok(piece)).is_err() {
+                        return Ok(None);
+                    }
                 }
             }
             Ok(Some(count))
