@@ -258,13 +258,7 @@ pub async fn list_rptka_approvals(
         ..Default::default()
     };
     let (rows, next_cursor) = store::list(&state, &caller, TYPE, filter, page).await?;
-    respond::raw_page(
-        &caller,
-        respond::RawPage {
-            items: super::view::raws(&rows)?,
-            next_cursor,
-        },
-    )
+    respond::record_page(&caller, &rows, next_cursor)
 }
 
 fn from_batch(key: Option<&str>, body: &serde_json::Value) -> Result<AnyRecord, ApiError> {
