@@ -434,10 +434,7 @@ impl PageCursors {
     /// Its characters are URL-safe base64 and a dot: inside a JSON string
     /// they need no escaping.
     pub fn push_cursor(&self, out: &mut Vec<u8>, at: i64) {
-        use std::io::Write;
-        let mut text = Vec::with_capacity(self.collection.len() + self.range.len() + 22);
-        // Writing into a Vec cannot fail.
-        let _ = write!(text, "{}\n{at}\n{}", self.collection, self.range);
+        let text = format!("{}\n{at}\n{}", self.collection, self.range);
         let start = out.len();
         out.resize(
             start + base64::encoded_len(text.len(), false).unwrap_or(0),

@@ -40,11 +40,13 @@ pub struct ChangeRow {
     pub source_ref: Option<String>,
 }
 
-/// A change as [`place`] inserts it, borrowing the queued change's text.
+/// A change's own columns, borrowed from a [`NewChange`]: the row a writer
+/// queues (`change_queue`, sequencer.rs) and, with its place, the row
+/// [`place`] inserts into the feed.
 #[derive(Insertable)]
 #[diesel(table_name = changes)]
-struct PlacedChange<'a> {
-    seq: i64,
+#[diesel(table_name = crate::schema::change_queue)]
+pub(crate) struct ChangeText<'a> {
     record_type: &'a str,
     record_key: &'a str,
     op: &'a str,
@@ -52,8 +54,32 @@ struct PlacedChange<'a> {
     agency_code: &'a str,
     worker_id: Option<&'a str>,
     payload: Option<&'a str>,
-    changed_at: NaiveDateTime,
     source_ref: Option<&'a str>,
+}
+
+impl<'a> From<&'a NewChange> for ChangeText<'a> {
+    fn from(c: &'a NewChange) -> ChangeText<'a> {
+        ChangeText {
+            record_type: &c.record_type,
+            record_key: &c.record_key,
+            op: c.op,
+            version: c.version,
+            agency_code: &c.agency_code,
+            worker_id: c.worker_id.as_deref(),
+            payload: c.payload.as_deref(),
+            source_ref: c.source_ref.as_deref(),
+        }
+    }
+}
+
+/// A change as [`place`] inserts it: its text, its position and its time.
+#[derive(Insertable)]
+#[diesel(table_name = changes)]
+struct PlacedChange<'a> {
+    seq: i64,
+    changed_at: NaiveDateTime,
+    #[diesel(embed)]
+    change: ChangeText<'a>,
 }
 
 /// A change to record.
@@ -121,15 +147,8 @@ pub(crate) fn place(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, Store
         .zip(first..)
         .map(|(c, seq)| PlacedChange {
             seq,
-            record_type: &c.record_type,
-            record_key: &c.record_key,
-            op: c.op,
-            version: c.version,
-            agency_code: &c.agency_code,
-            worker_id: c.worker_id.as_deref(),
-            payload: c.payload.as_deref(),
             changed_at: at,
-            source_ref: c.source_ref.as_deref(),
+            change: c.into(),
         })
         .collect();
     crate::insert_all!(conn, changes::table, &rows);

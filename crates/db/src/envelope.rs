@@ -104,7 +104,7 @@ pub fn push_record_json(out: &mut Vec<u8>, row: &RecordRow) -> Result<(), StoreE
     out.extend_from_slice(b",\"source_ref\":");
     serde_json::to_writer(&mut *out, &row.source_ref).map_err(corrupt)?;
     out.extend_from_slice(b",\"version\":");
-    out.extend_from_slice(row.version.to_string().as_bytes());
+    serde_json::to_writer(&mut *out, &row.version).map_err(corrupt)?;
     out.extend_from_slice(b",\"created_at\":");
     crate::stamp::push_utc(out, row.created_at);
     out.extend_from_slice(b",\"updated_at\":");

@@ -28,7 +28,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Integer;
 
 use crate::audit::{self, AuditEntry};
-use crate::changes::{self, NewChange};
+use crate::changes::{self, ChangeText, NewChange};
 use crate::conn::DbConn;
 use crate::error::StoreError;
 use crate::kept::{Kept, Param};
@@ -42,34 +42,9 @@ const LOCK: (i32, i32) = (1_397_313_093, 1);
 /// moved in steps of about a megabyte of changes rather than all at once.
 const ROUND_ROWS: i64 = 1000;
 
-#[derive(Insertable)]
-#[diesel(table_name = change_queue)]
-struct QueuedChange<'a> {
-    record_type: &'a str,
-    record_key: &'a str,
-    op: &'a str,
-    version: i64,
-    agency_code: &'a str,
-    worker_id: Option<&'a str>,
-    payload: Option<&'a str>,
-    source_ref: Option<&'a str>,
-}
-
 /// Queues changes (PostgreSQL); one multi-row insert, ids in order.
 pub(crate) fn enqueue_changes(conn: &mut DbConn, items: &[NewChange]) -> Result<(), StoreError> {
-    let rows: Vec<QueuedChange<'_>> = items
-        .iter()
-        .map(|c| QueuedChange {
-            record_type: &c.record_type,
-            record_key: &c.record_key,
-            op: c.op,
-            version: c.version,
-            agency_code: &c.agency_code,
-            worker_id: c.worker_id.as_deref(),
-            payload: c.payload.as_deref(),
-            source_ref: c.source_ref.as_deref(),
-        })
-        .collect();
+    let rows: Vec<ChangeText<'_>> = items.iter().map(ChangeText::from).collect();
     crate::insert_all!(conn, change_queue::table, &rows);
     Ok(())
 }

@@ -201,7 +201,12 @@ mod tests {
             let text = t.format("%F %T%.f").to_string();
             let chrono = NaiveDateTime::parse_from_str(&text, "%F %T%.f").ok();
             let fast = parse_stored(&text);
-            if fast.is_some() {
+            // Four-digit years without a leap second take the fast path;
+            // the rest are left to diesel's parser.
+            let plain =
+                (0..=9999).contains(&chrono::Datelike::year(&t)) && t.nanosecond() < 1_000_000_000;
+            assert_eq!(fast.is_some(), plain, "{text}");
+            if plain {
                 assert_eq!(fast, chrono, "{text}");
             }
         }

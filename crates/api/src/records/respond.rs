@@ -175,32 +175,15 @@ pub fn record_page_text(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
-    fn row(key: &str, doc: &str, source_ref: Option<&str>) -> RecordRow {
-        let t = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
-            .and_then(|d| d.and_hms_micro_opt(4, 8, 0, 120))
-            .expect("valid time");
-        RecordRow {
-            record_type: "residence_permit".into(),
-            record_key: key.into(),
-            agency_code: "IMI-SMD".into(),
-            client_id: "imismd-1".into(),
-            source_ref: source_ref.map(String::from),
-            worker_id: Some("w-1".into()),
-            employer_nib: None,
-            region_code: Some("64.02.06".into()),
-            status: Some("active".into()),
-            kind: None,
-            nationality: None,
-            ref_key: None,
-            valid_from: None,
-            valid_until: None,
-            doc: doc.into(),
-            version: 2,
-            created_at: t,
-            updated_at: t,
-        }
+    fn row(key: &str, doc: serde_json::Value, source_ref: Option<&str>) -> RecordRow {
+        let mut r = crate::records::view::tests::row("residence_permit", doc, Some("w-1"));
+        r.record_key = key.into();
+        r.source_ref = source_ref.map(String::from);
+        r
     }
 
     /// The page written around the stored documents is, byte for byte, the
@@ -210,12 +193,12 @@ mod tests {
         let rows = [
             row(
                 "ITAS-\"1\"",
-                r#"{"permit_no":"ITAS-\"1\"","worker":{"full_name":"\u00c9 B"}}"#,
+                json!({"permit_no": "ITAS-\"1\"", "worker": {"full_name": "\u{c9} B"}}),
                 Some("S-1"),
             ),
-            row("ITAS-2", "{}", None),
+            row("ITAS-2", json!({}), None),
             // A document holding a key the envelope adds takes the slow path.
-            row("ITAS-3", r#"{"meta":{"x":1},"n":[1,2]}"#, None),
+            row("ITAS-3", json!({"meta": {"x": 1}, "n": [1, 2]}), None),
         ];
         for next in [Some("c.\"x"), None] {
             for rows in [&rows[..], &rows[..1], &[]] {

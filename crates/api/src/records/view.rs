@@ -80,12 +80,13 @@ record_view!(
 );
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use serde_json::{json, Value};
 
     use super::*;
 
-    fn row(record_type: &str, doc: Value, worker: Option<&str>) -> RecordRow {
+    /// A stored row of `record_type` (key `K-1`) holding `doc`.
+    pub(crate) fn row(record_type: &str, doc: Value, worker: Option<&str>) -> RecordRow {
         let t = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
             .and_then(|d| d.and_hms_micro_opt(8, 0, 0, 1))
             .expect("time");
