@@ -338,6 +338,37 @@ fn assemble(
     by.into_values().collect()
 }
 
+/// The matcher's view of one worker read with their identity (`None` when
+/// merged or when no agency has reported an identity): as [`people`] reads it.
+fn person_of(d: &crate::workers::WorkerDetail) -> Option<Person> {
+    if d.worker.merged_into.is_some() {
+        return None;
+    }
+    let mut identities: Vec<&crate::workers::IdentityRow> = d.identities.iter().collect();
+    identities.sort_by(|a, b| a.agency_code.cmp(&b.agency_code));
+    let mut passports: Vec<String> = d.passports.iter().map(|p| p.number.clone()).collect();
+    passports.sort();
+    let nationality = identities.first()?.nationality.clone();
+    Some(Person {
+        worker_id: d.worker.id.clone(),
+        nationality,
+        passports,
+        reported: identities
+            .into_iter()
+            .map(|i| {
+                Reported::new(
+                    i.agency_code.clone(),
+                    i.passport_no.clone(),
+                    i.previous_passport_no.clone(),
+                    i.full_name.clone(),
+                    i.sex.clone(),
+                    i.birth_date,
+                )
+            })
+            .collect(),
+    })
+}
+
 /// Workers (other than merged ones) sharing a block with any of `people`.
 fn neighbours(conn: &mut DbConn, people: &[Person]) -> Result<BTreeSet<String>, StoreError> {
     let mut births = BTreeSet::new();
@@ -477,10 +508,14 @@ fn small_block_members(
 /// date: new candidates, refreshed evidence, a rejected pair back with new
 /// evidence, a candidate whose evidence went away dissolved. Returns the
 /// first worker of every link that changed (its rule-15 finding moves).
+///
+/// The workers `ids` are read with their identity and left in `read`, for
+/// the findings that follow in the same transaction.
 pub fn match_workers(
     conn: &mut DbConn,
     ids: &[String],
     now: NaiveDateTime,
+    read: &mut BTreeMap<String, crate::workers::WorkerDetail>,
 ) -> Result<Vec<String>, StoreError> {
     let mut found: BTreeMap<(String, String), Match> = BTreeMap::new();
     // A slice of the workers at a time: each brings up to a block's worth of
@@ -489,7 +524,7 @@ pub fn match_workers(
     // memory (17 MiB at 100,000 workers). A pair of workers both in the
     // batch is found from either side and kept once.
     for slice in ids.chunks(MATCH_SLICE) {
-        compare_with_neighbours(conn, slice, &mut found)?;
+        compare_with_neighbours(conn, slice, &mut found, read)?;
     }
     let found = matching::likeliest(found.into_values().collect())
         .into_iter()
@@ -562,13 +597,16 @@ fn holders_and_naming(
 }
 
 /// Compares the workers `ids` with every worker they share a block with
-/// and adds what matches to `found`.
+/// and adds what matches to `found`; `ids` as read go to `read`.
 fn compare_with_neighbours(
     conn: &mut DbConn,
     ids: &[String],
     found: &mut BTreeMap<(String, String), Match>,
+    read: &mut BTreeMap<String, crate::workers::WorkerDetail>,
 ) -> Result<(), StoreError> {
-    let touched = people(conn, ids)?;
+    let details = crate::workers::get_workers(conn, ids)?;
+    let touched: Vec<Person> = details.iter().filter_map(person_of).collect();
+    read.extend(details.into_iter().map(|d| (d.worker.id.clone(), d)));
     if !touched.is_empty() {
         let mut around: Vec<String> = neighbours(conn, &touched)?.into_iter().collect();
         around.retain(|w| !ids.contains(w));
@@ -783,7 +821,12 @@ pub fn time_on_write(db: &crate::Db, ids: &[String]) -> Result<Vec<f64>, StoreEr
         .map(|id| {
             db.write(|c| {
                 let started = std::time::Instant::now();
-                match_workers(c, std::slice::from_ref(id), chrono::Utc::now().naive_utc())?;
+                match_workers(
+                    c,
+                    std::slice::from_ref(id),
+                    chrono::Utc::now().naive_utc(),
+                    &mut BTreeMap::new(),
+                )?;
                 Ok(started.elapsed().as_secs_f64())
             })
         })

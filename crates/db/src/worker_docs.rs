@@ -67,34 +67,22 @@ fn raw(row: &RecordRow) -> Result<Box<RawValue>, StoreError> {
     RawValue::from_string(text).map_err(StoreError::from)
 }
 
-/// What the views of some workers are made of, each list in the order
-/// the view shows it (and grouped by worker).
-struct Pieces {
-    details: Vec<WorkerDetail>,
-    records: Vec<RecordRow>,
-    findings: Vec<FindingRow>,
-}
-
-/// Reads the pieces of the views of `ids`: five reads. On PostgreSQL each
-/// is an index look-up per id (see `workers::pg_rows_of`).
-fn pieces(conn: &mut DbConn, ids: &[String]) -> Result<Pieces, StoreError> {
+/// The findings the views of `ids` show: those about each worker that are
+/// not resolved, and the pair findings naming one as the pair's second.
+fn findings_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<FindingRow>, StoreError> {
     let pair = sinergi_domain::rules::RuleCode::PossibleSamePerson.as_str();
-    let details = workers::get_workers(conn, ids)?;
-    let records = records::records_of_workers(conn, ids)?;
-    let findings = match conn {
-        DbConn::Postgresql(pg) => {
-            Kept::new(
-                "SELECT DISTINCT ON (f.id) f.* FROM unnest($1::text[]) AS w(id) CROSS JOIN LATERAL ( \
-                   SELECT * FROM findings x WHERE x.subject_kind = 'worker' AND x.subject_id = w.id \
-                     AND x.status <> 'resolved' \
-                   UNION \
-                   SELECT * FROM findings x WHERE x.rule = $2 AND x.discriminator = w.id \
-                     AND x.status <> 'resolved' OFFSET 0) f \
-                 ORDER BY f.id",
-                vec![Param::Texts(ids), Param::Text(pair)],
-            )
-            .load(pg)?
-        }
+    Ok(match conn {
+        DbConn::Postgresql(pg) => Kept::new(
+            "SELECT DISTINCT ON (f.id) f.* FROM unnest($1::text[]) AS w(id) CROSS JOIN LATERAL ( \
+               SELECT * FROM findings x WHERE x.subject_kind = 'worker' AND x.subject_id = w.id \
+                 AND x.status <> 'resolved' \
+               UNION \
+               SELECT * FROM findings x WHERE x.rule = $2 AND x.discriminator = w.id \
+                 AND x.status <> 'resolved' OFFSET 0) f \
+             ORDER BY f.id",
+            vec![Param::Texts(ids), Param::Text(pair)],
+        )
+        .load(pg)?,
         DbConn::Sqlite(_) => {
             use crate::schema::findings;
             findings::table
@@ -111,76 +99,103 @@ fn pieces(conn: &mut DbConn, ids: &[String]) -> Result<Pieces, StoreError> {
                 .select(FindingRow::as_select())
                 .load(conn)?
         }
-    };
-    Ok(Pieces {
-        details,
-        records,
-        findings,
     })
 }
 
-/// Builds the documents of `ids` from the tables (unknown ids are left out):
-/// five reads per 500 workers.
-pub fn build(conn: &mut DbConn, ids: &[String]) -> Result<Vec<StoredDocument>, StoreError> {
+/// The documents of the workers `read` (each with the records naming
+/// them), showing those of `findings` that are theirs.
+fn documents(
+    read: Vec<(WorkerDetail, Vec<RecordRow>)>,
+    findings: &[FindingRow],
+) -> Result<Vec<StoredDocument>, StoreError> {
     let pair = sinergi_domain::rules::RuleCode::PossibleSamePerson.as_str();
+    let wanted: BTreeSet<&String> = read.iter().map(|(d, _)| &d.worker.id).collect();
+    let mut shown: BTreeMap<String, Vec<FindingView>> = BTreeMap::new();
+    for f in findings {
+        if f.subject_kind == "worker" && wanted.contains(&f.subject_id) {
+            shown
+                .entry(f.subject_id.clone())
+                .or_default()
+                .push(FindingView::of(f));
+        }
+        // A pair finding is shown on the pair's second worker too.
+        if f.rule == pair && wanted.contains(&f.discriminator) {
+            shown
+                .entry(f.discriminator.clone())
+                .or_default()
+                .push(FindingView::of(f));
+        }
+    }
+    let mut out = Vec::with_capacity(read.len());
+    for (d, mine) in read {
+        let id = d.worker.id.clone();
+        let of = |t: RecordType| {
+            mine.iter()
+                .filter(|r| r.record_type == t.as_str())
+                .map(raw)
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let mut findings = shown.remove(&id).unwrap_or_default();
+        findings.sort_by(|a, b| a.id.cmp(&b.id));
+        let doc = WorkerDocument {
+            residence_permits: of(RecordType::ResidencePermit)?,
+            assignments: of(RecordType::Assignment)?,
+            presence_reports: of(RecordType::PresenceReport)?,
+            summary: WorkerSummary::of(d),
+            findings,
+        };
+        out.push(StoredDocument {
+            worker_id: id,
+            version: doc.summary.version,
+            merged_into: doc.summary.merged_into.clone(),
+            body: serde_json::to_string(&doc)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Builds the documents of `ids` from the tables (unknown ids are left out):
+/// five reads per `CHUNK` workers.
+pub fn build(conn: &mut DbConn, ids: &[String]) -> Result<Vec<StoredDocument>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let Pieces {
-            details,
-            records,
-            findings,
-        } = pieces(conn, chunk)?;
+        let details = workers::get_workers(conn, chunk)?;
         let mut rows = workers::group_by_worker(
-            records
+            records::records_of_workers(conn, chunk)?
                 .into_iter()
                 .filter(|r| r.worker_id.is_some())
                 .collect(),
             |r| r.worker_id.as_ref().expect("filtered"),
         );
-        let mut shown: BTreeMap<String, Vec<FindingView>> = BTreeMap::new();
-        let wanted: BTreeSet<&String> = chunk.iter().collect();
-        for f in &findings {
-            if f.subject_kind == "worker" && wanted.contains(&f.subject_id) {
-                shown
-                    .entry(f.subject_id.clone())
-                    .or_default()
-                    .push(FindingView::of(f));
-            }
-            // A pair finding is shown on the pair's second worker too.
-            if f.rule == pair && wanted.contains(&f.discriminator) {
-                shown
-                    .entry(f.discriminator.clone())
-                    .or_default()
-                    .push(FindingView::of(f));
-            }
-        }
-        for d in details {
-            let id = d.worker.id.clone();
-            let mine = rows.remove(&id).unwrap_or_default();
-            let of = |t: RecordType| {
-                mine.iter()
-                    .filter(|r| r.record_type == t.as_str())
-                    .map(raw)
-                    .collect::<Result<Vec<_>, _>>()
-            };
-            let mut findings = shown.remove(&id).unwrap_or_default();
-            findings.sort_by(|a, b| a.id.cmp(&b.id));
-            let doc = WorkerDocument {
-                residence_permits: of(RecordType::ResidencePermit)?,
-                assignments: of(RecordType::Assignment)?,
-                presence_reports: of(RecordType::PresenceReport)?,
-                summary: WorkerSummary::of(d),
-                findings,
-            };
-            out.push(StoredDocument {
-                worker_id: id,
-                version: doc.summary.version,
-                merged_into: doc.summary.merged_into.clone(),
-                body: serde_json::to_string(&doc)?,
-            });
-        }
+        let findings = findings_of(conn, chunk)?;
+        let read = details
+            .into_iter()
+            .map(|d| {
+                let mine = rows.remove(&d.worker.id).unwrap_or_default();
+                (d, mine)
+            })
+            .collect();
+        out.extend(documents(read, &findings)?);
     }
     Ok(out)
+}
+
+/// Rewrites the stored documents of the workers `read` (each with every
+/// record naming them, as read in this transaction after its last change
+/// to them, and on PostgreSQL after locking them): only their findings are
+/// read.
+pub(crate) fn refresh_from(
+    conn: &mut DbConn,
+    mut read: Vec<(WorkerDetail, Vec<RecordRow>)>,
+) -> Result<(), StoreError> {
+    while !read.is_empty() {
+        let rest = read.split_off(read.len().min(CHUNK));
+        let ids: Vec<String> = read.iter().map(|(d, _)| d.worker.id.clone()).collect();
+        let findings = findings_of(conn, &ids)?;
+        let docs = documents(std::mem::replace(&mut read, rest), &findings)?;
+        store(conn, &docs)?;
+    }
+    Ok(())
 }
 
 /// Rebuilds and stores the documents of `ids`; call inside the write
@@ -204,26 +219,31 @@ pub fn refresh(conn: &mut DbConn, ids: &BTreeSet<String>) -> Result<(), StoreErr
 fn store(conn: &mut DbConn, docs: &[StoredDocument]) -> Result<(), StoreError> {
     use diesel::upsert::excluded;
     use worker_documents::dsl as d;
+    // Rewrites a stored row where it is (on SQLite `REPLACE` deleted it
+    // first, freeing its pages and rebalancing the table for every document).
+    macro_rules! upsert {
+        ($conn:expr, $rows:expr) => {
+            diesel::insert_into(d::worker_documents)
+                .values($rows)
+                .on_conflict(d::worker_id)
+                .do_update()
+                .set((
+                    d::version.eq(excluded(d::version)),
+                    d::merged_into.eq(excluded(d::merged_into)),
+                    d::body.eq(excluded(d::body)),
+                ))
+                .execute($conn)?
+        };
+    }
     match conn {
         DbConn::Postgresql(pg) => {
             for part in docs.chunks(200) {
-                diesel::insert_into(d::worker_documents)
-                    .values(part)
-                    .on_conflict(d::worker_id)
-                    .do_update()
-                    .set((
-                        d::version.eq(excluded(d::version)),
-                        d::merged_into.eq(excluded(d::merged_into)),
-                        d::body.eq(excluded(d::body)),
-                    ))
-                    .execute(pg)?;
+                upsert!(pg, part);
             }
         }
         DbConn::Sqlite(lite) => {
             for doc in docs {
-                diesel::replace_into(d::worker_documents)
-                    .values(doc)
-                    .execute(lite)?;
+                upsert!(lite, doc);
             }
         }
     }

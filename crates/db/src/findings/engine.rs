@@ -169,6 +169,18 @@ pub fn recompute_subjects(
     now: NaiveDateTime,
     journal: &mut Journal,
 ) -> Result<usize, StoreError> {
+    recompute_read(conn, subjects, (today, now), journal, &mut BTreeMap::new())
+}
+
+/// [`recompute_subjects`], with workers already read in this transaction
+/// (with their identity, and not changed since) taken from `read`.
+fn recompute_read(
+    conn: &mut DbConn,
+    subjects: &[Subject],
+    (today, now): (NaiveDate, NaiveDateTime),
+    journal: &mut Journal,
+    read: &mut BTreeMap<String, crate::workers::WorkerDetail>,
+) -> Result<usize, StoreError> {
     let mut workers = Vec::new();
     let mut employers = Vec::new();
     for s in subjects {
@@ -177,22 +189,30 @@ pub fn recompute_subjects(
             Subject::Employer(nib) => employers.push(nib.clone()),
         }
     }
-    Ok(recompute_workers(conn, &workers, today, now, journal)?
-        + recompute_employers(conn, &employers, today, now, journal)?)
+    Ok(
+        recompute_workers(conn, &workers, (today, now), journal, read)?
+            + recompute_employers(conn, &employers, today, now, journal)?,
+    )
 }
 
 /// Recomputes workers' findings with a few queries per 500 of them.
 fn recompute_workers(
     conn: &mut DbConn,
     worker_ids: &[String],
-    today: NaiveDate,
-    now: NaiveDateTime,
+    (today, now): (NaiveDate, NaiveDateTime),
     journal: &mut Journal,
+    read: &mut BTreeMap<String, crate::workers::WorkerDetail>,
 ) -> Result<usize, StoreError> {
     let mut changed = 0;
     for chunk in worker_ids.chunks(500) {
         let started = std::time::Instant::now();
-        let all = facts::workers(conn, chunk)?;
+        // The workers whose stored views this transaction must rewrite
+        // anyway are locked before they are read (see `Journal::refresh_read`).
+        let views = journal.views_due(chunk);
+        if let (false, DbConn::Postgresql(pg)) = (views.is_empty(), &mut *conn) {
+            crate::workers::pg_lock_workers(pg, &views)?;
+        }
+        let all = facts::workers(conn, chunk, read)?;
         let mut existing =
             crate::workers::group_by_worker(super::of_subjects(conn, "worker", chunk)?, |f| {
                 &f.subject_id
@@ -200,8 +220,8 @@ fn recompute_workers(
         // Region falls back to the employer of the first assignment when no presence report places the worker.
         let nibs: BTreeSet<String> = all
             .iter()
-            .filter(|(f, _)| f.presence.is_empty())
-            .filter_map(|(_, rows)| assignment_employer(rows))
+            .filter(|(f, _, _)| f.presence.is_empty())
+            .filter_map(|(_, _, rows)| assignment_employer(rows))
             .collect();
         let nibs: Vec<String> = nibs.into_iter().collect();
         let employers: BTreeMap<String, RecordRow> =
@@ -216,7 +236,7 @@ fn recompute_workers(
             journal: &mut *journal,
             writes: &mut writes,
         };
-        for (f, rows) in &all {
+        for (f, _, rows) in &all {
             let (computed, employer) = evaluate_worker(f, today);
             let region = match presence_district(&f.presence) {
                 Some(d) => d,
@@ -238,7 +258,16 @@ fn recompute_workers(
             changed += rec.reconcile(conn, &[], &Placement::default(), mine)?;
         }
         writes.write(conn, SYSTEM, RESOLVED_NOTE, now)?;
+        // Their findings are written: their views are made from what was
+        // read above instead of reading it all again at the journal's end.
+        let views: BTreeSet<&String> = views.iter().collect();
+        let read = all
+            .into_iter()
+            .filter(|(_, d, _)| views.contains(&d.worker.id))
+            .map(|(_, d, rows)| (d, rows))
+            .collect();
         observe_chunk(started, chunk.len());
+        journal.refresh_read(conn, read)?;
     }
     Ok(changed)
 }
@@ -442,6 +471,8 @@ pub struct Pending {
     changed: Vec<RecordRow>,
     subjects: BTreeSet<Subject>,
     people: BTreeSet<String>,
+    /// Workers the matcher read with their identity, for the findings.
+    read: BTreeMap<String, crate::workers::WorkerDetail>,
     /// Audit events and changes to write at the end.
     pub journal: Journal,
 }
@@ -485,13 +516,17 @@ impl Pending {
         if !people.is_empty() {
             // A pair whose link changed has its POSSIBLE_SAME_PERSON finding
             // on the first worker of the pair.
-            for a in crate::persons::match_workers(conn, &people, now)? {
+            // Whose identity this transaction changed: on PostgreSQL their
+            // rows are locked (their versions were raised), so what the
+            // matcher reads of them stays true until the commit.
+            for a in crate::persons::match_workers(conn, &people, now, &mut self.read)? {
                 self.subjects.insert(Subject::Worker(a));
             }
         }
         let today = today();
         let subjects: Vec<Subject> = std::mem::take(&mut self.subjects).into_iter().collect();
-        recompute_subjects(conn, &subjects, today, now, &mut self.journal)?;
+        let mut read = std::mem::take(&mut self.read);
+        recompute_read(conn, &subjects, (today, now), &mut self.journal, &mut read)?;
         self.journal.write(conn)
     }
 }

@@ -32,12 +32,26 @@ fn approval(row: &RecordRow) -> Result<ApprovalFact, StoreError> {
 }
 
 /// Everything known about many workers, read with a few queries for all of
-/// them; each with the records that name them.
+/// them; each with what it was read from: the worker with their identity
+/// and the records that name them (all a stored view needs besides findings).
+///
+/// Workers found in `read` (read earlier in this transaction and not changed
+/// since) are taken from it instead of being read again.
 pub fn workers(
     conn: &mut DbConn,
     ids: &[String],
-) -> Result<Vec<(WorkerFacts, Vec<RecordRow>)>, StoreError> {
-    let details = people::get_workers(conn, ids)?;
+    read: &mut BTreeMap<String, people::WorkerDetail>,
+) -> Result<Vec<(WorkerFacts, people::WorkerDetail, Vec<RecordRow>)>, StoreError> {
+    let mut details = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for id in ids {
+        match read.remove(id) {
+            Some(d) => details.push(d),
+            None => missing.push(id.clone()),
+        }
+    }
+    details.extend(people::get_workers(conn, &missing)?);
+    details.sort_by(|a, b| a.worker.id.cmp(&b.worker.id));
     let rows = records::records_of_workers(conn, ids)?;
     // Assignments keep their approval number in the index column.
     let keys: BTreeSet<String> = rows
@@ -58,14 +72,14 @@ pub fn workers(
     let mut links =
         people::group_by_worker(crate::persons::candidates_of(conn, ids)?, |l| &l.worker_a);
     details
-        .iter()
+        .into_iter()
         .map(|d| {
             let mine = rows.remove(&d.worker.id).unwrap_or_default();
-            let mut facts = worker_from(d, &mine, &approvals)?;
+            let mut facts = worker_from(&d, &mine, &approvals)?;
             for l in links.remove(&d.worker.id).unwrap_or_default() {
                 facts.possible_same.push(possible_same(&l)?);
             }
-            Ok((facts, mine))
+            Ok((facts, d, mine))
         })
         .collect()
 }
