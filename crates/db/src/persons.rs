@@ -218,60 +218,18 @@ type IdentityCols = (
 /// The matcher's view of the workers `ids` (merged ones and those no
 /// agency has reported an identity for left out).
 pub fn people(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Person>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
-        out.extend(read_people(conn, Some(chunk))?);
-    }
-    Ok(out)
+    Ok(crate::workers::get_workers(conn, ids)?
+        .iter()
+        .filter_map(person_of)
+        .collect())
 }
 
-/// The matcher's view of the workers `ids`, or of everyone.
-fn read_people(conn: &mut DbConn, ids: Option<&[String]>) -> Result<Vec<Person>, StoreError> {
-    if let (Some(ids), DbConn::Postgresql(pg)) = (ids, &mut *conn) {
-        let rows: Vec<crate::workers::WorkerRow> =
-            crate::workers::pg_rows_of(pg, "workers", "id", ids, "t.id")?;
-        let identities: Vec<crate::workers::IdentityRow> = crate::workers::pg_rows_of(
-            pg,
-            "worker_identities",
-            "worker_id",
-            ids,
-            "t.worker_id, t.agency_code",
-        )?;
-        let passports: Vec<crate::workers::PassportRow> =
-            crate::workers::pg_rows_of(pg, "worker_passports", "worker_id", ids, "t.number")?;
-        let live = rows
-            .into_iter()
-            .filter(|w| w.merged_into.is_none())
-            .map(|w| w.id)
-            .collect();
-        return Ok(assemble(
-            &live,
-            identities
-                .into_iter()
-                .map(|i| {
-                    (
-                        i.worker_id,
-                        i.agency_code,
-                        i.nationality,
-                        i.passport_no,
-                        i.previous_passport_no,
-                        i.full_name,
-                        i.sex,
-                        i.birth_date,
-                    )
-                })
-                .collect(),
-            passports
-                .into_iter()
-                .map(|p| (p.worker_id, p.number))
-                .collect(),
-        ));
-    }
-    let mut live = workers::table
+/// The matcher's view of every worker (the sweep): only the columns it compares.
+fn everyone(conn: &mut DbConn) -> Result<Vec<Person>, StoreError> {
+    let live = workers::table
         .filter(workers::merged_into.is_null())
-        .select(workers::id)
-        .into_boxed();
-    let mut identities = worker_identities::table
+        .select(workers::id);
+    let identities = worker_identities::table
         .order((
             worker_identities::worker_id.asc(),
             worker_identities::agency_code.asc(),
@@ -285,17 +243,10 @@ fn read_people(conn: &mut DbConn, ids: Option<&[String]>) -> Result<Vec<Person>,
             worker_identities::full_name,
             worker_identities::sex,
             worker_identities::birth_date,
-        ))
-        .into_boxed();
-    let mut passports = worker_passports::table
+        ));
+    let passports = worker_passports::table
         .order(worker_passports::number.asc())
-        .select((worker_passports::worker_id, worker_passports::number))
-        .into_boxed();
-    if let Some(ids) = ids {
-        live = live.filter(workers::id.eq_any(ids));
-        identities = identities.filter(worker_identities::worker_id.eq_any(ids));
-        passports = passports.filter(worker_passports::worker_id.eq_any(ids));
-    }
+        .select((worker_passports::worker_id, worker_passports::number));
     let live: BTreeSet<String> = live.load::<String>(conn)?.into_iter().collect();
     Ok(assemble(
         &live,
@@ -339,7 +290,8 @@ fn assemble(
 }
 
 /// The matcher's view of one worker read with their identity (`None` when
-/// merged or when no agency has reported an identity): as [`people`] reads it.
+/// merged or when no agency has reported an identity), as [`everyone`]
+/// assembles it for the sweep.
 fn person_of(d: &crate::workers::WorkerDetail) -> Option<Person> {
     if d.worker.merged_into.is_some() {
         return None;
@@ -758,7 +710,7 @@ pub fn sweep(db: &crate::Db) -> Result<SweepReport, StoreError> {
         Ok(missing.len())
     })?;
     let started = std::time::Instant::now();
-    let everyone = db.read(|c| read_people(c, None))?;
+    let everyone = db.read(everyone)?;
     let load_seconds = started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
     let found: BTreeMap<(String, String), Match> = matching::sweep(&everyone)
