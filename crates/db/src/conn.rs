@@ -85,6 +85,7 @@ impl ManageConnection for DbManager {
                 Ok(DbConn::Postgresql(c))
             }
             Backend::Sqlite => {
+                crate::sqlite_engine::configure();
                 let mut c = diesel::SqliteConnection::establish(sqlite_path(&self.url))
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 // A reader's page cache starts over whenever another

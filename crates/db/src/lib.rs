@@ -61,6 +61,7 @@ pub mod persons;
 pub mod records;
 pub mod schema;
 pub mod sequencer;
+mod sqlite_engine;
 pub mod stamp;
 pub mod store;
 pub mod subscriptions;
