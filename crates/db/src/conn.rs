@@ -2,7 +2,7 @@
 //! from the URL scheme (never by trial), pooled with r2d2.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -162,7 +162,8 @@ pub struct Db {
     // lock-upgrade failures that a busy timeout cannot resolve. They share one
     // connection of their own: its page cache stays warm from one write to the
     // next (a pooled connection loses its cache whenever another one wrote).
-    sqlite_writer: Arc<Mutex<Option<DbConn>>>,
+    // Writers are served in the order they asked (`turns`).
+    sqlite_writer: Arc<crate::turns::Turns<DbConn>>,
     waits: Arc<std::sync::atomic::AtomicU64>,
     timeouts: Arc<std::sync::atomic::AtomicU64>,
     revocations: Arc<std::sync::atomic::AtomicU64>,
@@ -236,7 +237,7 @@ impl Db {
             pool,
             backend,
             manager,
-            sqlite_writer: Arc::new(Mutex::new(None)),
+            sqlite_writer: Arc::new(crate::turns::Turns::new()),
             waits: Arc::default(),
             timeouts: Arc::default(),
             revocations: Arc::default(),
@@ -382,7 +383,8 @@ impl Db {
                 (result, !entered)
             }),
             Backend::Sqlite => {
-                let mut slot = self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner());
+                let mut turn = self.sqlite_writer.wait();
+                let slot = &mut turn.conn;
                 if slot.is_none() {
                     let mut c = self
                         .manager

@@ -65,6 +65,7 @@ mod sqlite_engine;
 pub mod stamp;
 pub mod store;
 pub mod subscriptions;
+mod turns;
 pub mod worker_docs;
 pub mod workers;
 
