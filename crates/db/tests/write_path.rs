@@ -614,10 +614,86 @@ mod feed_time {
         }
     }
 
+    fn pruning_keeps_every_change_from_the_cut_on(db: &Db) {
+        for i in 0..3 {
+            store::store_one(
+                db,
+                &imi(),
+                &permit(
+                    &format!("ITAS-OLD-{i}"),
+                    &format!("E7000000{i}"),
+                    "2030-12-31",
+                ),
+            )
+            .expect("stored");
+        }
+        // On PostgreSQL a change takes its position and time when the
+        // sequencer runs: let it run before the cut.
+        db.read(changes::head).expect("sequenced");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let cut = Utc::now().naive_utc();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        for i in 0..2 {
+            store::store_one(
+                db,
+                &imi(),
+                &permit(
+                    &format!("ITAS-NEW-{i}"),
+                    &format!("E7100000{i}"),
+                    "2030-12-31",
+                ),
+            )
+            .expect("stored");
+        }
+        let all = feed(db);
+        let (old, young): (Vec<_>, Vec<_>) = all.iter().partition(|c| c.changed_at < cut);
+        assert!(
+            old.len() >= 3 && young.len() >= 2,
+            "{} old, {} young",
+            old.len(),
+            young.len()
+        );
+        let pruned = db.write(|c| changes::prune(c, cut)).expect("pruned");
+        assert_eq!(pruned, old.len());
+        let left: Vec<i64> = feed(db).iter().map(|c| c.seq).collect();
+        assert_eq!(left, young.iter().map(|c| c.seq).collect::<Vec<_>>());
+        let (_, pruned_through) = db.read(changes::head).expect("head");
+        assert_eq!(
+            pruned_through,
+            old.iter().map(|c| c.seq).max().expect("old")
+        );
+        // Nothing older left: a second pass removes nothing and moves nothing.
+        assert_eq!(db.write(|c| changes::prune(c, cut)).expect("again"), 0);
+        assert_eq!(db.read(changes::head).expect("head").1, pruned_through);
+        // Everything old: the feed is emptied up to its newest change.
+        let later = Utc::now().naive_utc() + chrono::Duration::days(1);
+        assert_eq!(
+            db.write(|c| changes::prune(c, later)).expect("all"),
+            young.len()
+        );
+        assert!(feed(db).is_empty());
+        let newest = young.iter().map(|c| c.seq).max().expect("young");
+        assert_eq!(db.read(changes::head).expect("head").1, newest);
+    }
+
     #[test]
     fn sqlite() {
         if let Some(t) = open(Backend::Sqlite) {
             changed_at_grows_with_the_position(&t.db);
+        }
+    }
+
+    #[test]
+    fn pruning_sqlite() {
+        if let Some(t) = open(Backend::Sqlite) {
+            pruning_keeps_every_change_from_the_cut_on(&t.db);
+        }
+    }
+
+    #[test]
+    fn pruning_postgres() {
+        if let Some(t) = open(Backend::Postgres) {
+            pruning_keeps_every_change_from_the_cut_on(&t.db);
         }
     }
 
