@@ -515,12 +515,37 @@ fn employers_are_judged_together_each_on_their_own_records(db: &Db) {
     }
     batch.insert(700, headcount("A-NEWEST", NIB, "2026-02-01", 5));
     batch.insert(1500, headcount("B-NEWEST", OTHER, "2026-02-01", 3));
+    // A third, small one: read after the first page in a run of its own.
+    const SMALL: &str = "9120005555555";
+    for i in 0..3 {
+        batch.push(headcount(&format!("C-{i}"), SMALL, "2026-01-01", 1));
+    }
     let mut reg = prov("KESBANG", AgencyKind::Regional, None);
     reg.action = "batch_write";
     match store::store_batch(db, &reg, &batch, BatchMode::PerItem, false).expect("batch") {
         BatchOutcome::Applied(r) => assert!(r.iter().all(Result::is_ok)),
         other => panic!("{other:?}"),
     }
+    // Every report of the three, each once, in employer and key order:
+    // past a full first page, the rest of its employer, the small one and
+    // the large one on its own.
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let asked: Vec<String> = [OTHER, SMALL, NIB, "9120000000000", NIB]
+        .map(String::from)
+        .to_vec();
+    db.read(|c| {
+        seen.clear();
+        sinergi_db::records::for_each_of_employers(c, "presence_report", &asked, |r| {
+            seen.push((r.employer_nib.clone().unwrap_or_default(), r.record_key));
+            Ok(())
+        })
+    })
+    .expect("reports");
+    let mut want = seen.clone();
+    want.sort();
+    want.dedup();
+    assert_eq!(seen.len(), 1101 + 1101 + 3);
+    assert!(seen == want, "not in employer and key order, or read twice");
     let open = |nib: &str| -> Vec<(String, String)> {
         let mut f: Vec<(String, String)> = db
             .read(|c| findings::of_subject(c, "employer", nib))
