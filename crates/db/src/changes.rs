@@ -216,16 +216,13 @@ pub fn prune(conn: &mut DbConn, before: NaiveDateTime) -> Result<usize, StoreErr
         .first(conn)
         .optional()?;
     let through = match first_kept {
-        Some(seq) => seq - 1,
-        None => {
-            let newest: Option<i64> = changes::table
-                .select(diesel::dsl::max(changes::seq))
-                .first(conn)?;
-            match newest {
-                Some(seq) => seq,
-                None => return Ok(0),
-            }
-        }
+        Some(seq) => Some(seq - 1),
+        None => changes::table
+            .select(diesel::dsl::max(changes::seq))
+            .first(conn)?,
+    };
+    let Some(through) = through else {
+        return Ok(0);
     };
     let n = diesel::delete(changes::table.filter(changes::seq.le(through))).execute(conn)?;
     if n > 0 {

@@ -750,6 +750,9 @@ pub fn find_all(
     Ok(out)
 }
 
+/// Records handed over per statement by the readers below.
+const PAGE: i64 = 1000;
+
 /// Hands every record of `record_type` matching `filter` to `f` in key
 /// order, read a page of up to 1,000 at a time: a reader that keeps a
 /// summary (the latest report per district) holds one page, not all of them.
@@ -757,10 +760,19 @@ pub fn for_each_record(
     conn: &mut DbConn,
     record_type: &str,
     filter: &RecordFilter,
+    f: impl FnMut(RecordRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    for_each_record_after(conn, record_type, filter, None, f)
+}
+
+/// As [`for_each_record`], from the record after `after` on.
+fn for_each_record_after(
+    conn: &mut DbConn,
+    record_type: &str,
+    filter: &RecordFilter,
+    mut after: Option<String>,
     mut f: impl FnMut(RecordRow) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    const PAGE: i64 = 1000;
-    let mut after: Option<String> = None;
     loop {
         let page = list_records(conn, record_type, filter, after.as_deref(), PAGE)?;
         let done = (page.len() as i64) < PAGE;
@@ -792,60 +804,84 @@ pub fn for_each_of_employers(
     nibs: &[String],
     mut f: impl FnMut(RecordRow) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    const PAGE: i64 = 1000;
+    let one = |nib: &str| RecordFilter {
+        employer_nib: Some(nib.to_string()),
+        ..RecordFilter::default()
+    };
     for chunk in nibs.chunks(500) {
         let first: Vec<RecordRow> = of_employers(record_type, chunk).limit(PAGE).load(conn)?;
-        let full = first.len() as i64 == PAGE;
-        let last = first.last().map(|r| {
-            (
-                r.employer_nib.clone().unwrap_or_default(),
-                r.record_key.clone(),
-            )
-        });
+        let last = first
+            .last()
+            .filter(|_| first.len() as i64 == PAGE)
+            .map(|r| {
+                (
+                    r.employer_nib.clone().unwrap_or_default(),
+                    r.record_key.clone(),
+                )
+            });
         first.into_iter().try_for_each(&mut f)?;
-        let Some((nib, key)) = last.filter(|_| full) else {
+        let Some((nib, key)) = last else {
             continue;
         };
-        of_one_employer(conn, record_type, &nib, Some(key), PAGE, &mut f)?;
-        let mut rest: Vec<String> = chunk.iter().filter(|n| **n > nib).cloned().collect();
-        rest.sort();
-        rest.dedup();
-        let counts: BTreeMap<String, i64> = records::table
-            .filter(records::record_type.eq(record_type))
-            .filter(records::employer_nib.eq_any(&rest))
-            .group_by(records::employer_nib)
-            .select((records::employer_nib, diesel::dsl::count_star()))
-            .load::<(Option<String>, i64)>(conn)?
-            .into_iter()
-            .filter_map(|(n, c)| n.map(|n| (n, c)))
-            .collect();
-        let mut run: Vec<String> = Vec::new();
-        let mut size = 0;
-        for n in rest {
-            let Some(&count) = counts.get(&n) else {
-                continue;
-            };
-            if !run.is_empty() && (size + count > PAGE || count > PAGE) {
-                for row in of_employers(record_type, &run).load(conn)? {
-                    f(row)?;
+        for_each_record_after(conn, record_type, &one(&nib), Some(key), &mut f)?;
+        for part in parts_after(conn, record_type, chunk, &nib)? {
+            match part {
+                Part::Run(run) => of_employers(record_type, &run)
+                    .load(conn)?
+                    .into_iter()
+                    .try_for_each(&mut f)?,
+                Part::One(nib) => {
+                    for_each_record_after(conn, record_type, &one(&nib), None, &mut f)?
                 }
-                run.clear();
-                size = 0;
-            }
-            if count > PAGE {
-                of_one_employer(conn, record_type, &n, None, PAGE, &mut f)?;
-            } else {
-                run.push(n);
-                size += count;
-            }
-        }
-        if !run.is_empty() {
-            for row in of_employers(record_type, &run).load(conn)? {
-                f(row)?;
             }
         }
     }
     Ok(())
+}
+
+/// How the employers of a group after the first page are read.
+enum Part {
+    /// Employers whose records together fill at most a page: one statement.
+    Run(Vec<String>),
+    /// An employer with more than a page of records: read in key order.
+    One(String),
+}
+
+/// The employers of `chunk` after `nib` that have records of `record_type`,
+/// in order, counted from the employer index and cut into [`Part`]s. (NIBs
+/// are 13 digits: they sort the same here as in either database.)
+fn parts_after(
+    conn: &mut DbConn,
+    record_type: &str,
+    chunk: &[String],
+    nib: &str,
+) -> Result<Vec<Part>, StoreError> {
+    let rest: Vec<String> = chunk.iter().filter(|n| n.as_str() > nib).cloned().collect();
+    let counts: BTreeMap<String, i64> = records::table
+        .filter(records::record_type.eq(record_type))
+        .filter(records::employer_nib.eq_any(&rest))
+        .group_by(records::employer_nib)
+        .select((records::employer_nib, diesel::dsl::count_star()))
+        .load::<(Option<String>, i64)>(conn)?
+        .into_iter()
+        .filter_map(|(n, c)| n.map(|n| (n, c)))
+        .collect();
+    let mut parts = Vec::new();
+    let mut size = 0;
+    for (nib, count) in counts {
+        match parts.last_mut() {
+            _ if count > PAGE => parts.push(Part::One(nib)),
+            Some(Part::Run(run)) if size + count <= PAGE => {
+                run.push(nib);
+                size += count;
+            }
+            _ => {
+                parts.push(Part::Run(vec![nib]));
+                size = count;
+            }
+        }
+    }
+    Ok(parts)
 }
 
 /// The records of `record_type` naming one of `nibs`, in employer and key order.
@@ -859,38 +895,6 @@ fn of_employers<'a>(
         .order((records::employer_nib.asc(), records::record_key.asc()))
         .select(RecordRow::as_select())
         .into_boxed()
-}
-
-/// Hands the records of `record_type` naming `nib` after `after` to `f`, in
-/// key order, a page at a time (one employer: the index gives that order).
-fn of_one_employer(
-    conn: &mut DbConn,
-    record_type: &str,
-    nib: &str,
-    mut after: Option<String>,
-    page: i64,
-    f: &mut impl FnMut(RecordRow) -> Result<(), StoreError>,
-) -> Result<(), StoreError> {
-    loop {
-        let mut q = records::table
-            .filter(records::record_type.eq(record_type))
-            .filter(records::employer_nib.eq(nib))
-            .into_boxed::<DbBackend>();
-        if let Some(key) = &after {
-            q = q.filter(records::record_key.gt(key.clone()));
-        }
-        let rows: Vec<RecordRow> = q
-            .order(records::record_key.asc())
-            .limit(page)
-            .select(RecordRow::as_select())
-            .load(conn)?;
-        let done = (rows.len() as i64) < page;
-        after = rows.last().map(|r| r.record_key.clone());
-        rows.into_iter().try_for_each(&mut *f)?;
-        if done {
-            return Ok(());
-        }
-    }
 }
 
 /// The workers placed by assignments under any of the RPTKA approvals `keys`.

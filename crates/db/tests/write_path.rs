@@ -701,33 +701,10 @@ mod feed_time {
         assert_eq!(db.read(changes::head).expect("head").1, newest);
     }
 
-    #[test]
-    fn sqlite() {
-        if let Some(t) = open(Backend::Sqlite) {
-            changed_at_grows_with_the_position(&t.db);
-        }
-    }
-
-    #[test]
-    fn pruning_sqlite() {
-        if let Some(t) = open(Backend::Sqlite) {
-            pruning_keeps_every_change_from_the_cut_on(&t.db);
-        }
-    }
-
-    #[test]
-    fn pruning_postgres() {
-        if let Some(t) = open(Backend::Postgres) {
-            pruning_keeps_every_change_from_the_cut_on(&t.db);
-        }
-    }
-
-    #[test]
-    fn postgres() {
-        if let Some(t) = open(Backend::Postgres) {
-            changed_at_grows_with_the_position(&t.db);
-        }
-    }
+    both!(
+        changed_at_grows_with_the_position,
+        pruning_keeps_every_change_from_the_cut_on,
+    );
 }
 
 /// The audit log as a Merkle tree: checkpoints signed over it, proofs from
@@ -954,33 +931,10 @@ mod audit_checkpoints {
         assert_eq!(round(db, Some(&c1530)), Round::Unchanged { size: 1_530 });
     }
 
-    #[test]
-    fn sqlite() {
-        if let Some(t) = open(Backend::Sqlite) {
-            checkpoints_detect_truncation_reset_and_rewrite(&t.db);
-        }
-    }
-
-    #[test]
-    fn postgres() {
-        if let Some(t) = open(Backend::Postgres) {
-            checkpoints_detect_truncation_reset_and_rewrite(&t.db);
-        }
-    }
-
-    #[test]
-    fn sqlite_large_round() {
-        if let Some(t) = open(Backend::Sqlite) {
-            a_large_round_is_stored_in_parts(&t.db);
-        }
-    }
-
-    #[test]
-    fn postgres_large_round() {
-        if let Some(t) = open(Backend::Postgres) {
-            a_large_round_is_stored_in_parts(&t.db);
-        }
-    }
+    both!(
+        checkpoints_detect_truncation_reset_and_rewrite,
+        a_large_round_is_stored_in_parts,
+    );
 }
 
 /// PostgreSQL: writers queue their journal instead of locking the feed's and
