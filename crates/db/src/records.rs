@@ -48,8 +48,10 @@ pub struct RecordRow {
     /// A key of another record this one hangs from (approval number, work site ref).
     pub ref_key: Option<String>,
     /// First day the record is valid (or the observation date).
+    #[diesel(deserialize_as = crate::stamp::Day)]
     pub valid_from: Option<NaiveDate>,
     /// Last day the record is valid (or the observation date).
+    #[diesel(deserialize_as = crate::stamp::Day)]
     pub valid_until: Option<NaiveDate>,
     /// The normalised document (JSON).
     pub doc: String,

@@ -15,6 +15,13 @@
 //!   allocation and free; with a reader per request thread that mutex was
 //!   contended (a fifth of a list page's time went to waking its waiters).
 //!   Sinergi reads none of those counters.
+//! - **No lock around every call on a connection.** In its default
+//!   (serialized) mode SQLite takes a connection's mutex on every call into
+//!   it: each step, and each column read of each row. A diesel connection
+//!   is only ever used by one thread at a time (it is `Send`, not `Sync`, and
+//!   the pool and the writer's turns hand it out whole), which is what
+//!   SQLite's multi-thread mode asks; in it those mutexes are not made. The
+//!   library's own shared state (page cache, allocator) keeps its locks.
 
 use std::ffi::{c_char, c_int};
 use std::sync::Once;
@@ -30,8 +37,12 @@ pub(crate) fn configure() {
         // connection opens through `DbManager::connect`, which calls this
         // first). Should a caller have opened one before, SQLite refuses
         // with SQLITE_MISUSE and nothing changes, which is harmless.
+        // Multi-thread mode is sound here because no SQLite connection or
+        // statement is used by two threads at once: diesel's connection is
+        // not `Sync`, and Sinergi opens SQLite only through it.
         unsafe {
             ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int);
+            ffi::sqlite3_config(ffi::SQLITE_CONFIG_MULTITHREAD);
         }
         // SAFETY: `plan_once` has the signature SQLite expects of an
         // automatic extension and only calls `sqlite3_db_config` on the
@@ -75,13 +86,15 @@ mod tests {
     }
 
     #[test]
-    fn every_connection_opens_with_stable_plans() {
+    fn every_connection_opens_with_stable_plans_and_no_mutex() {
         configure();
         let mut db: *mut ffi::sqlite3 = std::ptr::null_mut();
         // SAFETY: a private in-memory database, closed below.
         let rc = unsafe { ffi::sqlite3_open(c":memory:".as_ptr(), &mut db) };
         assert_eq!(rc, ffi::SQLITE_OK);
         assert_eq!(stability(db), 1);
+        // SAFETY: `db` is open. A connection has a mutex only in serialized mode.
+        assert!(unsafe { ffi::sqlite3_db_mutex(db) }.is_null());
         // SAFETY: opened above, no statement left.
         unsafe { ffi::sqlite3_close(db) };
     }

@@ -5,13 +5,14 @@
 //! diesel reads it by trying format strings one after another; a page of
 //! 1,000 changes or records spent a tenth of its time there. [`Stamp`] reads
 //! that text with a fixed-layout parser and falls back to diesel's for
-//! anything else. [`push_utc`] writes a time as its JSON string, exactly as
+//! anything else; [`Day`] does the same for a stored day that may be absent
+//! (`2026-12-07`). [`push_utc`] writes a time as its JSON string, exactly as
 //! serde writes a `DateTime<Utc>`.
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use diesel::deserialize::{self, FromSql};
 use diesel::pg::Pg;
-use diesel::sql_types::Timestamp;
+use diesel::sql_types::{Date, Nullable, Timestamp};
 use diesel::sqlite::Sqlite;
 
 use crate::conn::DbBackend;
@@ -53,6 +54,84 @@ impl FromSql<Timestamp, DbBackend> for Stamp {
     }
 }
 
+/// A stored day that may be absent, as diesel reads it into a row
+/// (`deserialize_as`): a record's `valid_from` and `valid_until`.
+#[derive(Debug, Clone, Copy, diesel::deserialize::FromSqlRow)]
+pub struct Day(Option<NaiveDate>);
+
+impl From<Day> for Option<NaiveDate> {
+    fn from(d: Day) -> Option<NaiveDate> {
+        d.0
+    }
+}
+
+impl FromSql<Nullable<Date>, Sqlite> for Day {
+    fn from_sql(
+        mut value: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
+    ) -> deserialize::Result<Self> {
+        if let Some(d) = parse_day(value.read_text().as_bytes()) {
+            return Ok(Day(Some(d)));
+        }
+        <NaiveDate as FromSql<Date, Sqlite>>::from_sql(value).map(|d| Day(Some(d)))
+    }
+
+    fn from_nullable_sql(
+        value: Option<<Sqlite as diesel::backend::Backend>::RawValue<'_>>,
+    ) -> deserialize::Result<Self> {
+        match value {
+            Some(v) => <Self as FromSql<Nullable<Date>, Sqlite>>::from_sql(v),
+            None => Ok(Day(None)),
+        }
+    }
+}
+
+impl FromSql<Nullable<Date>, Pg> for Day {
+    fn from_sql(
+        value: <Pg as diesel::backend::Backend>::RawValue<'_>,
+    ) -> deserialize::Result<Self> {
+        <NaiveDate as FromSql<Date, Pg>>::from_sql(value).map(|d| Day(Some(d)))
+    }
+
+    fn from_nullable_sql(
+        value: Option<<Pg as diesel::backend::Backend>::RawValue<'_>>,
+    ) -> deserialize::Result<Self> {
+        match value {
+            Some(v) => <Self as FromSql<Nullable<Date>, Pg>>::from_sql(v),
+            None => Ok(Day(None)),
+        }
+    }
+}
+
+impl FromSql<Nullable<Date>, DbBackend> for Day {
+    fn from_sql(
+        value: <DbBackend as diesel::backend::Backend>::RawValue<'_>,
+    ) -> deserialize::Result<Self> {
+        value.from_sql::<Self, Nullable<Date>>()
+    }
+
+    fn from_nullable_sql(
+        value: Option<<DbBackend as diesel::backend::Backend>::RawValue<'_>>,
+    ) -> deserialize::Result<Self> {
+        match value {
+            Some(v) => <Self as FromSql<Nullable<Date>, DbBackend>>::from_sql(v),
+            None => Ok(Day(None)),
+        }
+    }
+}
+
+/// `YYYY-MM-DD`, the layout diesel writes a day in on SQLite; `None` for
+/// anything else (diesel's own parser then decides).
+fn parse_day(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        i32::try_from(digits(&b[0..4])?).ok()?,
+        digits(&b[5..7])?,
+        digits(&b[8..10])?,
+    )
+}
+
 /// `n` ASCII digits as a number.
 fn digits(b: &[u8]) -> Option<u32> {
     b.iter().try_fold(0u32, |n, &c| {
@@ -81,11 +160,7 @@ fn parse_stored(text: &str) -> Option<NaiveDateTime> {
         }
         _ => return None,
     };
-    let date = NaiveDate::from_ymd_opt(
-        i32::try_from(digits(&b[0..4])?).ok()?,
-        digits(&b[5..7])?,
-        digits(&b[8..10])?,
-    )?;
+    let date = parse_day(&b[..10])?;
     let (h, m, s) = (
         digits(&b[11..13])?,
         digits(&b[14..16])?,
@@ -231,6 +306,31 @@ mod tests {
             "",
         ] {
             assert_eq!(parse_stored(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn stored_days_read_back_as_chrono_parses_them() {
+        for t in samples() {
+            let text = t.date().format("%F").to_string();
+            let chrono = NaiveDate::parse_from_str(&text, "%F").ok();
+            // Four-digit years take the fast path; the rest go to diesel's parser.
+            let plain = (0..=9999).contains(&chrono::Datelike::year(&t));
+            assert_eq!(parse_day(text.as_bytes()).is_some(), plain, "{text}");
+            if plain {
+                assert_eq!(parse_day(text.as_bytes()), chrono, "{text}");
+            }
+        }
+        for other in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-12-7",
+            "2026/12/07",
+            "2026-12-07 00:00:00",
+            "+2026-12-07",
+            "",
+        ] {
+            assert_eq!(parse_day(other.as_bytes()), None, "{other}");
         }
     }
 }
