@@ -434,7 +434,20 @@ impl PageCursors {
     /// Its characters are URL-safe base64 and a dot: inside a JSON string
     /// they need no escaping.
     pub fn push_cursor(&self, out: &mut Vec<u8>, at: i64) {
-        let text = format!("{}\n{at}\n{}", self.collection, self.range);
+        use std::io::Write as _;
+        // Written on the stack: a page writes a thousand of these.
+        let mut buf = [0u8; 128];
+        let mut w = std::io::Cursor::new(&mut buf[..]);
+        let text: std::borrow::Cow<'_, [u8]> =
+            match write!(w, "{}\n{at}\n{}", self.collection, self.range) {
+                Ok(()) => {
+                    let n = w.position() as usize;
+                    std::borrow::Cow::Borrowed(&buf[..n])
+                }
+                Err(_) => format!("{}\n{at}\n{}", self.collection, self.range)
+                    .into_bytes()
+                    .into(),
+            };
         let start = out.len();
         out.resize(
             start + base64::encoded_len(text.len(), false).unwrap_or(0),

@@ -173,11 +173,14 @@ fn parse_stored(text: &str) -> Option<NaiveDateTime> {
     Some(date.and_time(NaiveTime::from_hms_nano_opt(h, m, s, nanos)?))
 }
 
-/// Appends `n` as `width` digits, zero-padded.
-fn push_digits(out: &mut Vec<u8>, n: u32, width: u32) {
-    for i in (0..width).rev() {
-        out.push(b'0' + (n / 10u32.pow(i) % 10) as u8);
+/// Appends the last `width` digits of `n` (at most 9), zero-padded.
+fn push_digits(out: &mut Vec<u8>, mut n: u32, width: usize) {
+    let mut digits = [b'0'; 9];
+    for d in digits[..width].iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
     }
+    out.extend_from_slice(&digits[..width]);
 }
 
 /// Appends `t` (UTC) as a JSON string, byte for byte what serde writes for
