@@ -1,6 +1,7 @@
 //! Reads what an export and the change feed read, straight from a database,
 //! without the HTTP server: every record of one type in pages of 1,000 in
-//! key order (each written as its export line), then every change from the
+//! key order (`records::for_each_record`, the export's statements; each
+//! written as its export line), then every change from the
 //! start of the feed in pages of 1,000.
 //!
 //! Its work is the same for the same database, so under
@@ -25,26 +26,15 @@ fn main() -> Result<(), StoreError> {
     let db = Db::connect(&url, 1)?;
     let (mut records_read, mut bytes, mut changes_read) = (0, 0, 0);
     db.read(|c| {
-        let mut after: Option<String> = None;
         let mut lines = Vec::new();
-        loop {
-            let rows = records::list_records(
-                c,
-                &record_type,
-                &RecordFilter::default(),
-                after.as_deref(),
-                1000,
-            )?;
-            let Some(last) = rows.last() else { break };
-            after = Some(last.record_key.clone());
-            for row in &rows {
-                envelope::push_record_json(&mut lines, row)?;
-                lines.push(b'\n');
-            }
-            records_read += rows.len();
+        records::for_each_record(c, &record_type, &RecordFilter::default(), |row| {
+            envelope::push_record_json(&mut lines, &row)?;
+            lines.push(b'\n');
+            records_read += 1;
             bytes += lines.len();
             lines.clear();
-        }
+            Ok(())
+        })?;
         let mut seq = 0;
         loop {
             let rows = changes::list_after_as_sequenced(c, seq, &[], 1000)?;

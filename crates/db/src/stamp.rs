@@ -10,6 +10,7 @@
 //! serde writes a `DateTime<Utc>`.
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql};
 use diesel::pg::Pg;
 use diesel::sql_types::{Date, Nullable, Timestamp};
@@ -65,7 +66,7 @@ impl From<Day> for Option<NaiveDate> {
     }
 }
 
-impl FromSql<Nullable<Date>, Sqlite> for Day {
+impl FromSql<Date, Sqlite> for Day {
     fn from_sql(
         mut value: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
     ) -> deserialize::Result<Self> {
@@ -74,48 +75,36 @@ impl FromSql<Nullable<Date>, Sqlite> for Day {
         }
         <NaiveDate as FromSql<Date, Sqlite>>::from_sql(value).map(|d| Day(Some(d)))
     }
-
-    fn from_nullable_sql(
-        value: Option<<Sqlite as diesel::backend::Backend>::RawValue<'_>>,
-    ) -> deserialize::Result<Self> {
-        match value {
-            Some(v) => <Self as FromSql<Nullable<Date>, Sqlite>>::from_sql(v),
-            None => Ok(Day(None)),
-        }
-    }
 }
 
-impl FromSql<Nullable<Date>, Pg> for Day {
+impl FromSql<Date, Pg> for Day {
     fn from_sql(
         value: <Pg as diesel::backend::Backend>::RawValue<'_>,
     ) -> deserialize::Result<Self> {
         <NaiveDate as FromSql<Date, Pg>>::from_sql(value).map(|d| Day(Some(d)))
     }
-
-    fn from_nullable_sql(
-        value: Option<<Pg as diesel::backend::Backend>::RawValue<'_>>,
-    ) -> deserialize::Result<Self> {
-        match value {
-            Some(v) => <Self as FromSql<Nullable<Date>, Pg>>::from_sql(v),
-            None => Ok(Day(None)),
-        }
-    }
 }
 
-impl FromSql<Nullable<Date>, DbBackend> for Day {
+impl FromSql<Date, DbBackend> for Day {
     fn from_sql(
         value: <DbBackend as diesel::backend::Backend>::RawValue<'_>,
     ) -> deserialize::Result<Self> {
-        value.from_sql::<Self, Nullable<Date>>()
+        value.from_sql::<Self, Date>()
+    }
+}
+
+/// A column that may be null, on any backend: a present day as that
+/// backend reads it, an absent one as `Day(None)`.
+impl<B: Backend> FromSql<Nullable<Date>, B> for Day
+where
+    Day: FromSql<Date, B>,
+{
+    fn from_sql(value: B::RawValue<'_>) -> deserialize::Result<Self> {
+        <Self as FromSql<Date, B>>::from_sql(value)
     }
 
-    fn from_nullable_sql(
-        value: Option<<DbBackend as diesel::backend::Backend>::RawValue<'_>>,
-    ) -> deserialize::Result<Self> {
-        match value {
-            Some(v) => <Self as FromSql<Nullable<Date>, DbBackend>>::from_sql(v),
-            None => Ok(Day(None)),
-        }
+    fn from_nullable_sql(value: Option<B::RawValue<'_>>) -> deserialize::Result<Self> {
+        value.map_or(Ok(Day(None)), <Self as FromSql<Date, B>>::from_sql)
     }
 }
 
