@@ -873,12 +873,31 @@ async fn region_pages_merge_a_code_and_the_codes_below_it(app: TestApp) {
         permit_pages(&app, &imi, "region=64.02.06&status=cancelled", 1).await,
         ["ITAS-03", "ITAS-07", "ITAS-13"]
     );
+    // Without a status, the district's own code and the villages below it,
+    // in key order across both, whatever the page size.
+    let district: Vec<&str> = permits
+        .iter()
+        .filter(|(_, region, _)| region.starts_with("64.02.06"))
+        .map(|(no, _, _)| *no)
+        .collect();
+    for limit in [1, 2, 4, 20] {
+        assert_eq!(
+            permit_pages(&app, &imi, "region=64.02.06", limit).await,
+            district,
+            "pages of {limit}"
+        );
+    }
     // The regency holds them all; a village only its own.
     assert_eq!(
         permit_pages(&app, &imi, "region=64.02&status=active", 3)
             .await
             .len(),
         10
+    );
+    // Nothing but the regency's one permit sits at its own code.
+    assert_eq!(
+        permit_pages(&app, &imi, "region=64.02", 2).await,
+        permits.iter().map(|(no, _, _)| *no).collect::<Vec<_>>()
     );
     assert_eq!(
         permit_pages(&app, &imi, "region=64.02.06.1003&status=active", 1).await,

@@ -483,3 +483,32 @@ pub fn read_snapshot<T>(
         f(c)
     })
 }
+
+/// A migrated SQLite database in a directory of its own, for this crate's
+/// unit tests; the directory goes when the value does.
+#[cfg(test)]
+pub(crate) struct ScratchDb {
+    /// The database.
+    pub db: Db,
+    dir: std::path::PathBuf,
+}
+
+#[cfg(test)]
+impl ScratchDb {
+    /// Opens and migrates a new database with a pool of `max_connections`.
+    pub fn new(max_connections: u32) -> ScratchDb {
+        let dir =
+            std::env::temp_dir().join(format!("sinergi-db-unit-{}", uuid::Uuid::new_v4().simple()));
+        let db = Db::connect(&format!("sqlite://{}/t.db", dir.display()), max_connections)
+            .expect("connect");
+        db.migrate().expect("migrate");
+        ScratchDb { db, dir }
+    }
+}
+
+#[cfg(test)]
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

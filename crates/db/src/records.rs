@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::sql;
 use diesel::dsl::AsSelect;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 
 use sinergi_domain::records::{AnyRecord, Record};
 use sinergi_domain::RecordType;
@@ -379,9 +380,9 @@ pub struct RecordFilter {
 }
 
 /// One page of records of a type, in key order, after `after_key`.
-pub fn list_records<'a>(
+pub fn list_records(
     conn: &mut DbConn,
-    record_type: &'a str,
+    record_type: &str,
     filter: &RecordFilter,
     after_key: Option<&str>,
     limit: i64,
@@ -390,44 +391,105 @@ pub fn list_records<'a>(
         let q = filtered(record_type, filter, after_key).order(records::record_key.asc());
         return Ok(q.select(RecordRow::as_select()).limit(limit).load(conn)?);
     };
-    // A region and the codes below it are a range of the region index, not in
-    // key order, so the page is one statement in two parts (`RegionPage`).
-    // The code itself (a district holds thousands of records) is one value of
-    // the index: with a status it is read in key order and stops after the
-    // page. The codes below it are a range whose keys are sorted (usually few
-    // or none). Only their keys are sorted: those rows are then read by key
-    // (sorting whole documents would spill to disk). Both parts take every
-    // other filter and the cursor from `filtered`.
+    let sqlite = matches!(conn, DbConn::Sqlite(_));
+    Ok(region_page(sqlite, record_type, p, filter, after_key, limit).load(conn)?)
+}
+
+/// The statement for a page of records of a type in a region and the codes
+/// below it (`RegionPage`).
+///
+/// A region and the codes below it are a range of the region index, not in
+/// key order, so the page is one statement in two parts. The code itself (a
+/// district holds thousands of records) is one value of the index: with a
+/// status it is read in key order and stops after the page. The codes below
+/// it are a range whose keys are sorted (usually few or none). Only their
+/// keys are sorted: those rows are then read by key (sorting whole documents
+/// would spill to disk). Both parts take every other filter from `filtered`.
+///
+/// On SQLite, where a part's keys are not in the index's order, the part is
+/// kept on the region index: its cursor and its order are written so that no
+/// index can serve them (`+records.record_key`). Otherwise SQLite, which
+/// keeps no statistics, walks every record of the type in key order from the
+/// cursor, hoping to find the page soon; where the region holds few of them
+/// (a district with nothing below it, a regency with nothing at its own
+/// code) that read the whole rest of the table, for every page after the
+/// first. This way every page reads what the first does: the region's own
+/// entries of the index.
+fn region_page<'a>(
+    sqlite: bool,
+    record_type: &'a str,
+    p: &str,
+    filter: &RecordFilter,
+    after_key: Option<&str>,
+    limit: i64,
+) -> RegionPage<'a> {
     let plain = RecordFilter {
         region_prefix: None,
         ..filter.clone()
     };
-    let page_keys = |q: records::BoxedQuery<'a, DbBackend>| {
-        q.order(records::record_key.asc())
+    // Codes are digits and dots compared byte by byte, and '/' follows '.'.
+    let below = |after_key| {
+        filtered(record_type, &plain, after_key)
+            .filter(records::region_code.ge(format!("{p}.")))
+            .filter(records::region_code.lt(format!("{p}/")))
+    };
+    if !sqlite {
+        // PostgreSQL plans each part from its statistics.
+        let code = filtered(record_type, &plain, after_key)
+            .filter(records::region_code.eq(p.to_string()))
+            .order(records::record_key.asc())
+            .select(RecordRow::as_select())
+            .limit(limit);
+        return RegionPage {
+            record_type,
+            code: CodePart::Rows(code),
+            below: below(after_key)
+                .order(records::record_key.asc())
+                .select(records::record_key)
+                .limit(limit),
+            limit,
+            columns: RecordRow::as_select(),
+        };
+    }
+    let code = if filter.status.is_some() {
+        // (type, code, status) is a prefix of the index, which then holds
+        // the keys in order: the cursor is a seek and the page stops early.
+        filtered(record_type, &plain, after_key)
+            .filter(records::region_code.eq(p.to_string()))
+            .order(records::record_key.asc())
             .select(records::record_key)
             .limit(limit)
+    } else {
+        sorted_keys(
+            filtered(record_type, &plain, None).filter(records::region_code.eq(p.to_string())),
+            after_key,
+            limit,
+        )
     };
-    let code = filtered(record_type, &plain, after_key).filter(records::region_code.eq(p.clone()));
-    let code = match conn {
-        DbConn::Postgresql(_) => CodePart::Rows(
-            code.order(records::record_key.asc())
-                .select(RecordRow::as_select())
-                .limit(limit),
-        ),
-        DbConn::Sqlite(_) => CodePart::Keys(page_keys(code)),
-    };
-    // Codes are digits and dots compared byte by byte, and '/' follows '.'.
-    let below = filtered(record_type, &plain, after_key)
-        .filter(records::region_code.ge(format!("{p}.")))
-        .filter(records::region_code.lt(format!("{p}/")));
-    let page = RegionPage {
+    RegionPage {
         record_type,
-        code,
-        below: page_keys(below),
+        code: CodePart::Keys(code),
+        below: sorted_keys(below(None), after_key, limit),
         limit,
         columns: RecordRow::as_select(),
+    }
+}
+
+/// On SQLite, the first `limit` keys of `q` after the cursor, sorted, with
+/// neither the cursor nor the order open to an index: the keys come from
+/// whichever index serves the rest of `q`'s filters (see `region_page`).
+fn sorted_keys<'a>(
+    q: records::BoxedQuery<'a, DbBackend>,
+    after_key: Option<&str>,
+    limit: i64,
+) -> records::BoxedQuery<'a, DbBackend, Text> {
+    let q = match after_key {
+        Some(k) => q.filter(sql::<Bool>("+records.record_key > ").bind::<Text, _>(k.to_string())),
+        None => q,
     };
-    Ok(page.load(conn)?)
+    q.order(sql::<Text>("+records.record_key"))
+        .select(records::record_key)
+        .limit(limit)
 }
 
 /// The SQL type of a whole record row.
@@ -456,7 +518,9 @@ enum CodePart<'a> {
 ///    JOIN records ON records.record_type = $t AND records.record_key = below.record_key)
 /// ) AS records ORDER BY records.record_key LIMIT n
 /// -- SQLite: the page's keys as a sorted list that walks the primary key in
-/// -- order (with a join it may walk every record of the type instead).
+/// -- order (with a join it may walk every record of the type instead). A
+/// -- part not in the index's key order has its cursor and order written as
+/// -- `+records.record_key`, which keeps it on the region index.
 /// SELECT <columns> FROM records
 /// WHERE records.record_type = ? AND records.record_key IN (
 ///   SELECT record_key FROM (<code part: keys>) AS code
@@ -925,4 +989,89 @@ pub fn employer_nibs(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
     let mut nibs: Vec<String> = nibs.into_iter().flatten().collect();
     nibs.sort();
     Ok(nibs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::ScratchDb;
+    use diesel::sql_types::Integer;
+
+    /// SQLite's plan for a statement, one line per step.
+    struct Explain<Q>(Q);
+
+    impl<Q: QueryFragment<DbBackend>> QueryFragment<DbBackend> for Explain<Q> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DbBackend>) -> QueryResult<()> {
+            out.push_sql("EXPLAIN QUERY PLAN ");
+            self.0.walk_ast(out.reborrow())
+        }
+    }
+
+    impl<Q> QueryId for Explain<Q> {
+        type QueryId = ();
+        const HAS_STATIC_QUERY_ID: bool = false;
+    }
+
+    impl<Q> Query for Explain<Q> {
+        type SqlType = (Integer, Integer, Integer, Text);
+    }
+
+    impl<Q> RunQueryDsl<DbConn> for Explain<Q> {}
+
+    /// Without statistics SQLite would rather walk every record of the type
+    /// in key order from the cursor than sort a region's keys, and when the
+    /// region holds few of them that read the rest of the table for each
+    /// page. Every part of a region page, first or later, with or without
+    /// other filters, reads the region index instead; the primary key is
+    /// only used to fetch the page's own rows by their keys.
+    #[test]
+    fn sqlite_region_pages_read_the_region_not_the_table() {
+        let scratch = ScratchDb::new(2);
+        let db = &scratch.db;
+        let filters = [
+            RecordFilter::default(),
+            RecordFilter {
+                status: Some("active".into()),
+                ..Default::default()
+            },
+            RecordFilter {
+                kind: Some("ITAS".into()),
+                ..Default::default()
+            },
+            RecordFilter {
+                nationality: Some("CHN".into()),
+                status: Some("active".into()),
+                ..Default::default()
+            },
+        ];
+        for region in ["64.02", "64.02.06"] {
+            for filter in &filters {
+                for cursor in [None, Some("2C22MD4295864")] {
+                    let filter = RecordFilter {
+                        region_prefix: Some(region.into()),
+                        ..filter.clone()
+                    };
+                    let page = region_page(true, "residence_permit", region, &filter, cursor, 20);
+                    let plan: Vec<(i32, i32, i32, String)> =
+                        db.read(|c| Ok(Explain(&page).load(c)?)).expect("plan");
+                    let steps: Vec<&str> = plan.iter().map(|s| s.3.as_str()).collect();
+                    let case = format!("{region} {filter:?} after {cursor:?}: {steps:#?}");
+                    let reads: Vec<&&str> = steps
+                        .iter()
+                        .filter(|s| {
+                            s.starts_with("SEARCH records") || s.starts_with("SCAN records")
+                        })
+                        .collect();
+                    assert_eq!(reads.len(), 3, "the page's rows and its two parts: {case}");
+                    for read in reads {
+                        assert!(
+                            read.contains("INDEX records_region")
+                                || read.ends_with("(record_type=? AND record_key=?)"),
+                            "a part reads the table in key order: {case}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -512,12 +512,8 @@ mod tests {
 
     #[test]
     fn a_round_that_lost_the_race_stores_nothing() {
-        let dir = std::env::temp_dir().join(format!(
-            "sinergi-tree-test-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let db = Db::connect(&format!("sqlite://{}/t.db", dir.display()), 2).expect("connect");
-        db.migrate().expect("migrate");
+        let scratch = crate::conn::ScratchDb::new(2);
+        let db = &scratch.db;
         let signer = Signer::from_seed("sinergi.test/tree", &[7; 32]).expect("key");
         let entries: Vec<AuditEntry> = (0..10)
             .map(|i| AuditEntry {
@@ -541,7 +537,7 @@ mod tests {
             panic!("ten new entries");
         };
         assert!(matches!(
-            round(&db, &signer, None, now).expect("round"),
+            round(db, &signer, None, now).expect("round"),
             Round::Signed { .. }
         ));
         let stored = db
@@ -561,7 +557,5 @@ mod tests {
             .read(|c| Ok(audit_checkpoints::table.count().get_result(c)?))
             .expect("count");
         assert_eq!(signed, 1, "the tree is signed once");
-        drop(db);
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
