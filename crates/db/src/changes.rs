@@ -9,6 +9,7 @@ use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::error::StoreError;
+use crate::kept::Keep;
 use crate::schema::{change_head, changes};
 
 /// One committed change.
@@ -121,13 +122,14 @@ pub fn append_many(conn: &mut DbConn, items: &[NewChange]) -> Result<(), StoreEr
 /// SQLite. Returns the last position taken.
 pub(crate) fn place(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, StoreError> {
     let n = items.len() as i64;
-    diesel::update(change_head::table.find(1))
+    // One statement moves the head and reads it back.
+    let bump = diesel::update(change_head::table.find(1))
         .set(change_head::seq.eq(change_head::seq + n))
-        .execute(conn)?;
-    let last: i64 = change_head::table
-        .find(1)
-        .select(change_head::seq)
-        .first(conn)?;
+        .returning(change_head::seq);
+    let last: i64 = match conn {
+        DbConn::Postgresql(c) => Keep(bump).get_result(c)?,
+        DbConn::Sqlite(c) => Keep(bump).get_result(c)?,
+    };
     // The head row is locked until this transaction commits, so changes take
     // their places one transaction at a time: stamping them now, never before
     // the change ahead of them, makes `changed_at` grow with the position.

@@ -1,4 +1,4 @@
-//! Statements of our own text that PostgreSQL parses once per connection.
+//! Statements each connection prepares once.
 //!
 //! `diesel::sql_query` marks every statement it builds as one not to keep
 //! prepared, so PostgreSQL parses and plans it again on every call: the
@@ -8,11 +8,68 @@
 //! statements of its own query builder. Use it only for text that is fixed
 //! for a given shape of call (a table, a column, an order), never for text
 //! that carries values: each distinct text is a statement the connection keeps.
+//!
+//! Diesel also marks every `UPDATE` it builds as one not to keep (a
+//! changeset of optional values has one text per combination of those left
+//! out), so each update was parsed and planned again on both databases:
+//! the audit log's and the change feed's head rows once per group, a
+//! record's or a finding's row once per change. [`Keep`] keeps a statement
+//! of diesel's builder prepared by its text, for the same rule: a text
+//! fixed for the call's shape. It is run on the database's own connection
+//! and loaded (an update with `RETURNING`): the connection that serves both
+//! databases, and diesel's execute-for-a-count, hand a statement to the
+//! cache behind a reference, which asks the statement's parts instead.
 
+use diesel::backend::Backend;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_dsl::LoadQuery;
 use diesel::sql_types::{Array, BigInt, Integer, Text, Untyped};
-use diesel::{PgConnection, QueryResult, RunQueryDsl};
+use diesel::{PgConnection, QueryResult, RunQueryDsl, SqliteConnection};
+
+use crate::conn::DbConn;
+
+/// A statement of diesel's builder that each connection prepares once, by
+/// its text, though diesel would parse it on every call.
+pub(crate) struct Keep<Q>(pub(crate) Q);
+
+impl<Q: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for Keep<Q> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
+        // Keyed by its text (below), so a statement kept is always the one
+        // that text names; the callers only wrap texts fixed for their shape.
+        Ok(true)
+    }
+}
+
+impl<Q> QueryId for Keep<Q> {
+    type QueryId = ();
+    // Kept by its text, never by its Rust type.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: Query> Query for Keep<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, C> RunQueryDsl<C> for Keep<Q> {}
+
+impl<Q> Keep<Q> {
+    /// Runs an `UPDATE ... RETURNING <a column>` on the database's own
+    /// connection and counts the rows it changed (see the module's notes).
+    pub(crate) fn changed<'a, T>(self, conn: &mut DbConn) -> QueryResult<usize>
+    where
+        Self: LoadQuery<'a, PgConnection, T> + LoadQuery<'a, SqliteConnection, T>,
+    {
+        Ok(match conn {
+            DbConn::Postgresql(c) => self.load::<T>(c)?.len(),
+            DbConn::Sqlite(c) => self.load::<T>(c)?.len(),
+        })
+    }
+}
 
 /// One parameter's value.
 pub(crate) enum Param<'a> {

@@ -21,6 +21,7 @@ use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::error::StoreError;
+use crate::kept::Keep;
 use crate::records::{RecordRow, RecordWrite};
 use crate::schema::{records, worker_identities, worker_passports, workers};
 use crate::workers::{IdentityRow, PassportRow, WorkerRow};
@@ -258,12 +259,15 @@ impl Lookups {
         // matcher looks at them again before the commit.
         self.reidentified.insert(worker.to_string());
         if !self.deferring {
-            diesel::update(workers::table.find(worker))
-                .set((
-                    workers::version.eq(workers::version + 1),
-                    workers::updated_at.eq(now),
-                ))
-                .execute(conn)?;
+            Keep(
+                diesel::update(workers::table.find(worker))
+                    .set((
+                        workers::version.eq(workers::version + 1),
+                        workers::updated_at.eq(now),
+                    ))
+                    .returning(workers::version),
+            )
+            .changed::<i64>(conn)?;
             return Ok(());
         }
         self.bumps.insert(worker.to_string());

@@ -15,7 +15,7 @@ use sinergi_domain::RecordType;
 
 use crate::conn::{DbBackend, DbConn};
 use crate::error::StoreError;
-use crate::kept::{Kept, Param};
+use crate::kept::{Keep, Kept, Param};
 use crate::lookups::Lookups;
 use crate::schema::records;
 use crate::workers::{resolve_person, PersonRef};
@@ -261,7 +261,7 @@ fn next_row(
 
 /// Replaces `old` with `row` if `old` is still the stored version.
 fn update_row(conn: &mut DbConn, old: &RecordRow, row: &RecordRow) -> Result<(), StoreError> {
-    let n = diesel::update(
+    let update = diesel::update(
         records::table
             .filter(records::record_type.eq(&old.record_type))
             .filter(records::record_key.eq(&old.record_key))
@@ -283,8 +283,8 @@ fn update_row(conn: &mut DbConn, old: &RecordRow, row: &RecordRow) -> Result<(),
         records::doc.eq(&row.doc),
         records::version.eq(row.version),
         records::updated_at.eq(row.updated_at),
-    ))
-    .execute(conn)?;
+    ));
+    let n = Keep(update.returning(records::version)).changed::<i64>(conn)?;
     if n == 0 {
         return Err(StoreError::Retry);
     }

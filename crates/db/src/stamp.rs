@@ -172,6 +172,38 @@ fn push_digits(out: &mut Vec<u8>, mut n: u32, width: usize) {
     out.extend_from_slice(&digits[..width]);
 }
 
+/// Appends `t` up to its seconds, `YYYY-MM-DDTHH:MM:SS`, for a year of four
+/// digits.
+fn push_seconds(out: &mut Vec<u8>, year: u32, t: NaiveDateTime) {
+    push_digits(out, year, 4);
+    out.push(b'-');
+    push_digits(out, chrono::Datelike::month(&t), 2);
+    out.push(b'-');
+    push_digits(out, chrono::Datelike::day(&t), 2);
+    out.push(b'T');
+    push_digits(out, t.hour(), 2);
+    out.push(b':');
+    push_digits(out, t.minute(), 2);
+    out.push(b':');
+    push_digits(out, t.second(), 2);
+}
+
+/// Appends `t` to the microsecond, byte for byte what chrono writes for
+/// `%Y-%m-%dT%H:%M:%S%.6f` (the audit log's canonical form of a time).
+pub fn push_micros(out: &mut Vec<u8>, t: NaiveDateTime) {
+    let year = chrono::Datelike::year(&t);
+    let nanos = t.nanosecond();
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        // Years outside four digits and leap seconds: chrono's own writer.
+        let text = t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    push_seconds(out, year as u32, t);
+    out.push(b'.');
+    push_digits(out, nanos / 1_000, 6);
+}
+
 /// Appends `t` (UTC) as a JSON string, byte for byte what serde writes for
 /// `t.and_utc()`: RFC 3339 with `Z`, and a fraction of 3, 6 or 9 digits only
 /// when there is one.
@@ -185,17 +217,7 @@ pub fn push_utc(out: &mut Vec<u8>, t: NaiveDateTime) {
         return;
     }
     out.push(b'"');
-    push_digits(out, year as u32, 4);
-    out.push(b'-');
-    push_digits(out, chrono::Datelike::month(&t), 2);
-    out.push(b'-');
-    push_digits(out, chrono::Datelike::day(&t), 2);
-    out.push(b'T');
-    push_digits(out, t.hour(), 2);
-    out.push(b':');
-    push_digits(out, t.minute(), 2);
-    out.push(b':');
-    push_digits(out, t.second(), 2);
+    push_seconds(out, year as u32, t);
     if nanos != 0 {
         out.push(b'.');
         if nanos.is_multiple_of(1_000_000) {
@@ -257,6 +279,16 @@ mod tests {
             let mut out = Vec::new();
             push_utc(&mut out, t);
             let want = serde_json::to_string(&t.and_utc()).expect("serialises");
+            assert_eq!(String::from_utf8(out).expect("utf-8"), want, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn a_time_to_the_microsecond_is_what_chrono_writes() {
+        for t in samples() {
+            let mut out = Vec::new();
+            push_micros(&mut out, t);
+            let want = t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
             assert_eq!(String::from_utf8(out).expect("utf-8"), want, "{t:?}");
         }
     }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::error::StoreError;
-use crate::kept::{Kept, Param};
+use crate::kept::{Keep, Kept, Param};
 use crate::lookups::Lookups;
 use crate::schema::{worker_identities, worker_passports, workers};
 
@@ -142,12 +142,15 @@ fn ensure_passport(
         if expires_on.is_some() && expires_on != p.expires_on {
             // The passport may be one this transaction still holds back.
             lookups.write_deferred(conn)?;
-            diesel::update(worker_passports::table.find((number, country)))
-                .set((
-                    worker_passports::expires_on.eq(expires_on),
-                    worker_passports::updated_at.eq(now),
-                ))
-                .execute(conn)?;
+            Keep(
+                diesel::update(worker_passports::table.find((number, country)))
+                    .set((
+                        worker_passports::expires_on.eq(expires_on),
+                        worker_passports::updated_at.eq(now),
+                    ))
+                    .returning(worker_passports::number),
+            )
+            .changed::<String>(conn)?;
             lookups.forget_passport(number, country);
             lookups.bump_worker(conn, &p.worker_id, now)?;
         }
@@ -316,21 +319,24 @@ fn record_identity(
         {
             // The identity may be one this transaction still holds back.
             lookups.write_deferred(conn)?;
-            diesel::update(worker_identities::table.find((worker_id, agency)))
-                .set((
-                    worker_identities::client_id.eq(&row.client_id),
-                    worker_identities::passport_no.eq(&row.passport_no),
-                    worker_identities::nationality.eq(&row.nationality),
-                    worker_identities::full_name.eq(&row.full_name),
-                    worker_identities::sex.eq(&row.sex),
-                    worker_identities::birth_date.eq(row.birth_date),
-                    worker_identities::record_type.eq(&row.record_type),
-                    worker_identities::record_key.eq(&row.record_key),
-                    worker_identities::updated_at.eq(now),
-                    worker_identities::previous_passport_no.eq(&row.previous_passport_no),
-                    worker_identities::name_key.eq(&row.name_key),
-                ))
-                .execute(conn)?;
+            Keep(
+                diesel::update(worker_identities::table.find((worker_id, agency)))
+                    .set((
+                        worker_identities::client_id.eq(&row.client_id),
+                        worker_identities::passport_no.eq(&row.passport_no),
+                        worker_identities::nationality.eq(&row.nationality),
+                        worker_identities::full_name.eq(&row.full_name),
+                        worker_identities::sex.eq(&row.sex),
+                        worker_identities::birth_date.eq(row.birth_date),
+                        worker_identities::record_type.eq(&row.record_type),
+                        worker_identities::record_key.eq(&row.record_key),
+                        worker_identities::updated_at.eq(now),
+                        worker_identities::previous_passport_no.eq(&row.previous_passport_no),
+                        worker_identities::name_key.eq(&row.name_key),
+                    ))
+                    .returning(worker_identities::worker_id),
+            )
+            .changed::<String>(conn)?;
             lookups.forget_identity(worker_id, agency);
             lookups.bump_worker(conn, worker_id, now)?;
         }

@@ -1208,3 +1208,76 @@ mod large_batches {
         );
     }
 }
+
+/// PostgreSQL: the sequencer moves the feed's and the audit log's heads with
+/// one statement each that the connection prepares once (diesel would parse
+/// an `UPDATE` again on every round), and reads neither head back with a
+/// statement of its own.
+mod heads_moved_by_kept_statements {
+    use super::*;
+
+    #[derive(diesel::QueryableByName)]
+    struct Prepared {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement: String,
+    }
+
+    #[test]
+    fn postgres() {
+        let Some(t) = open(Backend::Postgres) else {
+            return;
+        };
+        let write = |i: usize| {
+            t.db.write(|c| {
+                changes::append_many(c, &[no_single_row_queue::change(&format!("K-{i}"))])?;
+                audit::append_many(
+                    c,
+                    &[audit::AuditEntry {
+                        occurred_at: Utc::now().naive_utc(),
+                        action: "write".into(),
+                        resource_type: "employer".into(),
+                        status: 200,
+                        request_id: format!("req-{i}"),
+                        ..Default::default()
+                    }],
+                )
+            })
+            .expect("written")
+        };
+        let prepared =
+            t.db.read(|c| {
+                // Three rounds on one connection, each with something to move.
+                for i in 0..3 {
+                    write(i);
+                    sinergi_db::sequencer::drain(c)?;
+                }
+                Ok(
+                    diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+                        .load::<Prepared>(c)?,
+                )
+            })
+            .expect("rounds");
+        let heads: Vec<&str> = prepared
+            .iter()
+            .map(|p| p.statement.as_str())
+            .filter(|s| s.contains("\"audit_head\"") || s.contains("\"change_head\""))
+            .collect();
+        let updates = |table: &str| {
+            heads
+                .iter()
+                .filter(|s| s.starts_with(&format!("UPDATE \"{table}\"")))
+                .count()
+        };
+        assert_eq!(updates("change_head"), 1, "{heads:#?}");
+        assert_eq!(updates("audit_head"), 2, "moved, then its hash: {heads:#?}");
+        assert!(
+            heads.iter().all(|s| s.starts_with("UPDATE")),
+            "a head read back on its own: {heads:#?}"
+        );
+        assert_eq!(feed(&t.db).len(), 3);
+        assert_eq!(
+            t.db.read(audit::verify).expect("verify"),
+            audit::ChainReport::Intact { events: 3 }
+        );
+    }
+}

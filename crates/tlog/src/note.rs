@@ -180,10 +180,6 @@ fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
-fn hex4(id: &[u8; 4]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn check_name(name: &str) -> Result<(), NoteError> {
     if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '+') {
         return Err(NoteError::BadKey("a key name is one word without '+'"));
@@ -232,7 +228,12 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Signer({}+{})", self.name, hex4(&self.key_id))
+        write!(
+            f,
+            "Signer({}+{})",
+            self.name,
+            base16ct::lower::encode_string(&self.key_id)
+        )
     }
 }
 
@@ -270,7 +271,7 @@ impl Signer {
         format!(
             "PRIVATE+KEY+{}+{}+{}",
             self.name,
-            hex4(&self.key_id),
+            base16ct::lower::encode_string(&self.key_id),
             STANDARD.encode(key)
         )
     }
@@ -341,7 +342,7 @@ impl std::fmt::Display for Verifier {
             f,
             "{}+{}+{}",
             self.name,
-            hex4(&self.key_id),
+            base16ct::lower::encode_string(&self.key_id),
             STANDARD.encode(key)
         )
     }

@@ -25,11 +25,7 @@ pub fn new_client_id(agency_code: &str) -> Result<String, String> {
         .filter(|c| c.is_ascii_alphanumeric())
         .collect::<String>()
         .to_ascii_lowercase();
-    Ok(format!("{prefix}-{}", hex(&b)))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    Ok(format!("{prefix}-{}", base16ct::lower::encode_string(&b)))
 }
 
 /// Memory of one secret check, in KiB, and passes over it: Argon2id with

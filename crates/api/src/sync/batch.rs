@@ -335,10 +335,6 @@ fn summary(results: &[BatchResult]) -> BatchSummary {
     s
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Apply many writes in one request.
 ///
 /// Up to 1,000 operations (more is 413). With `atomic: true` either every
@@ -517,7 +513,7 @@ async fn claim(
     body: &[u8],
 ) -> Result<Option<HttpResponse>, ApiError> {
     let db = state.db.clone();
-    let hash = hex(&Sha256::digest(body));
+    let hash = base16ct::lower::encode_string(&Sha256::digest(body));
     let (k, c) = (key.to_string(), client.to_string());
     let start = web::block(move || {
         db.write(|conn| idempotency::begin(conn, &c, &k, &hash, Utc::now().naive_utc()))

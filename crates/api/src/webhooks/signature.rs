@@ -17,10 +17,6 @@ pub fn new_secret() -> Result<String, String> {
     crate::auth::secrets::new_secret().map(|s| format!("whsec_{s}"))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn mac(secret: &str, t: i64, body: &[u8]) -> HmacSha256 {
     let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret.as_bytes())
         .expect("HMAC takes any key length");
@@ -34,7 +30,7 @@ fn mac(secret: &str, t: i64, body: &[u8]) -> HmacSha256 {
 pub fn header_value(secret: &str, t: i64, body: &[u8]) -> String {
     format!(
         "t={t},v1={}",
-        hex(&mac(secret, t, body).finalize().into_bytes())
+        base16ct::lower::encode_string(&mac(secret, t, body).finalize().into_bytes())
     )
 }
 

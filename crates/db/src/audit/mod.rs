@@ -8,6 +8,7 @@ use sinergi_tlog::Checkpoint;
 
 use crate::conn::DbConn;
 use crate::error::StoreError;
+use crate::kept::Keep;
 use crate::schema::{audit_events, audit_head};
 
 pub mod tree;
@@ -83,44 +84,72 @@ pub struct AuditRow {
     pub hash: String,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn field(out: &mut Vec<u8>, v: Option<&str>) {
     // Length-prefixed so no two different events share a canonical form.
     match v {
         Some(s) => {
-            out.extend_from_slice(format!("{}:", s.len()).as_bytes());
+            number(out, s.len() as i64);
+            out.push(b':');
             out.extend_from_slice(s.as_bytes());
         }
-        None => out.extend_from_slice(b"-"),
+        None => out.push(b'-'),
     }
     out.push(b'|');
 }
 
-/// The SHA-256 of an event's canonical form (every field but `hash`).
+/// Appends `n` in decimal, as `to_string` writes it.
+fn number(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// A field holding a number.
+fn number_field(out: &mut Vec<u8>, n: i64) {
+    let mut text = Vec::with_capacity(20);
+    number(&mut text, n);
+    // Decimal digits and a sign are ASCII.
+    field(out, std::str::from_utf8(&text).ok());
+}
+
+/// The SHA-256 of an event's canonical form (every field but `hash`): each
+/// field length-prefixed and ended by `|`, in the order of the row, the time
+/// as `%Y-%m-%dT%H:%M:%S%.6f`, numbers in decimal.
 pub fn event_hash(r: &AuditRow) -> String {
-    let mut buf = Vec::with_capacity(256);
-    field(&mut buf, Some(&r.seq.to_string()));
+    let mut buf = Vec::with_capacity(512);
+    number_field(&mut buf, r.seq);
     field(&mut buf, Some(&r.id));
-    field(
-        &mut buf,
-        Some(&r.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
-    );
+    let mut at = Vec::with_capacity(32);
+    crate::stamp::push_micros(&mut at, r.occurred_at);
+    field(&mut buf, std::str::from_utf8(&at).ok());
     field(&mut buf, r.client_id.as_deref());
     field(&mut buf, r.agency_code.as_deref());
     field(&mut buf, Some(&r.action));
     field(&mut buf, Some(&r.resource_type));
     field(&mut buf, r.resource_key.as_deref());
     field(&mut buf, r.subject_worker_id.as_deref());
-    field(&mut buf, r.result_count.map(|c| c.to_string()).as_deref());
+    match r.result_count {
+        Some(c) => number_field(&mut buf, c),
+        None => field(&mut buf, None),
+    }
     field(&mut buf, r.purpose.as_deref());
     field(&mut buf, r.case_ref.as_deref());
-    field(&mut buf, Some(&r.status.to_string()));
+    number_field(&mut buf, r.status.into());
     field(&mut buf, Some(&r.request_id));
     field(&mut buf, Some(&r.prev_hash));
-    hex(&Sha256::digest(&buf))
+    base16ct::lower::encode_string(&Sha256::digest(&buf))
 }
 
 /// Appends one event; call inside a write transaction.
@@ -153,13 +182,14 @@ pub(crate) fn chain(
         return Ok(vec![]);
     }
     let n = entries.len() as i64;
-    diesel::update(audit_head::table.find(1))
+    // One statement moves the head and reads it back.
+    let bump = diesel::update(audit_head::table.find(1))
         .set(audit_head::seq.eq(audit_head::seq + n))
-        .execute(conn)?;
-    let (last, mut prev_hash): (i64, String) = audit_head::table
-        .find(1)
-        .select((audit_head::seq, audit_head::last_hash))
-        .first(conn)?;
+        .returning((audit_head::seq, audit_head::last_hash));
+    let (last, mut prev_hash): (i64, String) = match conn {
+        DbConn::Postgresql(c) => Keep(bump).get_result(c)?,
+        DbConn::Sqlite(c) => Keep(bump).get_result(c)?,
+    };
     let mut rows = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         // Timestamps are kept to the microsecond so both databases store them exactly.
@@ -192,9 +222,12 @@ pub(crate) fn chain(
         rows.push(row);
     }
     crate::insert_all!(conn, audit_events::table, &rows);
-    diesel::update(audit_head::table.find(1))
-        .set(audit_head::last_hash.eq(&prev_hash))
-        .execute(conn)?;
+    Keep(
+        diesel::update(audit_head::table.find(1))
+            .set(audit_head::last_hash.eq(&prev_hash))
+            .returning(audit_head::id),
+    )
+    .changed::<i32>(conn)?;
     Ok(rows)
 }
 
@@ -406,4 +439,75 @@ pub fn verify_with(
         checkpoints: verdicts,
         tree,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every stored chain was hashed by the canonical form as first written
+    /// (`format!` for each number, chrono for the time); these hashes are
+    /// what it gave, and the first one is also what the canonical form
+    /// described on `event_hash` gives when hashed by hand.
+    #[test]
+    fn events_hash_as_the_stored_chains_were_hashed() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").expect("time");
+        let full = AuditRow {
+            seq: 1,
+            id: "0193a0c4-7f1e-7a2b-8c3d-4e5f60718293".into(),
+            occurred_at: at("2026-12-07 17:50:03.123456"),
+            client_id: Some("c-imi".into()),
+            agency_code: Some("IMI-SMD".into()),
+            action: "read".into(),
+            resource_type: "worker".into(),
+            resource_key: Some("W-1".into()),
+            subject_worker_id: Some("W-1".into()),
+            result_count: Some(20),
+            purpose: Some("supervision".into()),
+            case_ref: Some("KASUS/2026/12 – Tenggarong".into()),
+            status: 200,
+            request_id: "req-1".into(),
+            prev_hash: GENESIS_HASH.into(),
+            hash: String::new(),
+        };
+        let rows = [
+            full.clone(),
+            AuditRow {
+                seq: 9_007_199_254_740_993,
+                occurred_at: at("1999-01-01 00:00:00"),
+                client_id: None,
+                agency_code: None,
+                resource_key: None,
+                subject_worker_id: None,
+                result_count: None,
+                purpose: None,
+                case_ref: None,
+                status: 401,
+                ..full.clone()
+            },
+            AuditRow {
+                seq: 0,
+                result_count: Some(-3),
+                status: -1,
+                occurred_at: at("2026-02-28 23:59:59.000001"),
+                resource_key: Some(String::new()),
+                ..full.clone()
+            },
+            AuditRow {
+                occurred_at: chrono::NaiveDate::from_ymd_opt(10_000, 1, 1)
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .expect("time"),
+                ..full.clone()
+            },
+        ];
+        let hashes = [
+            "8fdff6439284a62baba2e60c4b375c2ef4707325ed4ced33babb026392ce0afc",
+            "995e8caa04e671b036ba80f0790cc3715515f822318b325cb9201db31cfc4b66",
+            "fb156e4cb56a5795f57996ebdf2169d7d031145d043cf2d83f19f1338494c10b",
+            "ee811eb76a149ee96be48e38fce2b5a447afd845d79b996f1f1052468145010e",
+        ];
+        for (row, hash) in rows.iter().zip(hashes) {
+            assert_eq!(event_hash(row), hash, "{row:?}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::error::StoreError;
+use crate::kept::Keep;
 use crate::schema::findings;
 
 pub mod engine;
@@ -161,7 +162,7 @@ pub fn update(
     row: &FindingRow,
     expected_version: i64,
 ) -> Result<(), StoreError> {
-    let n = diesel::update(
+    let update = diesel::update(
         findings::table
             .filter(findings::id.eq(&row.id))
             .filter(findings::version.eq(expected_version)),
@@ -181,8 +182,8 @@ pub fn update(
         findings::status_changed_at.eq(row.status_changed_at),
         findings::last_seen_at.eq(row.last_seen_at),
         findings::version.eq(row.version),
-    ))
-    .execute(conn)?;
+    ));
+    let n = Keep(update.returning(findings::version)).changed::<i64>(conn)?;
     if n == 0 {
         return Err(StoreError::Retry);
     }
