@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use crate::conn::DbConn;
 use crate::error::StoreError;
 use crate::findings::{FindingRow, FindingView};
-use crate::kept::{Kept, Param};
+use crate::kept::{Keep, Kept, Param};
 use crate::records::{self, RecordRow};
 use crate::schema::{worker_documents, workers as workers_table};
 use crate::workers::{self, WorkerDetail, WorkerSummary};
@@ -222,7 +222,7 @@ fn store(conn: &mut DbConn, docs: &[StoredDocument]) -> Result<(), StoreError> {
     // Rewrites a stored row where it is (on SQLite `REPLACE` deleted it
     // first, freeing its pages and rebalancing the table for every document).
     macro_rules! upsert {
-        ($conn:expr, $rows:expr) => {
+        ($rows:expr) => {
             diesel::insert_into(d::worker_documents)
                 .values($rows)
                 .on_conflict(d::worker_id)
@@ -232,18 +232,19 @@ fn store(conn: &mut DbConn, docs: &[StoredDocument]) -> Result<(), StoreError> {
                     d::merged_into.eq(excluded(d::merged_into)),
                     d::body.eq(excluded(d::body)),
                 ))
-                .execute($conn)?
         };
     }
     match conn {
         DbConn::Postgresql(pg) => {
             for part in docs.chunks(200) {
-                upsert!(pg, part);
+                upsert!(part).execute(pg)?;
             }
         }
         DbConn::Sqlite(lite) => {
+            // One document at a time, in a statement of one text that the
+            // writer keeps prepared (diesel would parse an upsert every time).
             for doc in docs {
-                upsert!(lite, doc);
+                Keep(upsert!(doc).returning(d::worker_id)).load::<String>(lite)?;
             }
         }
     }
