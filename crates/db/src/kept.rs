@@ -20,11 +20,12 @@
 //! databases, and diesel's execute-for-a-count, hand a statement to the
 //! cache behind a reference, which asks the statement's parts instead.
 
+use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::LoadQuery;
-use diesel::sql_types::{Array, BigInt, Integer, Text, Untyped};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp, Untyped};
 use diesel::{PgConnection, QueryResult, RunQueryDsl, SqliteConnection};
 
 use crate::conn::DbConn;
@@ -83,6 +84,16 @@ pub(crate) enum Param<'a> {
     BigInt(i64),
     /// An `integer`.
     Integer(i32),
+    /// A `text[]` whose elements may be null.
+    OptStrs(Vec<Option<&'a str>>),
+    /// A `bigint[]`.
+    BigInts(Vec<i64>),
+    /// A `bigint[]` whose elements may be null.
+    OptBigInts(Vec<Option<i64>>),
+    /// An `integer[]`.
+    Integers(Vec<i32>),
+    /// A `timestamp[]`.
+    Stamps(Vec<NaiveDateTime>),
 }
 
 /// A statement whose text names its parameters `$1`, `$2`, ... and their
@@ -142,6 +153,11 @@ impl QueryFragment<Pg> for Kept<'_> {
                 Param::Text(v) => out.push_bind_param::<Text, _>(v)?,
                 Param::BigInt(v) => out.push_bind_param::<BigInt, _>(v)?,
                 Param::Integer(v) => out.push_bind_param::<Integer, _>(v)?,
+                Param::OptStrs(v) => out.push_bind_param::<Array<Nullable<Text>>, _>(v)?,
+                Param::BigInts(v) => out.push_bind_param::<Array<BigInt>, _>(v)?,
+                Param::OptBigInts(v) => out.push_bind_param::<Array<Nullable<BigInt>>, _>(v)?,
+                Param::Integers(v) => out.push_bind_param::<Array<Integer>, _>(v)?,
+                Param::Stamps(v) => out.push_bind_param::<Array<Timestamp>, _>(v)?,
             }
             rest = &rest[at + 1 + digits..];
         }

@@ -1209,11 +1209,11 @@ mod large_batches {
     }
 }
 
-/// PostgreSQL: the sequencer moves the feed's and the audit log's heads with
-/// one statement each that the connection prepares once (diesel would parse
-/// an `UPDATE` again on every round), and reads neither head back with a
-/// statement of its own.
-mod heads_moved_by_kept_statements {
+/// PostgreSQL: writers queue their changes and audit events, and the
+/// sequencer moves the feed's and the audit log's heads, with statements the
+/// connection prepares once (diesel would parse a multi-row insert or an
+/// `UPDATE` again on every call); no head is read back on its own.
+mod journal_statements_kept_prepared {
     use super::*;
 
     #[derive(diesel::QueryableByName)]
@@ -1227,28 +1227,30 @@ mod heads_moved_by_kept_statements {
         let Some(t) = open(Backend::Postgres) else {
             return;
         };
-        let write = |i: usize| {
-            t.db.write(|c| {
-                changes::append_many(c, &[no_single_row_queue::change(&format!("K-{i}"))])?;
-                audit::append_many(
-                    c,
-                    &[audit::AuditEntry {
-                        occurred_at: Utc::now().naive_utc(),
-                        action: "write".into(),
-                        resource_type: "employer".into(),
-                        status: 200,
-                        request_id: format!("req-{i}"),
-                        ..Default::default()
-                    }],
-                )
-            })
-            .expect("written")
-        };
         let prepared =
             t.db.read(|c| {
-                // Three rounds on one connection, each with something to move.
-                for i in 0..3 {
-                    write(i);
+                // Three writes and rounds on one connection: one change and
+                // one event, then two of each, then three, with and without
+                // the optional values.
+                for i in 1..=3 {
+                    let mut items: Vec<changes::NewChange> = (0..i)
+                        .map(|j| no_single_row_queue::change(&format!("K-{i}-{j}")))
+                        .collect();
+                    items[0].source_ref = Some(format!("S-{i}"));
+                    changes::append_many(c, &items)?;
+                    let events: Vec<audit::AuditEntry> = (0..i)
+                        .map(|j| audit::AuditEntry {
+                            occurred_at: Utc::now().naive_utc(),
+                            client_id: (j == 0).then(|| "imi-client".to_string()),
+                            action: "write".into(),
+                            resource_type: "employer".into(),
+                            result_count: (j == 1).then_some(7),
+                            status: 200,
+                            request_id: format!("req-{i}-{j}"),
+                            ..Default::default()
+                        })
+                        .collect();
+                    audit::append_many(c, &events)?;
                     sinergi_db::sequencer::drain(c)?;
                 }
                 Ok(
@@ -1257,27 +1259,50 @@ mod heads_moved_by_kept_statements {
                 )
             })
             .expect("rounds");
-        let heads: Vec<&str> = prepared
+        let journal: Vec<&str> = prepared
             .iter()
-            .map(|p| p.statement.as_str())
-            .filter(|s| s.contains("\"audit_head\"") || s.contains("\"change_head\""))
+            .map(|p| p.statement.trim_start())
+            .filter(|s| {
+                ["audit_head", "change_head", "audit_queue", "change_queue"]
+                    .iter()
+                    .any(|t| s.contains(t))
+            })
             .collect();
-        let updates = |table: &str| {
-            heads
-                .iter()
-                .filter(|s| s.starts_with(&format!("UPDATE \"{table}\"")))
-                .count()
-        };
-        assert_eq!(updates("change_head"), 1, "{heads:#?}");
-        assert_eq!(updates("audit_head"), 2, "moved, then its hash: {heads:#?}");
-        assert!(
-            heads.iter().all(|s| s.starts_with("UPDATE")),
-            "a head read back on its own: {heads:#?}"
+        let count = |start: &str| journal.iter().filter(|s| s.starts_with(start)).count();
+        assert_eq!(count("INSERT INTO change_queue"), 1, "{journal:#?}");
+        assert_eq!(count("INSERT INTO audit_queue"), 1, "{journal:#?}");
+        assert_eq!(count("UPDATE \"change_head\""), 1, "{journal:#?}");
+        assert_eq!(
+            count("UPDATE \"audit_head\""),
+            2,
+            "moved, then its hash: {journal:#?}"
         );
-        assert_eq!(feed(&t.db).len(), 3);
+        assert!(
+            !journal
+                .iter()
+                .any(|s| s.starts_with("SELECT") && s.contains("_head\"") && !s.contains("_queue")),
+            "a head read back on its own: {journal:#?}"
+        );
+        let fed = feed(&t.db);
+        assert_eq!(fed.len(), 6);
+        assert_eq!(fed.iter().filter(|c| c.source_ref.is_some()).count(), 3);
+        let logged = events(&t.db);
+        assert_eq!(
+            logged
+                .iter()
+                .map(|e| e.request_id.as_str())
+                .collect::<Vec<_>>(),
+            ["req-1-0", "req-2-0", "req-2-1", "req-3-0", "req-3-1", "req-3-2"],
+            "in the order written"
+        );
+        assert_eq!(logged.iter().filter(|e| e.client_id.is_some()).count(), 3);
+        assert_eq!(
+            logged.iter().filter(|e| e.result_count == Some(7)).count(),
+            2
+        );
         assert_eq!(
             t.db.read(audit::verify).expect("verify"),
-            audit::ChainReport::Intact { events: 3 }
+            audit::ChainReport::Intact { events: 6 }
         );
     }
 }
