@@ -42,25 +42,26 @@ const LOCK: (i32, i32) = (1_397_313_093, 1);
 /// moved in steps of about a megabyte of changes rather than all at once.
 const ROUND_ROWS: i64 = 1000;
 
-/// Queues changes (PostgreSQL), ids in order: one statement of fixed text
-/// per 250 changes, which the connection keeps prepared (a multi-row insert
-/// has a text for each number of rows and each pattern of absent values).
+/// Queues changes (PostgreSQL), ids in order (`queue`).
 pub(crate) fn enqueue_changes(conn: &mut DbConn, items: &[NewChange]) -> Result<(), StoreError> {
     let DbConn::Postgresql(pg) = conn else {
         let rows: Vec<ChangeText<'_>> = items.iter().map(ChangeText::from).collect();
         crate::insert_all!(conn, change_queue::table, &rows);
         return Ok(());
     };
-    for part in items.chunks(crate::INSERT_ROWS) {
-        let texts = |f: fn(&NewChange) -> &str| Param::Strs(part.iter().map(f).collect());
-        let opt = |f: fn(&NewChange) -> Option<&str>| Param::OptStrs(part.iter().map(f).collect());
-        Kept::new(
-            "INSERT INTO change_queue (record_type, record_key, op, version, agency_code, \
-             worker_id, payload, source_ref) \
-             SELECT record_type, record_key, op, version, agency_code, worker_id, payload, source_ref \
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
-             $7::text[], $8::text[]) WITH ORDINALITY AS u(record_type, record_key, op, version, \
-             agency_code, worker_id, payload, source_ref, n) ORDER BY n",
+    queue(
+        pg,
+        items,
+        "INSERT INTO change_queue (record_type, record_key, op, version, agency_code, \
+         worker_id, payload, source_ref) \
+         SELECT record_type, record_key, op, version, agency_code, worker_id, payload, source_ref \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
+         $7::text[], $8::text[]) WITH ORDINALITY AS u(record_type, record_key, op, version, \
+         agency_code, worker_id, payload, source_ref, n) ORDER BY n",
+        |part| {
+            let texts = |f: fn(&NewChange) -> &str| Param::Strs(part.iter().map(f).collect());
+            let opt =
+                |f: fn(&NewChange) -> Option<&str>| Param::OptStrs(part.iter().map(f).collect());
             vec![
                 texts(|c| &c.record_type),
                 texts(|c| &c.record_key),
@@ -70,33 +71,33 @@ pub(crate) fn enqueue_changes(conn: &mut DbConn, items: &[NewChange]) -> Result<
                 opt(|c| c.worker_id.as_deref()),
                 opt(|c| c.payload.as_deref()),
                 opt(|c| c.source_ref.as_deref()),
-            ],
-        )
-        .execute(pg)?;
-    }
-    Ok(())
+            ]
+        },
+    )
 }
 
-/// Queues audit events (PostgreSQL), ids in order: one statement of fixed
-/// text, kept prepared, for any number of events.
+/// Queues audit events (PostgreSQL), ids in order (`queue`).
 pub(crate) fn enqueue_events(conn: &mut DbConn, entries: &[AuditEntry]) -> Result<(), StoreError> {
     let DbConn::Postgresql(pg) = conn else {
         crate::insert_all!(conn, audit_queue::table, entries);
         return Ok(());
     };
-    for part in entries.chunks(crate::INSERT_ROWS) {
-        let texts = |f: fn(&AuditEntry) -> &str| Param::Strs(part.iter().map(f).collect());
-        let opt = |f: fn(&AuditEntry) -> Option<&str>| Param::OptStrs(part.iter().map(f).collect());
-        Kept::new(
-            "INSERT INTO audit_queue (occurred_at, client_id, agency_code, action, resource_type, \
-             resource_key, subject_worker_id, result_count, purpose, case_ref, status, request_id) \
-             SELECT occurred_at, client_id, agency_code, action, resource_type, resource_key, \
-             subject_worker_id, result_count, purpose, case_ref, status, request_id \
-             FROM unnest($1::timestamp[], $2::text[], $3::text[], $4::text[], $5::text[], \
-             $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::integer[], \
-             $12::text[]) WITH ORDINALITY AS u(occurred_at, client_id, agency_code, action, \
-             resource_type, resource_key, subject_worker_id, result_count, purpose, case_ref, \
-             status, request_id, n) ORDER BY n",
+    queue(
+        pg,
+        entries,
+        "INSERT INTO audit_queue (occurred_at, client_id, agency_code, action, resource_type, \
+         resource_key, subject_worker_id, result_count, purpose, case_ref, status, request_id) \
+         SELECT occurred_at, client_id, agency_code, action, resource_type, resource_key, \
+         subject_worker_id, result_count, purpose, case_ref, status, request_id \
+         FROM unnest($1::timestamp[], $2::text[], $3::text[], $4::text[], $5::text[], \
+         $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::integer[], \
+         $12::text[]) WITH ORDINALITY AS u(occurred_at, client_id, agency_code, action, \
+         resource_type, resource_key, subject_worker_id, result_count, purpose, case_ref, \
+         status, request_id, n) ORDER BY n",
+        |part| {
+            let texts = |f: fn(&AuditEntry) -> &str| Param::Strs(part.iter().map(f).collect());
+            let opt =
+                |f: fn(&AuditEntry) -> Option<&str>| Param::OptStrs(part.iter().map(f).collect());
             vec![
                 Param::Stamps(part.iter().map(|e| e.occurred_at).collect()),
                 opt(|e| e.client_id.as_deref()),
@@ -110,9 +111,25 @@ pub(crate) fn enqueue_events(conn: &mut DbConn, entries: &[AuditEntry]) -> Resul
                 opt(|e| e.case_ref.as_deref()),
                 Param::Integers(part.iter().map(|e| e.status).collect()),
                 texts(|e| &e.request_id),
-            ],
-        )
-        .execute(pg)?;
+            ]
+        },
+    )
+}
+
+/// Inserts `items` into a queue in order, 250 at a time, by `sql`: one
+/// `INSERT ... SELECT` from the `unnest` of one array per column (`columns`
+/// gives them for a part), numbered by their place so the queue's ids follow
+/// it. Its text is the same for any number of rows and any values left
+/// out, so the connection keeps it prepared, where a multi-row insert has a
+/// text for each and is parsed on every call.
+fn queue<'a, T>(
+    pg: &mut PgConnection,
+    items: &'a [T],
+    sql: &str,
+    columns: impl Fn(&'a [T]) -> Vec<Param<'a>>,
+) -> Result<(), StoreError> {
+    for part in items.chunks(crate::INSERT_ROWS) {
+        Kept::new(sql, columns(part)).execute(pg)?;
     }
     Ok(())
 }
