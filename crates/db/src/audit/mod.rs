@@ -85,15 +85,18 @@ pub struct AuditRow {
 }
 
 fn field(out: &mut Vec<u8>, v: Option<&str>) {
-    // Length-prefixed so no two different events share a canonical form.
     match v {
-        Some(s) => {
-            number(out, s.len() as i64);
-            out.push(b':');
-            out.extend_from_slice(s.as_bytes());
-        }
-        None => out.push(b'-'),
+        Some(s) => present(out, s.as_bytes()),
+        None => out.extend_from_slice(b"-|"),
     }
+}
+
+/// A present field: length-prefixed so no two different events share a
+/// canonical form.
+fn present(out: &mut Vec<u8>, bytes: &[u8]) {
+    number(out, bytes.len() as i64);
+    out.push(b':');
+    out.extend_from_slice(bytes);
     out.push(b'|');
 }
 
@@ -120,8 +123,7 @@ fn number(out: &mut Vec<u8>, n: i64) {
 fn number_field(out: &mut Vec<u8>, n: i64) {
     let mut text = Vec::with_capacity(20);
     number(&mut text, n);
-    // Decimal digits and a sign are ASCII.
-    field(out, std::str::from_utf8(&text).ok());
+    present(out, &text);
 }
 
 /// The SHA-256 of an event's canonical form (every field but `hash`): each
@@ -133,7 +135,7 @@ pub fn event_hash(r: &AuditRow) -> String {
     field(&mut buf, Some(&r.id));
     let mut at = Vec::with_capacity(32);
     crate::stamp::push_micros(&mut at, r.occurred_at);
-    field(&mut buf, std::str::from_utf8(&at).ok());
+    present(&mut buf, &at);
     field(&mut buf, r.client_id.as_deref());
     field(&mut buf, r.agency_code.as_deref());
     field(&mut buf, Some(&r.action));
