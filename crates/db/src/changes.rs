@@ -126,10 +126,7 @@ pub(crate) fn place(conn: &mut DbConn, items: &[NewChange]) -> Result<i64, Store
     let bump = diesel::update(change_head::table.find(1))
         .set(change_head::seq.eq(change_head::seq + n))
         .returning(change_head::seq);
-    let last: i64 = match conn {
-        DbConn::Postgresql(c) => Keep(bump).get_result(c)?,
-        DbConn::Sqlite(c) => Keep(bump).get_result(c)?,
-    };
+    let last: i64 = Keep(bump).one(conn)?;
     // The head row is locked until this transaction commits, so changes take
     // their places one transaction at a time: stamping them now, never before
     // the change ahead of them, makes `changed_at` grow with the position.

@@ -59,6 +59,18 @@ impl<Q: Query> Query for Keep<Q> {
 impl<Q, C> RunQueryDsl<C> for Keep<Q> {}
 
 impl<Q> Keep<Q> {
+    /// Runs a statement that returns one row on the database's own
+    /// connection (see the module's notes), and reads the row.
+    pub(crate) fn one<'a, T>(self, conn: &mut DbConn) -> QueryResult<T>
+    where
+        Self: LoadQuery<'a, PgConnection, T> + LoadQuery<'a, SqliteConnection, T>,
+    {
+        match conn {
+            DbConn::Postgresql(c) => self.get_result(c),
+            DbConn::Sqlite(c) => self.get_result(c),
+        }
+    }
+
     /// Runs an `UPDATE ... RETURNING <a column>` on the database's own
     /// connection and counts the rows it changed (see the module's notes).
     pub(crate) fn changed<'a, T>(self, conn: &mut DbConn) -> QueryResult<usize>
@@ -94,6 +106,21 @@ pub(crate) enum Param<'a> {
     Integers(Vec<i32>),
     /// A `timestamp[]`.
     Stamps(Vec<NaiveDateTime>),
+}
+
+impl<'a> Param<'a> {
+    /// A `text[]` of one field of each row.
+    pub(crate) fn texts<T>(rows: &'a [T], field: impl Fn(&'a T) -> &'a str) -> Param<'a> {
+        Param::Strs(rows.iter().map(field).collect())
+    }
+
+    /// A `text[]` of one optional field of each row.
+    pub(crate) fn opt_texts<T>(
+        rows: &'a [T],
+        field: impl Fn(&'a T) -> Option<&'a str>,
+    ) -> Param<'a> {
+        Param::OptStrs(rows.iter().map(field).collect())
+    }
 }
 
 /// A statement whose text names its parameters `$1`, `$2`, ... and their

@@ -59,18 +59,15 @@ pub(crate) fn enqueue_changes(conn: &mut DbConn, items: &[NewChange]) -> Result<
          $7::text[], $8::text[]) WITH ORDINALITY AS u(record_type, record_key, op, version, \
          agency_code, worker_id, payload, source_ref, n) ORDER BY n",
         |part| {
-            let texts = |f: fn(&NewChange) -> &str| Param::Strs(part.iter().map(f).collect());
-            let opt =
-                |f: fn(&NewChange) -> Option<&str>| Param::OptStrs(part.iter().map(f).collect());
             vec![
-                texts(|c| &c.record_type),
-                texts(|c| &c.record_key),
-                texts(|c| c.op),
+                Param::texts(part, |c| &c.record_type),
+                Param::texts(part, |c| &c.record_key),
+                Param::texts(part, |c| c.op),
                 Param::BigInts(part.iter().map(|c| c.version).collect()),
-                texts(|c| &c.agency_code),
-                opt(|c| c.worker_id.as_deref()),
-                opt(|c| c.payload.as_deref()),
-                opt(|c| c.source_ref.as_deref()),
+                Param::texts(part, |c| &c.agency_code),
+                Param::opt_texts(part, |c| c.worker_id.as_deref()),
+                Param::opt_texts(part, |c| c.payload.as_deref()),
+                Param::opt_texts(part, |c| c.source_ref.as_deref()),
             ]
         },
     )
@@ -95,22 +92,19 @@ pub(crate) fn enqueue_events(conn: &mut DbConn, entries: &[AuditEntry]) -> Resul
          resource_type, resource_key, subject_worker_id, result_count, purpose, case_ref, \
          status, request_id, n) ORDER BY n",
         |part| {
-            let texts = |f: fn(&AuditEntry) -> &str| Param::Strs(part.iter().map(f).collect());
-            let opt =
-                |f: fn(&AuditEntry) -> Option<&str>| Param::OptStrs(part.iter().map(f).collect());
             vec![
                 Param::Stamps(part.iter().map(|e| e.occurred_at).collect()),
-                opt(|e| e.client_id.as_deref()),
-                opt(|e| e.agency_code.as_deref()),
-                texts(|e| &e.action),
-                texts(|e| &e.resource_type),
-                opt(|e| e.resource_key.as_deref()),
-                opt(|e| e.subject_worker_id.as_deref()),
+                Param::opt_texts(part, |e| e.client_id.as_deref()),
+                Param::opt_texts(part, |e| e.agency_code.as_deref()),
+                Param::texts(part, |e| &e.action),
+                Param::texts(part, |e| &e.resource_type),
+                Param::opt_texts(part, |e| e.resource_key.as_deref()),
+                Param::opt_texts(part, |e| e.subject_worker_id.as_deref()),
                 Param::OptBigInts(part.iter().map(|e| e.result_count).collect()),
-                opt(|e| e.purpose.as_deref()),
-                opt(|e| e.case_ref.as_deref()),
+                Param::opt_texts(part, |e| e.purpose.as_deref()),
+                Param::opt_texts(part, |e| e.case_ref.as_deref()),
                 Param::Integers(part.iter().map(|e| e.status).collect()),
-                texts(|e| &e.request_id),
+                Param::texts(part, |e| &e.request_id),
             ]
         },
     )

@@ -206,15 +206,12 @@ fn parse_key(text: &str) -> Result<(String, [u8; 4], [u8; 32]), NoteError> {
     let key: [u8; 32] = key
         .try_into()
         .map_err(|_| NoteError::BadKey("an Ed25519 key has 32 bytes"))?;
-    let id: [u8; 4] = (0..4)
-        .map(|i| {
-            id.get(2 * i..2 * i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()
-        .filter(|_| id.len() == 8)
-        .and_then(|v| v.try_into().ok())
+    let mut key_id = [0u8; 4];
+    base16ct::mixed::decode(id, &mut key_id)
+        .ok()
+        .filter(|b| b.len() == 4)
         .ok_or(NoteError::BadKey("the key id is 8 hex digits"))?;
+    let id = key_id;
     Ok((name.to_string(), id, key))
 }
 

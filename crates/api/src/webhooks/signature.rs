@@ -51,22 +51,12 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64, tolerance_secs:
         return false;
     }
     sigs.iter().any(|s| {
-        let Some(bytes) = unhex(s) else { return false };
+        let Ok(bytes) = base16ct::mixed::decode_vec(s) else {
+            return false;
+        };
         // verify_slice compares in constant time.
         mac(secret, t, body).verify_slice(&bytes).is_ok()
     })
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    s.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            let pair = std::str::from_utf8(pair)
-                .ok()
-                .filter(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))?;
-            u8::from_str_radix(pair, 16).ok()
-        })
-        .collect()
 }
 
 #[cfg(test)]

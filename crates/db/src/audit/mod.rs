@@ -1,6 +1,8 @@
 //! The audit log: append-only (the database refuses UPDATE and DELETE) and
 //! hash-chained, so an edit made behind the API's back is detectable.
 
+use std::io::Write;
+
 use chrono::{NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
@@ -94,35 +96,16 @@ fn field(out: &mut Vec<u8>, v: Option<&str>) {
 /// A present field: length-prefixed so no two different events share a
 /// canonical form.
 fn present(out: &mut Vec<u8>, bytes: &[u8]) {
-    number(out, bytes.len() as i64);
-    out.push(b':');
+    // Writing to a `Vec` cannot fail.
+    let _ = write!(out, "{}:", bytes.len());
     out.extend_from_slice(bytes);
     out.push(b'|');
-}
-
-/// Appends `n` in decimal, as `to_string` writes it.
-fn number(out: &mut Vec<u8>, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// A field holding a number.
 fn number_field(out: &mut Vec<u8>, n: i64) {
     let mut text = Vec::with_capacity(20);
-    number(&mut text, n);
+    let _ = write!(text, "{n}");
     present(out, &text);
 }
 
@@ -188,10 +171,7 @@ pub(crate) fn chain(
     let bump = diesel::update(audit_head::table.find(1))
         .set(audit_head::seq.eq(audit_head::seq + n))
         .returning((audit_head::seq, audit_head::last_hash));
-    let (last, mut prev_hash): (i64, String) = match conn {
-        DbConn::Postgresql(c) => Keep(bump).get_result(c)?,
-        DbConn::Sqlite(c) => Keep(bump).get_result(c)?,
-    };
+    let (last, mut prev_hash): (i64, String) = Keep(bump).one(conn)?;
     let mut rows = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         // Timestamps are kept to the microsecond so both databases store them exactly.

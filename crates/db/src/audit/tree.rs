@@ -125,13 +125,12 @@ pub fn inclusion(conn: &mut DbConn, index: u64, tree_size: u64) -> Result<Vec<Ha
 
 /// The leaf hash of an entry whose SHA-256 is `hex`.
 pub fn leaf_of(hex: &str) -> Option<Hash> {
-    if hex.len() != 64 {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> = (0..32)
-        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect();
-    Some(sinergi_tlog::leaf_hash(&bytes?))
+    let mut bytes = [0u8; 32];
+    // Exactly 32 bytes: a shorter or longer text does not decode into them.
+    base16ct::mixed::decode(hex, &mut bytes)
+        .ok()
+        .filter(|b| b.len() == 32)?;
+    Some(sinergi_tlog::leaf_hash(&bytes))
 }
 
 /// A stored subtree hash.
